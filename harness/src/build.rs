@@ -1,0 +1,159 @@
+//! Compiling probes with a toolchain into a content-addressed cache.
+//!
+//! The key covers the probe source, every header beside it, the flags, and the toolchain's
+//! measured identity, so an unchanged tree rebuilds nothing and any change rebuilds exactly what
+//! it affects. A compile error is a result for that cell, not a failure of the run.
+
+use crate::provision::{hex, Provisioned};
+use crate::util::{atomic_write, command_output};
+use anyhow::{Context, Result};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Flags every probe is built with. `-g0` keeps modules small; the probes print what they see,
+/// so debug info buys nothing.
+pub const CFLAGS: &[&str] = &["-O2", "-g0", "-Wall"];
+const COMPILE_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub name: String,
+    pub source: PathBuf,
+}
+
+/// The C probes: every `probes/c/*.c`.
+pub fn discover(probes_dir: &Path) -> Result<Vec<Probe>> {
+    let dir = probes_dir.join("c");
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "c") {
+            v.push(Probe {
+                name: p.file_stem().unwrap().to_string_lossy().into_owned(),
+                source: p,
+            });
+        }
+    }
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(v)
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Built {
+    Ok { wasm: PathBuf, cached: bool },
+    CompileError { command: String, stderr: String },
+}
+
+#[derive(Default, Debug, Serialize)]
+pub struct Stats {
+    pub compiled: AtomicUsize,
+    pub cached: AtomicUsize,
+    pub failed: AtomicUsize,
+    pub rebuilt_corrupt: AtomicUsize,
+}
+
+pub struct Cache {
+    pub dir: PathBuf,
+    pub stats: Stats,
+}
+
+impl Cache {
+    pub fn new(dir: PathBuf) -> Self {
+        Cache {
+            dir,
+            stats: Stats::default(),
+        }
+    }
+
+    fn key(&self, sdk: &Provisioned, probe: &Probe) -> Result<String> {
+        let c = sdk.compiler.as_ref().context("toolchain not ready")?;
+        let mut h = Sha256::new();
+        h.update(b"wasiprobe-build-1\0");
+        h.update(format!("{:?}\0{:?}\0", c.program, c.args));
+        h.update(format!("{:?}\0", sdk.identity));
+        h.update(format!("{CFLAGS:?}\0"));
+        h.update(std::fs::read(&probe.source)?);
+        let dir = probe.source.parent().unwrap();
+        let mut headers: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "h"))
+            .collect();
+        headers.sort();
+        for hd in headers {
+            h.update(hd.file_name().unwrap().to_string_lossy().as_bytes());
+            h.update(std::fs::read(&hd)?);
+        }
+        Ok(hex(&h.finalize())[..20].to_string())
+    }
+
+    pub fn build(&self, sdk: &Provisioned, probe: &Probe) -> Result<Built> {
+        let c = sdk.compiler.as_ref().context("toolchain not ready")?;
+        let key = self.key(sdk, probe)?;
+        let out = self
+            .dir
+            .join(&sdk.spec.id)
+            .join(format!("{}-{key}.wasm", probe.name));
+        if out.exists() {
+            match std::fs::read(&out).map(|b| valid_wasm(&b)) {
+                Ok(true) => {
+                    self.stats.cached.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Built::Ok {
+                        wasm: out,
+                        cached: true,
+                    });
+                }
+                _ => {
+                    tracing::warn!("{} is corrupt; rebuilding", out.display());
+                    self.stats.rebuilt_corrupt.fetch_add(1, Ordering::Relaxed);
+                    let _ = std::fs::remove_file(&out);
+                }
+            }
+        }
+        std::fs::create_dir_all(out.parent().unwrap())?;
+        let tmp = tempfile::Builder::new()
+            .suffix(".wasm")
+            .tempfile_in(out.parent().unwrap())?
+            .into_temp_path();
+        let mut cmd = Command::new(&c.program);
+        cmd.args(&c.args)
+            .args(CFLAGS)
+            .arg("-I")
+            .arg(probe.source.parent().unwrap())
+            .arg(&probe.source)
+            .arg("-o")
+            .arg(&tmp)
+            .envs(c.env.iter().cloned());
+        let shown = format!("{cmd:?}");
+        let output = command_output(cmd, COMPILE_TIMEOUT)?;
+        let bytes = std::fs::read(&tmp).unwrap_or_default();
+        if !output.status.success() || !valid_wasm(&bytes) {
+            self.stats.failed.fetch_add(1, Ordering::Relaxed);
+            let mut stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            if output.status.success() {
+                stderr.push_str("\n(the compiler succeeded but wrote no valid wasm module)");
+            }
+            return Ok(Built::CompileError {
+                command: shown,
+                stderr,
+            });
+        }
+        atomic_write(&out, &bytes)?;
+        self.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        Ok(Built::Ok {
+            wasm: out,
+            cached: false,
+        })
+    }
+}
+
+/// Full validation, not just the magic number: a truncated module in the cache must be rebuilt,
+/// not handed to a runtime.
+pub fn valid_wasm(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\0asm") && wasmparser::Validator::new().validate_all(bytes).is_ok()
+}

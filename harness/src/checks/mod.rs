@@ -1,0 +1,127 @@
+//! Checks: pure functions from what a probe run recorded to a verdict with evidence.
+//!
+//! One module per check. A check names the probe it needs and the input it runs it with; the
+//! orchestrator runs the probe and hands the recorded outcome back to `judge`. Limit
+//! terminations (timeout, oom, output-limit, trap) are classified before a check is asked, so
+//! `judge` only ever sees a guest that exited.
+
+use crate::protocol::Observation;
+use crate::report::Verdict;
+use serde_json::Value;
+use std::path::Path;
+use wasiprobe_runtimes::Outcome;
+
+pub mod args_env;
+pub mod stdio;
+
+/// What a check runs its probe with.
+#[derive(Debug, Clone, Default)]
+pub struct Case {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub stdin: Vec<u8>,
+    /// Preopen a fresh scratch directory as `/scratch` (and say so in `WASIPROBE_SCRATCH`).
+    pub scratch: bool,
+}
+
+pub struct Observed<'a> {
+    pub outcome: &'a Outcome,
+    /// stdout parsed by the protocol, or why it could not be.
+    pub observations: Result<Vec<Observation>, String>,
+    pub scratch: Option<&'a Path>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub evidence: Value,
+}
+
+impl Judgement {
+    pub fn pass(evidence: Value) -> Self {
+        Judgement {
+            verdict: Verdict::Pass,
+            evidence,
+        }
+    }
+    pub fn fail(evidence: Value) -> Self {
+        Judgement {
+            verdict: Verdict::Fail,
+            evidence,
+        }
+    }
+    /// Pass when no problem was found; otherwise fail listing every problem.
+    pub fn from_problems(problems: Vec<String>, mut evidence: Value) -> Self {
+        if problems.is_empty() {
+            Judgement::pass(evidence)
+        } else {
+            evidence["problems"] = Value::from(problems);
+            Judgement::fail(evidence)
+        }
+    }
+}
+
+pub trait Check: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// The probe (`probes/c/NAME.c`) this check judges.
+    fn probe(&self) -> &'static str;
+    /// The area the report groups it under (stdio, entropy, clocks, filesystem, coverage).
+    fn area(&self) -> &'static str;
+    fn case(&self) -> Case;
+    /// The liars (`FUNC:MODE`, see `wasiprobe liars`) this check must reject: its negative
+    /// controls, run by the test suite on every ready toolchain.
+    fn controls(&self) -> &'static [&'static str];
+    fn judge(&self, case: &Case, observed: &Observed) -> Judgement;
+}
+
+pub fn all() -> Vec<Box<dyn Check>> {
+    vec![Box::new(args_env::ArgsEnv), Box::new(stdio::Stdio)]
+}
+
+/// Decodes lowercase/uppercase hex as the probes print it.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Where two byte strings first differ, for evidence that points at the broken byte.
+pub fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+    use std::time::Duration;
+    use wasiprobe_runtimes::Termination;
+
+    pub fn outcome(code: i32, stdout: Vec<u8>, stderr: Vec<u8>) -> Outcome {
+        Outcome {
+            termination: Termination::Exited { code },
+            stdout,
+            stderr,
+            duration: Duration::from_millis(1),
+            host_calls: Default::default(),
+        }
+    }
+
+    pub fn judge(check: &dyn Check, o: &Outcome) -> Judgement {
+        let obs = crate::protocol::parse(&o.stdout);
+        check.judge(
+            &check.case(),
+            &Observed {
+                outcome: o,
+                observations: obs,
+                scratch: None,
+            },
+        )
+    }
+}

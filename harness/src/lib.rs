@@ -1,0 +1,23 @@
+//! wasiprobe: builds C probes with every WASI toolchain of a matrix, runs them on Wasm
+//! runtimes, judges what they observed, and reports. See ARCHITECTURE.md for the flow.
+
+pub mod bench;
+pub mod build;
+pub mod checks;
+pub mod matrix;
+pub mod protocol;
+pub mod provision;
+pub mod report;
+pub mod run;
+pub mod util;
+
+/// Exit statuses of the `wasiprobe` binary.
+pub mod exit {
+    /// Every cell passed (or was honestly skipped / unavailable).
+    pub const OK: i32 = 0;
+    /// At least one conformance failure (fail, error, timeout, oom, output-limit, trap, crash).
+    pub const FAILURES: i32 = 1;
+    /// Usage or environment error: bad flags or names, a malformed matrix, a requested SDK that
+    /// is unavailable, nothing that could be run.
+    pub const USAGE: i32 = 2;
+}

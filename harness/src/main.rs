@@ -1,0 +1,398 @@
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use wasiprobe::provision::{self, Provisioned};
+use wasiprobe::run::{self, Project, RunOptions, UsageError};
+use wasiprobe::{build, exit, util};
+use wasiprobe_runtimes::{inject, Injection, Limits};
+
+/// Conformance harness for WASI SDK / wasi-libc behaviour across Wasm runtimes.
+#[derive(Parser)]
+#[command(name = "wasiprobe", version, about)]
+struct Cli {
+    /// Project root holding sdk-matrix.toml and probes/.
+    #[arg(long, global = true, default_value = ".")]
+    root: PathBuf,
+    /// The toolchain matrix (default: ROOT/sdk-matrix.toml).
+    #[arg(long, global = true)]
+    matrix: Option<PathBuf>,
+    /// Cache for toolchains and built probes (default: $WASIPROBE_CACHE, ~/.cache/wasiprobe).
+    #[arg(long, global = true)]
+    cache: Option<PathBuf>,
+    /// Use DIR for the SDK with this id: ID=DIR (repeatable).
+    #[arg(long = "sdk-path", global = true, value_name = "ID=DIR")]
+    sdk_paths: Vec<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build every probe with every selected SDK, run it, judge it, write DIR/report.json.
+    Run(RunArgs),
+    /// Toolchains: list, fetch, doctor.
+    Sdk {
+        #[command(subcommand)]
+        cmd: SdkCmd,
+    },
+    /// List the fault-injection liars usable with `run --inject`.
+    Liars,
+    /// Measure the harness's cost per cell against a bare wasmtime run of the same module.
+    Bench {
+        #[arg(long)]
+        sdk: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[arg(long = "sdk", value_name = "ID")]
+    sdks: Vec<String>,
+    #[arg(long = "runtime", value_name = "NAME")]
+    runtimes: Vec<String>,
+    #[arg(long = "probe", value_name = "NAME")]
+    probes: Vec<String>,
+    #[arg(long = "check", value_name = "NAME")]
+    checks: Vec<String>,
+    /// Replace a Preview 1 function with a liar, FUNCTION:MODE (see `wasiprobe liars`).
+    #[arg(long = "inject", value_name = "FUNC:MODE")]
+    inject: Vec<Injection>,
+    #[arg(long, default_value = "wasiprobe-out")]
+    out: PathBuf,
+    /// Keep each case's scratch directory (its path goes into the evidence).
+    #[arg(long)]
+    keep: bool,
+    #[arg(long, default_value_t = default_jobs())]
+    jobs: usize,
+    /// Wall-clock limit per case, in milliseconds.
+    #[arg(long, default_value_t = 20_000)]
+    timeout_ms: u64,
+    /// Linear-memory limit per case, in MiB.
+    #[arg(long, default_value_t = 512)]
+    memory_mib: u64,
+    /// Do not install missing zig toolchains before the run.
+    #[arg(long)]
+    no_fetch: bool,
+}
+
+#[derive(Subcommand)]
+enum SdkCmd {
+    /// Each SDK's status and the identity actually found.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install or download SDKs (all when none is named).
+    Fetch { ids: Vec<String> },
+    /// Compile and run a trivial program with each ready SDK.
+    Doctor { ids: Vec<String> },
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WASIPROBE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+    let cli = Cli::parse();
+    let code = match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // Usage mistakes, a malformed matrix and a broken environment all end here: the
+            // message names the cause; the status separates them from findings (0/1).
+            eprintln!("wasiprobe: error: {e:#}");
+            exit::USAGE
+        }
+    };
+    std::process::exit(code);
+}
+
+fn provision_options(cli: &Cli) -> Result<provision::Options> {
+    let cache = cli.cache.clone().unwrap_or_else(util::default_cache_dir);
+    let mut o = provision::Options::from_env(cache);
+    let mut m = BTreeMap::new();
+    for s in &cli.sdk_paths {
+        let (id, dir) = s
+            .split_once('=')
+            .ok_or_else(|| UsageError(format!("--sdk-path '{s}' is not ID=DIR")))?;
+        m.insert(id.to_string(), PathBuf::from(dir));
+    }
+    o.sdk_paths = m;
+    Ok(o)
+}
+
+fn real_main(cli: Cli) -> Result<i32> {
+    let popts = provision_options(&cli)?;
+    if let Cmd::Liars = cli.cmd {
+        for (f, m, what) in inject::LIARS {
+            println!("{f}:{m:<12} {what}");
+        }
+        return Ok(exit::OK);
+    }
+    let project = Project::load(&cli.root, cli.matrix.as_deref())?;
+    match cli.cmd {
+        Cmd::Liars => unreachable!(),
+        Cmd::Run(a) => {
+            let opts = RunOptions {
+                sdks: a.sdks,
+                runtimes: a.runtimes,
+                probes: a.probes,
+                checks: a.checks,
+                inject: a.inject,
+                out: a.out,
+                keep: a.keep,
+                jobs: a.jobs,
+                limits: Limits {
+                    wall: Duration::from_millis(a.timeout_ms),
+                    memory_bytes: a.memory_mib << 20,
+                    ..Limits::default()
+                },
+                provision: popts,
+                fetch_zig: !a.no_fetch,
+                scratch_root: None,
+            };
+            let report = run::execute(&project, &opts)?;
+            print!("{}", report.table());
+            println!(
+                "probes: {} compiled, {} from cache, {} failed to compile",
+                report.build.compiled, report.build.cached, report.build.failed
+            );
+            println!("report: {}", opts.out.join("report.json").display());
+            let ready = report.sdks.iter().filter(|s| s.is_ready()).count();
+            let missing: Vec<&str> = report
+                .sdks
+                .iter()
+                .filter(|s| !s.is_ready() && opts.sdks.contains(&s.spec.id))
+                .map(|s| s.spec.id.as_str())
+                .collect();
+            if ready == 0 {
+                eprintln!("wasiprobe: error: no selected SDK is available; nothing was run (see `wasiprobe sdk list`)");
+                return Ok(exit::USAGE);
+            }
+            if !missing.is_empty() {
+                eprintln!(
+                    "wasiprobe: error: requested SDK unavailable: {} (see `wasiprobe sdk list`)",
+                    missing.join(", ")
+                );
+                return Ok(exit::USAGE);
+            }
+            Ok(if report.has_failures() {
+                exit::FAILURES
+            } else {
+                exit::OK
+            })
+        }
+        Cmd::Sdk { cmd } => sdk_cmd(&project, &popts, cmd),
+        Cmd::Bench { sdk, iterations } => bench(&project, popts, sdk, iterations),
+    }
+}
+
+fn selected<'a>(
+    project: &'a Project,
+    ids: &[String],
+) -> Result<Vec<&'a wasiprobe::matrix::SdkSpec>> {
+    for id in ids {
+        if project.matrix.get(id).is_none() {
+            return Err(UsageError(format!(
+                "unknown sdk '{id}'; valid: {}",
+                project.matrix.ids().join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(project
+        .matrix
+        .sdks
+        .iter()
+        .filter(|s| ids.is_empty() || ids.contains(&s.id))
+        .collect())
+}
+
+fn print_sdks(list: &[Provisioned]) {
+    for p in list {
+        let status = if p.is_ready() { "ready" } else { "unavailable" };
+        println!(
+            "{:<18} {:<9} {:<11} {}",
+            p.spec.id,
+            serde_json::to_value(p.spec.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            status,
+            p.identity.compiler.as_deref().unwrap_or("")
+        );
+        if let Some(r) = &p.reason {
+            println!("{:<18} {r}", "");
+        } else {
+            println!(
+                "{:<18} libc fingerprint {} ({}; matrix says wasi-libc {})",
+                "",
+                p.identity.libc_fingerprint.as_deref().unwrap_or("?"),
+                p.identity.package.as_deref().unwrap_or("no package"),
+                p.spec.wasi_libc.as_deref().unwrap_or("?")
+            );
+        }
+    }
+}
+
+fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result<i32> {
+    match cmd {
+        SdkCmd::List { json } => {
+            let list: Vec<Provisioned> = project
+                .matrix
+                .sdks
+                .iter()
+                .map(|s| provision::locate(s, popts))
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print_sdks(&list);
+            }
+            Ok(exit::OK)
+        }
+        SdkCmd::Fetch { ids } => {
+            let list: Vec<Provisioned> = selected(project, &ids)?
+                .into_iter()
+                .map(|s| provision::fetch(s, popts))
+                .collect();
+            print_sdks(&list);
+            let named_missing = list
+                .iter()
+                .any(|p| !p.is_ready() && ids.contains(&p.spec.id));
+            Ok(if named_missing { exit::USAGE } else { exit::OK })
+        }
+        SdkCmd::Doctor { ids } => {
+            let mut bad = 0;
+            let rt = wasiprobe_runtimes::WasmtimeRuntime::new()?;
+            let dir = tempfile::tempdir()?;
+            std::fs::create_dir_all(dir.path().join("c"))?;
+            std::fs::write(
+                dir.path().join("c/doctor.c"),
+                "#include <stdio.h>\nint main(void){puts(\"doctor-ok\");return 0;}\n",
+            )?;
+            let probe = build::Probe {
+                name: "doctor".into(),
+                source: dir.path().join("c/doctor.c"),
+            };
+            let cache = build::Cache::new(popts.cache.join("build"));
+            for s in selected(project, &ids)? {
+                let p = provision::locate(s, popts);
+                if !p.is_ready() {
+                    println!("{:<18} unavailable: {}", s.id, p.reason.unwrap_or_default());
+                    continue;
+                }
+                let verdict = match cache.build(&p, &probe)? {
+                    build::Built::CompileError { stderr, .. } => {
+                        format!("compile error: {}", stderr.trim())
+                    }
+                    build::Built::Ok { wasm, .. } => {
+                        use wasiprobe_runtimes::Runtime;
+                        let o = rt.run(&wasm, &Default::default())?;
+                        if o.stdout == b"doctor-ok\n" {
+                            "ok: compiles, links and runs on wasmtime".to_string()
+                        } else {
+                            format!(
+                                "ran but printed {:?} ({:?})",
+                                String::from_utf8_lossy(&o.stdout),
+                                o.termination
+                            )
+                        }
+                    }
+                };
+                if !verdict.starts_with("ok") {
+                    bad += 1;
+                }
+                println!("{:<18} {verdict}", s.id);
+            }
+            Ok(if bad > 0 { exit::FAILURES } else { exit::OK })
+        }
+    }
+}
+
+fn bench(
+    project: &Project,
+    popts: provision::Options,
+    sdk: Option<String>,
+    iterations: usize,
+) -> Result<i32> {
+    let specs = selected(project, &sdk.into_iter().collect::<Vec<_>>())?;
+    let ready = specs
+        .iter()
+        .map(|s| provision::locate(s, &popts))
+        .find(|p| p.is_ready())
+        .context("no ready SDK to build the bench probe with (run `wasiprobe sdk fetch`)")?;
+    let check = wasiprobe::checks::args_env::ArgsEnv;
+    let probe = project
+        .probes
+        .iter()
+        .find(|p| p.name == "args_env")
+        .context("probes/c/args_env.c missing")?;
+    let cache = build::Cache::new(popts.cache.join("build"));
+    let wasm = match cache.build(&ready, probe)? {
+        build::Built::Ok { wasm, .. } => wasm,
+        build::Built::CompileError { stderr, .. } => {
+            anyhow::bail!("bench probe does not compile: {stderr}")
+        }
+    };
+    // A second build of the unchanged tree must be a cache hit.
+    let before = cache
+        .stats
+        .compiled
+        .load(std::sync::atomic::Ordering::Relaxed);
+    cache.build(&ready, probe)?;
+    let recompiles = cache
+        .stats
+        .compiled
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - before;
+    let opts = RunOptions {
+        sdks: vec![],
+        runtimes: vec![],
+        probes: vec![],
+        checks: vec![],
+        inject: vec![],
+        out: PathBuf::new(),
+        keep: false,
+        jobs: 1,
+        limits: Limits::default(),
+        provision: popts,
+        fetch_zig: false,
+        scratch_root: None,
+    };
+    let f = wasiprobe::bench::measure(&check, &wasm, &opts, iterations)?;
+    let (fm, hm) = (
+        wasiprobe::bench::median(&f.floor),
+        wasiprobe::bench::median(&f.harness),
+    );
+    println!(
+        "sdk {} probe args_env, {iterations} iterations",
+        ready.spec.id
+    );
+    println!(
+        "floor (wasmtime API, cached module): median {:.3} ms",
+        fm.as_secs_f64() * 1e3
+    );
+    println!(
+        "harness cell (scratch dir, limits, run, parse, judge): median {:.3} ms",
+        hm.as_secs_f64() * 1e3
+    );
+    println!(
+        "overhead per cell: {:.3} ms",
+        (hm.as_secs_f64() - fm.as_secs_f64()) * 1e3
+    );
+    println!("recompiles of an unchanged tree: {recompiles}");
+    Ok(exit::OK)
+}

@@ -1,0 +1,285 @@
+//! `sdk-matrix.toml`: the toolchains every probe is built with.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    WasiSdk,
+    Zig,
+    Debian,
+    Path,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMatrix {
+    schema: Spanned<u32>,
+    #[serde(default)]
+    sdk: Vec<RawSdk>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSdk {
+    id: Spanned<String>,
+    kind: Kind,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    cpython: Vec<String>,
+    #[serde(default)]
+    llvm: Option<String>,
+    #[serde(default)]
+    wasi_libc: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    sha256: Option<Spanned<String>>,
+    #[serde(default)]
+    packages: Vec<String>,
+    #[serde(default)]
+    cc: Option<PathBuf>,
+    #[serde(default)]
+    sysroot: Option<PathBuf>,
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    cflags: Vec<String>,
+}
+
+/// One toolchain as declared. What was actually found is `provision::Provisioned`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SdkSpec {
+    pub id: String,
+    pub kind: Kind,
+    pub version: Option<String>,
+    pub cpython: Vec<String>,
+    pub llvm: Option<String>,
+    pub wasi_libc: Option<String>,
+    pub url: Option<String>,
+    pub sha256: Option<String>,
+    pub packages: Vec<String>,
+    pub cc: Option<PathBuf>,
+    pub sysroot: Option<PathBuf>,
+    pub target: String,
+    pub cflags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Matrix {
+    pub path: PathBuf,
+    pub sdks: Vec<SdkSpec>,
+}
+
+/// A matrix error that names the file, the line and the field.
+#[derive(Debug)]
+pub struct MatrixError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for MatrixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.file.display(), l, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for MatrixError {}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Matrix {
+    pub fn load(path: &Path) -> Result<Matrix, MatrixError> {
+        let text = std::fs::read_to_string(path).map_err(|e| MatrixError {
+            file: path.to_owned(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        Matrix::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Matrix, MatrixError> {
+        let err = |offset: Option<usize>, message: String| MatrixError {
+            file: path.to_owned(),
+            line: offset.map(|o| line_of(text, o)),
+            message,
+        };
+        let raw: RawMatrix = toml::from_str(text).map_err(|e| {
+            // toml's message already names the field ("missing field `kind`", "unknown
+            // variant"), its span gives the line; strip its own multi-line source excerpt.
+            err(
+                e.span().map(|s| s.start),
+                e.message().trim().replace('\n', " "),
+            )
+        })?;
+        if *raw.schema.get_ref() != 1 {
+            return Err(err(
+                Some(raw.schema.span().start),
+                format!(
+                    "field `schema`: version {} is not supported (this wasiprobe reads 1)",
+                    raw.schema.get_ref()
+                ),
+            ));
+        }
+        let mut seen = HashSet::new();
+        let mut sdks = Vec::new();
+        for s in raw.sdk {
+            let at = Some(s.id.span().start);
+            let id = s.id.get_ref().clone();
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(err(
+                    at,
+                    format!("field `id`: '{id}' must be non-empty and use only letters, digits, '-', '_' and '.'"),
+                ));
+            }
+            if !seen.insert(id.clone()) {
+                return Err(err(at, format!("field `id`: '{id}' is declared twice")));
+            }
+            let need = |field: &str, present: bool| {
+                if present {
+                    Ok(())
+                } else {
+                    Err(err(
+                        at,
+                        format!(
+                            "sdk '{id}': field `{field}` is required for kind {:?}",
+                            s.kind
+                        ),
+                    ))
+                }
+            };
+            match s.kind {
+                Kind::WasiSdk | Kind::Zig | Kind::Debian => need("version", s.version.is_some())?,
+                Kind::Path => need("cc", s.cc.is_some())?,
+            }
+            let sha256 = match s.sha256 {
+                Some(h) => {
+                    let v = h.get_ref().to_ascii_lowercase();
+                    if v.len() != 64 || !v.chars().all(|c| c.is_ascii_hexdigit()) {
+                        return Err(err(
+                            Some(h.span().start),
+                            format!("sdk '{id}': field `sha256` must be 64 hex digits"),
+                        ));
+                    }
+                    Some(v)
+                }
+                None => None,
+            };
+            sdks.push(SdkSpec {
+                id,
+                kind: s.kind,
+                version: s.version,
+                cpython: s.cpython,
+                llvm: s.llvm,
+                wasi_libc: s.wasi_libc,
+                url: s.url,
+                sha256,
+                packages: s.packages,
+                cc: s.cc,
+                sysroot: s.sysroot,
+                target: s.target.unwrap_or_else(|| "wasm32-wasi".into()),
+                cflags: s.cflags,
+            });
+        }
+        Ok(Matrix {
+            path: path.to_owned(),
+            sdks,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&SdkSpec> {
+        self.sdks.iter().find(|s| s.id == id)
+    }
+
+    pub fn ids(&self) -> Vec<&str> {
+        self.sdks.iter().map(|s| s.id.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(t: &str) -> Result<Matrix, MatrixError> {
+        Matrix::parse(t, Path::new("m.toml"))
+    }
+
+    #[test]
+    fn the_committed_matrix_parses_with_the_real_pins() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk-matrix.toml");
+        let m = Matrix::load(&root).unwrap();
+        for (id, py) in [
+            ("wasi-sdk-21", "3.11"),
+            ("wasi-sdk-24", "3.13"),
+            ("wasi-sdk-33", "3.15"),
+            ("wasi-sdk-34", "main"),
+        ] {
+            let s = m.get(id).unwrap_or_else(|| panic!("{id} missing"));
+            assert!(
+                s.cpython.iter().any(|c| c == py),
+                "{id} should be locked for {py}"
+            );
+            assert!(s.url.as_deref().unwrap().ends_with(".tar.gz"));
+            assert_eq!(s.sha256.as_ref().unwrap().len(), 64);
+        }
+        let zigs: Vec<_> = m.sdks.iter().filter(|s| s.kind == Kind::Zig).collect();
+        assert!(zigs.len() >= 3);
+        assert!(m.sdks.iter().any(|s| s.kind == Kind::Debian));
+    }
+
+    #[test]
+    fn missing_field_names_line_and_field() {
+        let e = parse("schema = 1\n\n[[sdk]]\nid = \"a\"\nversion = \"1\"\n").unwrap_err();
+        assert!(e.message.contains("kind"), "{e}");
+        assert!(e.line.is_some(), "{e}");
+        assert!(e.to_string().starts_with("m.toml:"), "{e}");
+    }
+
+    #[test]
+    fn unknown_kind_and_unknown_field_are_rejected() {
+        let e = parse("schema = 1\n[[sdk]]\nid = \"a\"\nkind = \"emscripten\"\nversion = \"1\"\n")
+            .unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("emscripten"), "{e}");
+        let e = parse(
+            "schema = 1\n[[sdk]]\nid = \"a\"\nkind = \"zig\"\nversion = \"1\"\nshaa256 = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("shaa256"), "{e}");
+        assert_eq!(e.line, Some(6), "{e}");
+    }
+
+    #[test]
+    fn duplicate_id_bad_hash_and_schema_are_rejected() {
+        let e = parse("schema = 1\n[[sdk]]\nid = \"a\"\nkind = \"zig\"\nversion = \"1\"\n[[sdk]]\nid = \"a\"\nkind = \"zig\"\nversion = \"2\"\n").unwrap_err();
+        assert_eq!(e.line, Some(7), "{e}");
+        assert!(e.message.contains("twice"), "{e}");
+        let e = parse("schema = 1\n[[sdk]]\nid = \"a\"\nkind = \"wasi-sdk\"\nversion = \"1\"\nsha256 = \"abc\"\n").unwrap_err();
+        assert!(e.message.contains("sha256"), "{e}");
+        let e = parse("schema = 2\n").unwrap_err();
+        assert_eq!(e.line, Some(1));
+        let e = parse("schema = 1\n[[sdk]]\nid = \"p\"\nkind = \"path\"\n").unwrap_err();
+        assert!(e.message.contains("`cc`"), "{e}");
+    }
+
+    #[test]
+    fn garbage_is_a_parse_error_with_a_line() {
+        let e = parse("schema = 1\n[[sdk]\nid = 3\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+}

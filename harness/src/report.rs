@@ -1,0 +1,250 @@
+//! `report.json`: the one artefact every consumer reads (schema in `reports/schema/`).
+
+use crate::provision::Provisioned;
+use crate::util::atomic_write;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// The harness could not produce the cell (e.g. the probe did not compile with this SDK).
+    Error,
+    /// The runtime cannot run this cell (a capability it lacks), with the reason.
+    Skip,
+    /// The SDK or runtime is not present on this machine, with the reason.
+    Unavailable,
+    Timeout,
+    Oom,
+    OutputLimit,
+    Trap,
+    /// The runtime itself died.
+    Crash,
+}
+
+impl Verdict {
+    /// Verdicts that make `wasiprobe run` exit 1: the platform did something wrong or the
+    /// probe could not even be built or run to completion.
+    pub fn is_failure(self) -> bool {
+        !matches!(self, Verdict::Pass | Verdict::Skip | Verdict::Unavailable)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+            Verdict::Skip => "skip",
+            Verdict::Unavailable => "unavailable",
+            Verdict::Timeout => "timeout",
+            Verdict::Oom => "oom",
+            Verdict::OutputLimit => "output-limit",
+            Verdict::Trap => "trap",
+            Verdict::Crash => "crash",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Cell {
+    pub sdk: String,
+    pub runtime: String,
+    pub probe: String,
+    pub check: String,
+    pub area: String,
+    pub verdict: Verdict,
+    pub evidence: Value,
+    pub duration_ms: f64,
+}
+
+impl Cell {
+    pub fn key(&self) -> String {
+        format!(
+            "{}::{}::{}::{}",
+            self.sdk, self.runtime, self.probe, self.check
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HostInfo {
+    pub os: String,
+    pub arch: String,
+    pub cpus: usize,
+    pub wasiprobe: String,
+}
+
+impl HostInfo {
+    pub fn current() -> Self {
+        HostInfo {
+            os: std::env::consts::OS.into(),
+            arch: std::env::consts::ARCH.into(),
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            wasiprobe: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RuntimeInfo {
+    pub name: String,
+    pub version: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub capabilities: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BuildSummary {
+    pub compiled: usize,
+    pub cached: usize,
+    pub failed: usize,
+    pub rebuilt_corrupt: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    pub schema_version: u32,
+    /// False while a run is still writing partial results.
+    pub complete: bool,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub host: HostInfo,
+    /// The run's options that change results: injections, limits, selection.
+    pub options: Value,
+    pub sdks: Vec<Provisioned>,
+    pub runtimes: Vec<RuntimeInfo>,
+    pub build: BuildSummary,
+    pub results: Vec<Cell>,
+    pub summary: BTreeMap<String, usize>,
+}
+
+impl Report {
+    pub fn summarize(&mut self) {
+        let mut m = BTreeMap::new();
+        for c in &self.results {
+            *m.entry(c.verdict.as_str().to_string()).or_insert(0) += 1;
+        }
+        self.summary = m;
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self)?;
+        atomic_write(path, &bytes)
+    }
+
+    pub fn load(path: &Path) -> Result<Report> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let v: Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{}: not JSON (truncated?)", path.display()))?;
+        match v.get("schema_version").and_then(Value::as_u64) {
+            Some(n) if n == SCHEMA_VERSION as u64 => {}
+            other => bail!(
+                "{}: schema_version {other:?}; this wasiprobe reads {SCHEMA_VERSION}",
+                path.display()
+            ),
+        }
+        serde_json::from_value(v)
+            .with_context(|| format!("{}: not a wasiprobe report", path.display()))
+    }
+
+    pub fn has_failures(&self) -> bool {
+        self.results.iter().any(|c| c.verdict.is_failure())
+    }
+
+    /// The terminal summary: one row per sdk × runtime with verdict counts, then every cell that
+    /// is not a pass, with a one-line reason.
+    pub fn table(&self) -> String {
+        let verdicts = [
+            Verdict::Pass,
+            Verdict::Fail,
+            Verdict::Error,
+            Verdict::Timeout,
+            Verdict::Oom,
+            Verdict::OutputLimit,
+            Verdict::Trap,
+            Verdict::Crash,
+            Verdict::Skip,
+            Verdict::Unavailable,
+        ];
+        let mut rows: BTreeMap<(String, String), BTreeMap<Verdict, usize>> = BTreeMap::new();
+        for c in &self.results {
+            *rows
+                .entry((c.sdk.clone(), c.runtime.clone()))
+                .or_default()
+                .entry(c.verdict)
+                .or_default() += 1;
+        }
+        let mut out = format!("{:<20} {:<10}", "sdk", "runtime");
+        for v in verdicts {
+            out += &format!(" {:>7}", short(v));
+        }
+        out.push('\n');
+        for ((sdk, rt), counts) in &rows {
+            out += &format!("{sdk:<20} {rt:<10}");
+            for v in verdicts {
+                match counts.get(&v) {
+                    Some(n) => out += &format!(" {n:>7}"),
+                    None => out += &format!(" {:>7}", "."),
+                }
+            }
+            out.push('\n');
+        }
+        let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for c in self.results.iter().filter(|c| c.verdict != Verdict::Pass) {
+            let why = one_line(&c.evidence);
+            notes
+                .entry(format!("{} {}", c.verdict.as_str(), why))
+                .or_default()
+                .push(c.key());
+        }
+        for (why, keys) in notes {
+            let shown = if keys.len() > 3 {
+                format!("{} and {} more", keys[..3].join(", "), keys.len() - 3)
+            } else {
+                keys.join(", ")
+            };
+            out += &format!("  {why}\n    {shown}\n");
+        }
+        out
+    }
+}
+
+fn short(v: Verdict) -> &'static str {
+    match v {
+        Verdict::OutputLimit => "outlim",
+        Verdict::Unavailable => "unavail",
+        v => v.as_str(),
+    }
+}
+
+fn one_line(e: &Value) -> String {
+    let s = match e {
+        Value::Object(m) => ["reason", "problems", "protocol_error", "message", "stderr"]
+            .iter()
+            .find_map(|k| m.get(*k))
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                Value::Array(a) => a.first().map(|x| x.to_string()).unwrap_or_default(),
+                v => v.to_string(),
+            })
+            .unwrap_or_else(|| e.to_string()),
+        _ => e.to_string(),
+    };
+    let s = s.replace('\n', " ");
+    if s.chars().count() > 160 {
+        format!("{}…", s.chars().take(160).collect::<String>())
+    } else {
+        s
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}

@@ -1,0 +1,401 @@
+//! Orchestration: matrix → provision → build → run → check → report.
+
+use crate::build::{self, Built, Cache, Probe};
+use crate::checks::{self, Check, Observed};
+use crate::matrix::{Kind, Matrix};
+use crate::provision::{self, Provisioned};
+use crate::report::{self, BuildSummary, Cell, HostInfo, Report, RuntimeInfo, Verdict};
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use wasiprobe_runtimes::{Injection, Limits, Preopen, RunSpec, Runtime, Termination};
+
+/// The guest path of each case's scratch directory (see probes/PROTOCOL.md).
+pub const SCRATCH_GUEST: &str = "/scratch";
+
+/// A mistake in what the user asked for (exit 2), as opposed to a finding.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+
+pub const RUNTIMES: &[&str] = &["wasmtime"];
+
+pub fn make_runtime(name: &str) -> Result<Box<dyn Runtime>> {
+    match name {
+        "wasmtime" => Ok(Box::new(wasiprobe_runtimes::WasmtimeRuntime::new()?)),
+        _ => Err(UsageError(format!(
+            "unknown runtime '{name}'; valid: {}",
+            RUNTIMES.join(", ")
+        ))
+        .into()),
+    }
+}
+
+pub struct Project {
+    pub root: PathBuf,
+    pub matrix: Matrix,
+    pub probes: Vec<Probe>,
+}
+
+impl Project {
+    pub fn load(root: &Path, matrix: Option<&Path>) -> Result<Project> {
+        let mpath = matrix
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| root.join("sdk-matrix.toml"));
+        let matrix = Matrix::load(&mpath)?;
+        let probes = build::discover(&root.join("probes"))
+            .with_context(|| format!("{} has no probes/ (use --root)", root.display()))?;
+        Ok(Project {
+            root: root.to_owned(),
+            matrix,
+            probes,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub sdks: Vec<String>,
+    pub runtimes: Vec<String>,
+    pub probes: Vec<String>,
+    pub checks: Vec<String>,
+    pub inject: Vec<Injection>,
+    pub out: PathBuf,
+    pub keep: bool,
+    pub jobs: usize,
+    pub limits: Limits,
+    pub provision: provision::Options,
+    /// Install missing zig wheels before the run (they need no root, only the package index).
+    pub fetch_zig: bool,
+    pub scratch_root: Option<PathBuf>,
+}
+
+fn unknown(what: &str, name: &str, valid: &[&str]) -> anyhow::Error {
+    UsageError(format!(
+        "unknown {what} '{name}'; valid: {}",
+        valid.join(", ")
+    ))
+    .into()
+}
+
+/// Selected checks, after validating `--probe` and `--check` names.
+pub fn select_checks(project: &Project, opts: &RunOptions) -> Result<Vec<Box<dyn Check>>> {
+    let all = checks::all();
+    let check_names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+    let probe_names: Vec<&str> = project.probes.iter().map(|p| p.name.as_str()).collect();
+    for c in &opts.checks {
+        if !check_names.contains(&c.as_str()) {
+            return Err(unknown("check", c, &check_names));
+        }
+    }
+    for p in &opts.probes {
+        if !probe_names.contains(&p.as_str()) {
+            return Err(unknown("probe", p, &probe_names));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|c| opts.checks.is_empty() || opts.checks.iter().any(|n| n == c.name()))
+        .filter(|c| opts.probes.is_empty() || opts.probes.iter().any(|n| n == c.probe()))
+        .collect())
+}
+
+pub fn select_sdks(project: &Project, opts: &RunOptions) -> Result<Vec<crate::matrix::SdkSpec>> {
+    for s in &opts.sdks {
+        if project.matrix.get(s).is_none() {
+            return Err(unknown("sdk", s, &project.matrix.ids()));
+        }
+    }
+    Ok(project
+        .matrix
+        .sdks
+        .iter()
+        .filter(|s| opts.sdks.is_empty() || opts.sdks.contains(&s.id))
+        .cloned()
+        .collect())
+}
+
+pub fn provision_all(specs: &[crate::matrix::SdkSpec], opts: &RunOptions) -> Vec<Provisioned> {
+    specs
+        .par_iter()
+        .map(|s| {
+            if opts.fetch_zig && s.kind == Kind::Zig {
+                provision::fetch(s, &opts.provision)
+            } else {
+                provision::locate(s, &opts.provision)
+            }
+        })
+        .collect()
+}
+
+struct Job<'a> {
+    sdk: &'a Provisioned,
+    runtime: usize,
+    check: &'a dyn Check,
+    built: Result<PathBuf, Value>,
+}
+
+pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
+    let checks = select_checks(project, opts)?;
+    let specs = select_sdks(project, opts)?;
+    let runtime_names: Vec<String> = if opts.runtimes.is_empty() {
+        vec!["wasmtime".into()]
+    } else {
+        opts.runtimes.clone()
+    };
+    for r in &runtime_names {
+        if !RUNTIMES.contains(&r.as_str()) {
+            return Err(unknown("runtime", r, RUNTIMES));
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()?;
+    let started_at = report::now_rfc3339();
+
+    let sdks = pool.install(|| provision_all(&specs, opts));
+    for s in &sdks {
+        match &s.reason {
+            None => tracing::info!(
+                "sdk {}: ready ({})",
+                s.spec.id,
+                s.identity.compiler.as_deref().unwrap_or("?")
+            ),
+            Some(r) => tracing::warn!("sdk {}: unavailable: {r}", s.spec.id),
+        }
+    }
+
+    let cache = Cache::new(opts.provision.cache.join("build"));
+    let needed: Vec<&Probe> = project
+        .probes
+        .iter()
+        .filter(|p| checks.iter().any(|c| c.probe() == p.name))
+        .collect();
+    let builds: Vec<((String, String), Result<PathBuf, Value>)> = pool.install(|| {
+        sdks.iter()
+            .filter(|s| s.is_ready())
+            .flat_map(|s| needed.iter().map(move |p| (s, *p)))
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|(s, p)| {
+                let r = match cache.build(s, p) {
+                    Ok(Built::Ok { wasm, .. }) => Ok(wasm),
+                    Ok(Built::CompileError { command, stderr }) => Err(json!({
+                        "reason": format!("probe {} does not compile with {}", p.name, s.spec.id),
+                        "command": command,
+                        "stderr": stderr,
+                    })),
+                    Err(e) => Err(json!({ "reason": format!("build failed: {e:#}") })),
+                };
+                ((s.spec.id.clone(), p.name.clone()), r)
+            })
+            .collect()
+    });
+
+    let mut runtimes: Vec<Box<dyn Runtime>> = Vec::new();
+    let mut runtime_infos = Vec::new();
+    for name in &runtime_names {
+        let rt = make_runtime(name)?;
+        runtime_infos.push(RuntimeInfo {
+            name: rt.name().into(),
+            version: rt.version(),
+            status: "ready".into(),
+            reason: None,
+            capabilities: serde_json::to_value(rt.capabilities()).ok(),
+        });
+        runtimes.push(rt);
+    }
+
+    let mut jobs = Vec::new();
+    let mut results = Vec::new();
+    for sdk in &sdks {
+        for (ri, rt) in runtimes.iter().enumerate() {
+            for check in &checks {
+                if !sdk.is_ready() {
+                    results.push(Cell {
+                        sdk: sdk.spec.id.clone(),
+                        runtime: rt.name().into(),
+                        probe: check.probe().into(),
+                        check: check.name().into(),
+                        area: check.area().into(),
+                        verdict: Verdict::Unavailable,
+                        evidence: json!({ "reason": sdk.reason }),
+                        duration_ms: 0.0,
+                    });
+                    continue;
+                }
+                let built = builds
+                    .iter()
+                    .find(|((s, p), _)| *s == sdk.spec.id && p == check.probe())
+                    .map(|(_, r)| r.clone())
+                    .unwrap_or_else(|| {
+                        Err(json!({ "reason": format!("no probe named {}", check.probe()) }))
+                    });
+                jobs.push(Job {
+                    sdk,
+                    runtime: ri,
+                    check: check.as_ref(),
+                    built,
+                });
+            }
+        }
+    }
+
+    let mut report = Report {
+        schema_version: report::SCHEMA_VERSION,
+        complete: false,
+        started_at,
+        finished_at: None,
+        host: HostInfo::current(),
+        options: json!({
+            "inject": opts.inject.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+            "limits": opts.limits,
+            "sdks": opts.sdks, "runtimes": runtime_names, "probes": opts.probes, "checks": opts.checks,
+        }),
+        sdks: sdks.clone(),
+        runtimes: runtime_infos,
+        build: build_summary(&cache),
+        results,
+        summary: Default::default(),
+    };
+    let report_path = opts.out.join("report.json");
+    let shared = Mutex::new((report.clone(), Instant::now()));
+    let cells: Vec<Cell> = pool.install(|| {
+        jobs.par_iter()
+            .map(|job| {
+                let cell = run_cell(job, runtimes[job.runtime].as_ref(), opts);
+                // Write what is measured so far, at most every two seconds, so a killed run
+                // leaves a readable partial report.
+                let mut g = shared.lock().unwrap();
+                g.0.results.push(cell.clone());
+                if g.1.elapsed() > Duration::from_secs(2) {
+                    g.0.summarize();
+                    if let Err(e) = g.0.write(&report_path) {
+                        tracing::warn!("partial report: {e:#}");
+                    }
+                    g.1 = Instant::now();
+                }
+                cell
+            })
+            .collect()
+    });
+    report.results.extend(cells);
+    report.results.sort_by_key(|c| c.key());
+    report.build = build_summary(&cache);
+    report.complete = true;
+    report.finished_at = Some(report::now_rfc3339());
+    report.summarize();
+    report.write(&report_path)?;
+    Ok(report)
+}
+
+fn build_summary(cache: &Cache) -> BuildSummary {
+    let s = &cache.stats;
+    BuildSummary {
+        compiled: s.compiled.load(Ordering::Relaxed),
+        cached: s.cached.load(Ordering::Relaxed),
+        failed: s.failed.load(Ordering::Relaxed),
+        rebuilt_corrupt: s.rebuilt_corrupt.load(Ordering::Relaxed),
+    }
+}
+
+fn run_cell(job: &Job, rt: &dyn Runtime, opts: &RunOptions) -> Cell {
+    let start = Instant::now();
+    let (verdict, evidence) = match &job.built {
+        Err(e) => (Verdict::Error, e.clone()),
+        Ok(wasm) => match judge_run(job.check, rt, wasm, opts) {
+            Ok(x) => x,
+            Err(e) => (Verdict::Error, json!({ "reason": format!("{e:#}") })),
+        },
+    };
+    Cell {
+        sdk: job.sdk.spec.id.clone(),
+        runtime: rt.name().into(),
+        probe: job.check.probe().into(),
+        check: job.check.name().into(),
+        area: job.check.area().into(),
+        verdict,
+        evidence,
+        duration_ms: start.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+fn tail(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&b[b.len().saturating_sub(2000)..]);
+    s.into_owned()
+}
+
+/// Runs one case in its own scratch directory and turns the outcome into a verdict.
+pub fn judge_run(
+    check: &dyn Check,
+    rt: &dyn Runtime,
+    wasm: &Path,
+    opts: &RunOptions,
+) -> Result<(Verdict, Value)> {
+    let case = check.case();
+    let mut b = tempfile::Builder::new();
+    b.prefix("wasiprobe-case-");
+    let scratch = match &opts.scratch_root {
+        Some(r) => b.tempdir_in(r)?,
+        None => b.tempdir()?,
+    };
+    let spec = RunSpec {
+        args: case.args.clone(),
+        env: case.env.clone(),
+        preopens: vec![Preopen {
+            host: scratch.path().to_owned(),
+            guest: SCRATCH_GUEST.into(),
+        }],
+        stdin: case.stdin.clone(),
+        limits: opts.limits.clone(),
+        inject: opts.inject.clone(),
+    };
+    let outcome = rt.run(wasm, &spec)?;
+    let limits = &opts.limits;
+    let (verdict, mut evidence) = match &outcome.termination {
+        Termination::Exited { .. } => {
+            let observed = Observed {
+                outcome: &outcome,
+                observations: crate::protocol::parse(&outcome.stdout),
+                scratch: Some(scratch.path()),
+            };
+            let j = check.judge(&case, &observed);
+            (j.verdict, j.evidence)
+        }
+        Termination::Timeout => (
+            Verdict::Timeout,
+            json!({ "reason": format!("still running after {} ms", limits.wall.as_millis()), "stderr": tail(&outcome.stderr) }),
+        ),
+        Termination::Oom { requested_bytes } => (
+            Verdict::Oom,
+            json!({ "reason": format!("tried to grow memory to {requested_bytes} bytes; limit {}", limits.memory_bytes) }),
+        ),
+        Termination::OutputLimit { stream } => (
+            Verdict::OutputLimit,
+            json!({ "reason": format!("wrote more than the {stream} limit"), "stream": stream }),
+        ),
+        Termination::Trap { message } => (
+            Verdict::Trap,
+            json!({ "reason": message, "stderr": tail(&outcome.stderr) }),
+        ),
+        Termination::Crash { message } => (Verdict::Crash, json!({ "reason": message })),
+        Termination::LoadError { message } => (Verdict::Error, json!({ "reason": message })),
+    };
+    if !outcome.host_calls.is_empty() {
+        evidence["host_calls"] = json!(outcome.host_calls);
+    }
+    if opts.keep {
+        let p = scratch.keep();
+        evidence["scratch"] = json!(p);
+    }
+    Ok((verdict, evidence))
+}

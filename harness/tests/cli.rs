@@ -1,0 +1,289 @@
+//! The `wasiprobe` binary end to end: exit codes, error messages that name the cause, reports
+//! that validate against the published schema and survive bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn wasiprobe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+        .arg("--root")
+        .arg(root())
+        .args(args)
+        .env("WASIPROBE_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn validate(report: &Path) {
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("reports/schema/report-v1.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&v)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{report:?} does not match the schema: {errors:?}"
+    );
+}
+
+#[test]
+fn malformed_matrix_names_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("bad-matrix.toml");
+    std::fs::write(
+        &m,
+        "schema = 1\n[[sdk]]\nid = \"x\"\nkind = \"zig\"\nversoin = \"0.13.0\"\n",
+    )
+    .unwrap();
+    let o = wasiprobe(&["--matrix", m.to_str().unwrap(), "run", "--no-fetch"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("bad-matrix.toml:5:"), "{e}");
+    assert!(e.contains("versoin"), "{e}");
+}
+
+#[test]
+fn unknown_names_list_the_valid_ones() {
+    let o = wasiprobe(&["run", "--no-fetch", "--sdk", "no-such-sdk"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("unknown sdk 'no-such-sdk'")
+            && e.contains("wasi-sdk-21")
+            && e.contains("zig-0.13"),
+        "{e}"
+    );
+    let o = wasiprobe(&["run", "--no-fetch", "--runtime", "wasm3"]);
+    assert!(stderr(&o).contains("valid: wasmtime"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2));
+    let o = wasiprobe(&["run", "--no-fetch", "--probe", "nope"]);
+    assert!(
+        stderr(&o).contains("args_env") && stderr(&o).contains("stdio"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wasiprobe(&["run", "--no-fetch", "--inject", "fd_write:lie-loudly"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("fd_write:drop-tail"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_requested_sdk_that_is_absent_is_reported_unavailable_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.toml");
+    std::fs::write(
+        &m,
+        "schema = 1\n[[sdk]]\nid = \"wasi-sdk-999\"\nkind = \"wasi-sdk\"\nversion = \"999.0\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = wasiprobe(&[
+        "--matrix",
+        m.to_str().unwrap(),
+        "run",
+        "--sdk",
+        "wasi-sdk-999",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("wasi-sdk-999"), "{}", stderr(&o));
+    let report = out.join("report.json");
+    validate(&report);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(v["sdks"][0]["status"], "unavailable");
+    assert!(v["sdks"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not found"));
+    assert!(v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["verdict"] == "unavailable"));
+}
+
+/// The first ready toolchain, by asking the binary (no toolchain → the run tests are moot, and
+/// the matrix test already fails on `toolchains::enough_are_ready`).
+fn a_ready_sdk() -> Option<String> {
+    let o = wasiprobe(&["sdk", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+    v.as_array()?
+        .iter()
+        .find(|s| s["status"] == "ready")
+        .map(|s| s["spec"]["id"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn a_run_writes_a_valid_report_and_exit_status_follows_the_verdicts() {
+    let Some(sdk) = a_ready_sdk() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ok");
+    let o = wasiprobe(&[
+        "run",
+        "--no-fetch",
+        "--sdk",
+        &sdk,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    validate(&out.join("report.json"));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(v["complete"], true);
+    assert!(v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["verdict"] == "pass"));
+
+    // The same run against a liar is a conformance failure: exit 1, and the report says why.
+    let bad = dir.path().join("bad");
+    let o = wasiprobe(&[
+        "run",
+        "--no-fetch",
+        "--sdk",
+        &sdk,
+        "--inject",
+        "proc_exit:zero",
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    validate(&bad.join("report.json"));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bad.join("report.json")).unwrap()).unwrap();
+    let cell = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "args_env")
+        .unwrap();
+    assert_eq!(cell["verdict"], "fail");
+    assert!(
+        cell["evidence"].to_string().contains("expected 42"),
+        "{}",
+        cell["evidence"]
+    );
+}
+
+/// A project whose probes misbehave on purpose, under the real probes' names so the real checks
+/// are asked about them.
+fn broken_project(args_env: &str, stdio: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("probes/c")).unwrap();
+    std::fs::copy(
+        root().join("sdk-matrix.toml"),
+        dir.path().join("sdk-matrix.toml"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("probes/c/args_env.c"), args_env).unwrap();
+    std::fs::write(dir.path().join("probes/c/stdio.c"), stdio).unwrap();
+    dir
+}
+
+fn run_in(project: &Path, sdk: &str, extra: &[&str]) -> (Output, serde_json::Value) {
+    let out = project.join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+        .arg("--root")
+        .arg(project)
+        .args([
+            "run",
+            "--no-fetch",
+            "--sdk",
+            sdk,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(extra)
+        .env("WASIPROBE_LOG", "warn")
+        .output()
+        .unwrap();
+    let report = out.join("report.json");
+    validate(&report);
+    (
+        o,
+        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap(),
+    )
+}
+
+fn verdict_of(v: &serde_json::Value, check: &str) -> String {
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == check)
+        .unwrap()["verdict"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn looping_and_flooding_guests_get_their_own_cells_and_the_run_goes_on() {
+    let Some(sdk) = a_ready_sdk() else { return };
+    let p = broken_project(
+        "int main(void) { volatile int x = 0; for (;;) x++; }\n",
+        "#include <stdio.h>\nint main(void) { for (;;) fputs(\"flood flood flood\\n\", stdout); }\n",
+    );
+    let (o, v) = run_in(p.path(), &sdk, &["--timeout-ms", "1000"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(verdict_of(&v, "args_env"), "timeout");
+    assert_eq!(verdict_of(&v, "stdio"), "output-limit");
+    assert_eq!(v["complete"], true);
+}
+
+#[test]
+fn memory_grabs_traps_and_compile_errors_get_their_own_cells() {
+    let Some(sdk) = a_ready_sdk() else { return };
+    let p = broken_project(
+        // `keep` is volatile so the compiler cannot elide the allocations.
+        "#include <stdlib.h>\n#include <string.h>\nchar *volatile keep;\nint main(void) { for (;;) { char *p = malloc(1 << 24); if (!p) return 9; memset(p, 1, 1 << 24); keep = p; } }\n",
+        "int main(void) { __builtin_trap(); }\n",
+    );
+    let (o, v) = run_in(p.path(), &sdk, &["--memory-mib", "64"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(verdict_of(&v, "args_env"), "oom");
+    assert_eq!(verdict_of(&v, "stdio"), "trap");
+
+    std::fs::write(
+        p.path().join("probes/c/stdio.c"),
+        "int main(void) { return nope; }\n",
+    )
+    .unwrap();
+    let (_, v) = run_in(p.path(), &sdk, &["--memory-mib", "64"]);
+    assert_eq!(verdict_of(&v, "stdio"), "error");
+    let cell = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "stdio")
+        .unwrap();
+    assert!(
+        cell["evidence"]["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("nope"),
+        "{cell}"
+    );
+}

@@ -1,0 +1,394 @@
+//! Fault injection: Preview 1 functions shadowed by liars.
+//!
+//! Every check in wasiprobe proves it can fail by running a probe against one of these. A liar
+//! wraps the real wasmtime-wasi function (fetched from the linker for this store) and bends its
+//! inputs or outputs, so everything it does not lie about stays real. The same shadowing is used
+//! for the open-file limit, which wasmtime-wasi itself does not have.
+
+use crate::RunSpec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use wasmtime::{AsContextMut, Caller, Extern, Linker, Memory, ResourceLimiter};
+use wasmtime_wasi::p1::wasi_snapshot_preview1::{self as p1, WasiSnapshotPreview1 as _};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::runtime::in_tokio;
+use wasmtime_wasi::I32Exit;
+use wiggle::GuestMemory;
+
+const P1: &str = "wasi_snapshot_preview1";
+const ERRNO_MFILE: i32 = 33;
+
+/// One liar, written `FUNCTION:MODE` on the command line (e.g. `fd_write:drop-tail`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Injection {
+    pub func: String,
+    pub mode: String,
+}
+
+/// The liars that exist, as (function, mode, what it does). Kept as data so `--inject` can list
+/// them and reject unknown ones before any run starts.
+pub const LIARS: &[(&str, &str, &str)] = &[
+    (
+        "fd_write",
+        "drop-tail",
+        "writes to stdout/stderr lose their last eighth (at least one byte) but report full success",
+    ),
+    (
+        "args_get",
+        "truncate",
+        "the last argument longer than one byte is cut in half with a NUL",
+    ),
+    (
+        "environ_get",
+        "drop-value",
+        "the first variable's value is cut to empty",
+    ),
+    (
+        "proc_exit",
+        "zero",
+        "every exit status is reported to the host as 0",
+    ),
+];
+
+impl FromStr for Injection {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (func, mode) = s
+            .split_once(':')
+            .ok_or_else(|| format!("injection '{s}' is not FUNCTION:MODE"))?;
+        if !LIARS.iter().any(|(f, m, _)| *f == func && *m == mode) {
+            let known: Vec<String> = LIARS.iter().map(|(f, m, _)| format!("{f}:{m}")).collect();
+            return Err(format!(
+                "unknown injection '{s}'; known: {}",
+                known.join(", ")
+            ));
+        }
+        Ok(Injection {
+            func: func.into(),
+            mode: mode.into(),
+        })
+    }
+}
+
+impl fmt::Display for Injection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.func, self.mode)
+    }
+}
+
+/// Store data for one guest run.
+pub struct Host {
+    pub wasi: WasiP1Ctx,
+    pub limiter: MemoryLimiter,
+    pub calls: BTreeMap<String, u64>,
+    pub started: bool,
+    argc: u32,
+    envc: u32,
+    open_files: u32,
+    max_open_files: u32,
+}
+
+impl Host {
+    pub fn new(wasi: WasiP1Ctx, spec: &RunSpec) -> Self {
+        Host {
+            wasi,
+            limiter: MemoryLimiter {
+                max: spec.limits.memory_bytes,
+                denied: None,
+            },
+            calls: BTreeMap::new(),
+            started: false,
+            argc: spec.args.len() as u32,
+            envc: spec.env.len() as u32,
+            open_files: 0,
+            max_open_files: spec.limits.open_files,
+        }
+    }
+    fn count(&mut self, name: &str) {
+        *self.calls.entry(name.to_string()).or_default() += 1;
+    }
+}
+
+/// Traps (instead of failing `memory.grow`) so that a memory grab is a clear `oom` verdict, not
+/// a NULL from malloc that the guest may or may not report.
+pub struct MemoryLimiter {
+    max: u64,
+    pub denied: Option<u64>,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired as u64 > self.max {
+            self.denied = Some(desired as u64);
+            wasmtime::bail!(
+                "memory limit: {desired} bytes requested, {} allowed",
+                self.max
+            );
+        }
+        Ok(true)
+    }
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+}
+
+/// The real wasmtime-wasi implementation of a Preview 1 function, called with this caller's
+/// memory and WASI context. Calling the linker's own definition through `Func::call` does not
+/// work: a host-to-host call has no calling instance, so it cannot find the guest's memory.
+fn real<R>(
+    caller: &mut Caller<'_, Host>,
+    f: impl FnOnce(&mut WasiP1Ctx, &mut GuestMemory<'_>) -> R,
+) -> wasmtime::Result<R> {
+    let mem = memory(caller)?;
+    // As wiggle's own glue does: the per-call copy budget lives in the store, and without it
+    // every call that copies guest data fails with ENOMEM.
+    let fuel = caller.as_context_mut().hostcall_fuel();
+    let (data, host) = mem.data_and_store_mut(caller);
+    host.wasi.set_hostcall_fuel(fuel);
+    let mut gm = GuestMemory::Unshared(data);
+    Ok(f(&mut host.wasi, &mut gm))
+}
+
+fn memory(caller: &mut Caller<'_, Host>) -> wasmtime::Result<Memory> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => Ok(m),
+        _ => wasmtime::bail!("guest exports no memory"),
+    }
+}
+
+fn read_u32(caller: &Caller<'_, Host>, mem: &Memory, at: u32) -> wasmtime::Result<u32> {
+    let mut b = [0u8; 4];
+    mem.read(caller, at as usize, &mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+fn write_u32(caller: &mut Caller<'_, Host>, mem: &Memory, at: u32, v: u32) -> wasmtime::Result<()> {
+    mem.write(caller, at as usize, &v.to_le_bytes())?;
+    Ok(())
+}
+
+/// Shadows `path_open`/`fd_close` to count open files, since wasmtime-wasi has no fd limit.
+/// Installed once into the runtime's base linker.
+pub fn install_fd_accounting(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    linker.func_wrap(
+        P1,
+        "path_open",
+        |mut caller: Caller<'_, Host>,
+         dirfd: i32,
+         dirflags: i32,
+         path: i32,
+         path_len: i32,
+         oflags: i32,
+         rights_base: i64,
+         rights_inh: i64,
+         fdflags: i32,
+         fd_out: i32|
+         -> wasmtime::Result<i32> {
+            let errno = real(&mut caller, |ctx, m| {
+                in_tokio(p1::path_open(
+                    ctx,
+                    m,
+                    dirfd,
+                    dirflags,
+                    path,
+                    path_len,
+                    oflags,
+                    rights_base,
+                    rights_inh,
+                    fdflags,
+                    fd_out,
+                ))
+            })??;
+            if errno != 0 {
+                return Ok(errno);
+            }
+            let h = caller.data();
+            if h.open_files >= h.max_open_files {
+                // Over the limit: undo the open and report EMFILE, as a POSIX kernel would.
+                let mem = memory(&mut caller)?;
+                let fd = read_u32(&caller, &mem, fd_out as u32)? as i32;
+                real(&mut caller, |ctx, m| in_tokio(p1::fd_close(ctx, m, fd)))??;
+                return Ok(ERRNO_MFILE);
+            }
+            caller.data_mut().open_files += 1;
+            Ok(0)
+        },
+    )?;
+    linker.func_wrap(
+        P1,
+        "fd_close",
+        |mut caller: Caller<'_, Host>, fd: i32| -> wasmtime::Result<i32> {
+            let errno = real(&mut caller, |ctx, m| in_tokio(p1::fd_close(ctx, m, fd)))??;
+            // Preopens and stdio are not counted on open, so never let closing them underflow.
+            if errno == 0 && fd > 2 {
+                let h = caller.data_mut();
+                h.open_files = h.open_files.saturating_sub(1);
+            }
+            Ok(errno)
+        },
+    )?;
+    Ok(())
+}
+
+/// Installs the requested liars into `linker` (a per-run clone of the runtime's linker).
+pub fn install_liars(linker: &mut Linker<Host>, inject: &[Injection]) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    for inj in inject {
+        match (inj.func.as_str(), inj.mode.as_str()) {
+            ("fd_write", "drop-tail") => fd_write_drop_tail(linker)?,
+            ("args_get", "truncate") => args_get_truncate(linker)?,
+            ("environ_get", "drop-value") => environ_get_drop_value(linker)?,
+            ("proc_exit", "zero") => proc_exit_zero(linker)?,
+            _ => wasmtime::bail!("unknown injection {inj}"),
+        }
+    }
+    Ok(())
+}
+
+fn fd_write_drop_tail(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        P1,
+        "fd_write",
+        |mut caller: Caller<'_, Host>,
+         fd: i32,
+         iovs: i32,
+         iovs_len: i32,
+         nwritten: i32|
+         -> wasmtime::Result<i32> {
+            caller.data_mut().count("fd_write");
+            let write = |caller: &mut Caller<'_, Host>| {
+                real(caller, |ctx, m| {
+                    in_tokio(p1::fd_write(ctx, m, fd, iovs, iovs_len, nwritten))
+                })
+            };
+            if fd != 1 && fd != 2 {
+                return write(&mut caller)?;
+            }
+            let mem = memory(&mut caller)?;
+            let mut lens = Vec::new();
+            for i in 0..iovs_len as u32 {
+                lens.push(read_u32(&caller, &mem, iovs as u32 + 8 * i + 4)?);
+            }
+            let total: u64 = lens.iter().map(|&l| l as u64).sum();
+            if total == 0 {
+                return write(&mut caller)?;
+            }
+            // Shorten the iovecs from the end, do the real write, restore them, and claim every
+            // byte was written.
+            let mut drop = (total / 8).max(1);
+            let mut patched = lens.clone();
+            for l in patched.iter_mut().rev() {
+                let cut = drop.min(*l as u64);
+                *l -= cut as u32;
+                drop -= cut;
+                if drop == 0 {
+                    break;
+                }
+            }
+            for (i, l) in patched.iter().enumerate() {
+                write_u32(&mut caller, &mem, iovs as u32 + 8 * i as u32 + 4, *l)?;
+            }
+            let errno = write(&mut caller)??;
+            for (i, l) in lens.iter().enumerate() {
+                write_u32(&mut caller, &mem, iovs as u32 + 8 * i as u32 + 4, *l)?;
+            }
+            if errno == 0 {
+                write_u32(&mut caller, &mem, nwritten as u32, total as u32)?;
+            }
+            Ok(errno)
+        },
+    )?;
+    Ok(())
+}
+
+/// Shared by the argv and environ liars: both lay out a pointer array into NUL-terminated
+/// strings, whose count the host already knows from the spec.
+fn cut_string(
+    caller: &mut Caller<'_, Host>,
+    ptrs: u32,
+    count: u32,
+    pick: impl Fn(&[Vec<u8>]) -> Option<(usize, usize)>,
+) -> wasmtime::Result<()> {
+    let mem = memory(caller)?;
+    let mut strings = Vec::new();
+    let mut addrs = Vec::new();
+    for i in 0..count {
+        let p = read_u32(caller, &mem, ptrs + 4 * i)?;
+        let data = mem.data(&*caller);
+        let s = data.get(p as usize..).unwrap_or_default();
+        let end = s.iter().position(|&b| b == 0).unwrap_or(0);
+        strings.push(s[..end].to_vec());
+        addrs.push(p);
+    }
+    if let Some((i, at)) = pick(&strings) {
+        mem.write(&mut *caller, addrs[i] as usize + at, &[0])?;
+    }
+    Ok(())
+}
+
+fn args_get_truncate(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        P1,
+        "args_get",
+        |mut caller: Caller<'_, Host>, argv: i32, buf: i32| -> wasmtime::Result<i32> {
+            caller.data_mut().count("args_get");
+            let errno = real(&mut caller, |ctx, m| p1::args_get(ctx, m, argv, buf))??;
+            if errno != 0 {
+                return Ok(errno);
+            }
+            let n = caller.data().argc;
+            cut_string(&mut caller, argv as u32, n, |s| {
+                let i = s.iter().rposition(|a| a.len() > 1)?;
+                Some((i, s[i].len() / 2))
+            })?;
+            Ok(0)
+        },
+    )?;
+    Ok(())
+}
+
+fn environ_get_drop_value(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        P1,
+        "environ_get",
+        |mut caller: Caller<'_, Host>, env: i32, buf: i32| -> wasmtime::Result<i32> {
+            caller.data_mut().count("environ_get");
+            let errno = real(&mut caller, |ctx, m| p1::environ_get(ctx, m, env, buf))??;
+            if errno != 0 {
+                return Ok(errno);
+            }
+            let n = caller.data().envc;
+            cut_string(&mut caller, env as u32, n, |s| {
+                let eq = s.first()?.iter().position(|&b| b == b'=')?;
+                Some((0, eq + 1))
+            })?;
+            Ok(0)
+        },
+    )?;
+    Ok(())
+}
+
+fn proc_exit_zero(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        P1,
+        "proc_exit",
+        |mut caller: Caller<'_, Host>, _code: i32| -> wasmtime::Result<()> {
+            caller.data_mut().count("proc_exit");
+            Err(wasmtime::Error::new(I32Exit(0)))
+        },
+    )?;
+    Ok(())
+}

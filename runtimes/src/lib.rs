@@ -1,0 +1,124 @@
+//! The one abstraction every Wasm runtime sits behind.
+//!
+//! A runtime takes a compiled probe (`.wasm` on disk) and a [`RunSpec`] and returns an
+//! [`Outcome`]. It never judges: judging is the harness's job. It must enforce the limits in
+//! the spec (or say in [`Capabilities`] which it cannot), because probes are untrusted.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub mod inject;
+pub mod wasmtime_rt;
+
+pub use inject::Injection;
+pub use wasmtime_rt::WasmtimeRuntime;
+
+/// A host directory made visible to the guest under `guest` (the `HOST::GUEST` of CLI runtimes).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Preopen {
+    pub host: PathBuf,
+    pub guest: String,
+}
+
+/// Resource limits for one guest run. Every field is enforced by the embedded runtimes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock budget, including time the guest spends blocked in host calls.
+    pub wall: Duration,
+    /// Linear memory (all memories together) in bytes.
+    pub memory_bytes: u64,
+    /// Bytes the guest may write to stdout before it is stopped.
+    pub stdout_bytes: usize,
+    /// Bytes the guest may write to stderr before it is stopped.
+    pub stderr_bytes: usize,
+    /// File descriptors the guest may hold open at once beyond stdio and preopens.
+    pub open_files: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            wall: Duration::from_secs(20),
+            memory_bytes: 512 << 20,
+            stdout_bytes: 8 << 20,
+            stderr_bytes: 1 << 20,
+            open_files: 256,
+        }
+    }
+}
+
+/// Everything a guest run receives besides the module itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// argv, including argv[0].
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub preopens: Vec<Preopen>,
+    pub stdin: Vec<u8>,
+    pub limits: Limits,
+    /// Fault injection: Preview 1 functions replaced by liars for this run.
+    pub inject: Vec<Injection>,
+}
+
+/// How the guest ended.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Termination {
+    /// `proc_exit` or a return from `_start` (code 0).
+    Exited {
+        code: i32,
+    },
+    /// A Wasm trap other than the limit traps below.
+    Trap {
+        message: String,
+    },
+    Timeout,
+    /// The guest tried to grow memory past the limit.
+    Oom {
+        requested_bytes: u64,
+    },
+    OutputLimit {
+        stream: String,
+    },
+    /// The runtime itself died (native runtimes in a worker process).
+    Crash {
+        message: String,
+    },
+    /// The module could not be loaded or instantiated (missing import, invalid binary).
+    LoadError {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    pub termination: Termination,
+    #[serde(skip)]
+    pub stdout: Vec<u8>,
+    #[serde(skip)]
+    pub stderr: Vec<u8>,
+    pub duration: Duration,
+    /// Calls the guest made into shadowed host functions, by name (injection and fd accounting).
+    pub host_calls: BTreeMap<String, u64>,
+}
+
+/// What a runtime can do, so the harness can skip a cell honestly instead of failing it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Capabilities {
+    pub preopen_mapping: bool,
+    pub stdin: bool,
+    pub fault_injection: bool,
+    /// Which fields of [`Limits`] it enforces.
+    pub enforced_limits: Vec<String>,
+}
+
+pub trait Runtime: Send + Sync {
+    fn name(&self) -> &str;
+    fn version(&self) -> String;
+    fn capabilities(&self) -> Capabilities;
+    /// Run `module` to completion under `spec`. Errors are for the harness's own failures
+    /// (e.g. a worker that cannot be started); anything the guest does is an [`Outcome`].
+    fn run(&self, module: &Path, spec: &RunSpec) -> anyhow::Result<Outcome>;
+}

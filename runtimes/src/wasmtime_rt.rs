@@ -1,0 +1,355 @@
+//! Embedded wasmtime 48 with wasmtime-wasi's Preview 1, the default runtime.
+//!
+//! Limits: wall time by epoch interruption (for guest code) plus a watchdog (for guests blocked
+//! inside a host call, which epochs cannot interrupt); memory by a `ResourceLimiter` that traps;
+//! output by capped pipes that trap; open files by shadowing `path_open`/`fd_close`.
+
+use crate::inject::{self, Host};
+use crate::{Capabilities, Outcome, RunSpec, Runtime, Termination};
+use anyhow::{Context as _, Result};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasmtime::{Config, Engine, Linker, Module, Store, Trap};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// The epoch tick; the wall limit is rounded up to it.
+const TICK: Duration = Duration::from_millis(10);
+/// How long past the wall limit the watchdog waits for a guest stuck in a host call.
+const WATCHDOG_GRACE: Duration = Duration::from_secs(2);
+
+pub struct WasmtimeRuntime {
+    engine: Engine,
+    linker: Linker<Host>,
+    modules: Mutex<HashMap<[u8; 32], Module>>,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl WasmtimeRuntime {
+    pub fn new() -> Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let mut linker: Linker<Host> = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)?;
+        inject::install_fd_accounting(&mut linker)?;
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let (e, stop) = (engine.clone(), stop_ticker.clone());
+        std::thread::Builder::new()
+            .name("wasmtime-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    e.increment_epoch();
+                }
+            })?;
+        Ok(WasmtimeRuntime {
+            engine,
+            linker,
+            modules: Mutex::new(HashMap::new()),
+            stop_ticker,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiled modules are cached by content hash, so the same probe binary is compiled once
+    /// per process however many cells run it.
+    pub fn module(&self, bytes: &[u8]) -> Result<Module> {
+        let key: [u8; 32] = Sha256::digest(bytes).into();
+        if let Some(m) = self.modules.lock().unwrap().get(&key) {
+            return Ok(m.clone());
+        }
+        let m = Module::new(&self.engine, bytes).map_err(anyhow::Error::from)?;
+        self.modules.lock().unwrap().insert(key, m.clone());
+        Ok(m)
+    }
+
+    /// Runs an already compiled module. Exposed for benchmarks that want to exclude file I/O.
+    pub fn run_module(&self, module: &Module, spec: &RunSpec) -> Result<Outcome> {
+        let stdout = CappedPipe::new(spec.limits.stdout_bytes);
+        let stderr = CappedPipe::new(spec.limits.stderr_bytes);
+        let wasi = build_ctx(spec, &stdout, &stderr)?;
+        let engine = self.engine.clone();
+        let mut linker = self.linker.clone();
+        if !spec.inject.is_empty() {
+            inject::install_liars(&mut linker, &spec.inject)?;
+        }
+        let module = module.clone();
+        let spec2 = spec.clone();
+        let (tx, rx) = mpsc::channel();
+        let start = Instant::now();
+        // The guest runs on its own thread so that the watchdog can give up on it if it is
+        // blocked in a host call (e.g. a long poll_oneoff) that epoch interruption cannot reach.
+        std::thread::Builder::new()
+            .name("wasmtime-guest".into())
+            .stack_size(8 << 20)
+            .spawn(move || {
+                let r = run_in_store(&engine, linker, &module, &spec2, wasi);
+                let _ = tx.send(r);
+            })?;
+        let deadline = spec.limits.wall + WATCHDOG_GRACE;
+        let (termination, host_calls) = match rx.recv_timeout(deadline) {
+            Ok(r) => {
+                let (result, host) = r?;
+                (classify(result, &host, &stdout, &stderr), host.calls)
+            }
+            Err(_) => (Termination::Timeout, Default::default()),
+        };
+        Ok(Outcome {
+            termination,
+            stdout: stdout.take(),
+            stderr: stderr.take(),
+            duration: start.elapsed(),
+            host_calls,
+        })
+    }
+}
+
+impl Drop for WasmtimeRuntime {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+fn build_ctx(spec: &RunSpec, stdout: &CappedPipe, stderr: &CappedPipe) -> Result<WasiP1Ctx> {
+    let mut b = WasiCtxBuilder::new();
+    b.args(&spec.args)
+        .envs(&spec.env)
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(
+            spec.stdin.clone(),
+        ));
+    for p in &spec.preopens {
+        b.preopened_dir(&p.host, &p.guest, FsPerms::ReadWrite)
+            .map_err(|e| anyhow::anyhow!("preopen {} as {}: {e:#}", p.host.display(), p.guest))?;
+    }
+    Ok(b.build_p1())
+}
+
+type StoreResult = (std::result::Result<(), wasmtime::Error>, Host);
+
+fn run_in_store(
+    engine: &Engine,
+    linker: Linker<Host>,
+    module: &Module,
+    spec: &RunSpec,
+    wasi: WasiP1Ctx,
+) -> Result<StoreResult> {
+    let mut store = Store::new(engine, Host::new(wasi, spec));
+    store.limiter(|h| &mut h.limiter);
+    let ticks = spec
+        .limits
+        .wall
+        .as_millis()
+        .div_ceil(TICK.as_millis())
+        .max(1) as u64;
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_trap();
+    let result = (|| -> wasmtime::Result<()> {
+        let instance = linker.instantiate(&mut store, module)?;
+        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+        store.data_mut().started = true;
+        start.call(&mut store, ())
+    })();
+    Ok((result, store.into_data()))
+}
+
+fn classify(
+    result: std::result::Result<(), wasmtime::Error>,
+    host: &Host,
+    stdout: &CappedPipe,
+    stderr: &CappedPipe,
+) -> Termination {
+    let err = match result {
+        Ok(()) => return Termination::Exited { code: 0 },
+        Err(e) => e,
+    };
+    if let Some(exit) = err.downcast_ref::<I32Exit>() {
+        return Termination::Exited { code: exit.0 };
+    }
+    // The limit traps come first: they surface as generic traps but their flags say why.
+    if stdout.overflowed() {
+        return Termination::OutputLimit {
+            stream: "stdout".into(),
+        };
+    }
+    if stderr.overflowed() {
+        return Termination::OutputLimit {
+            stream: "stderr".into(),
+        };
+    }
+    if let Some(requested) = host.limiter.denied {
+        return Termination::Oom {
+            requested_bytes: requested,
+        };
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Termination::Timeout,
+        Some(_) => Termination::Trap {
+            message: format!("{err:?}"),
+        },
+        // Not a trap: the module could not be linked or had no `_start`.
+        None if host.started => Termination::Trap {
+            message: format!("{err:?}"),
+        },
+        None => Termination::LoadError {
+            message: format!("{err:?}"),
+        },
+    }
+}
+
+impl Runtime for WasmtimeRuntime {
+    fn name(&self) -> &str {
+        "wasmtime"
+    }
+    fn version(&self) -> String {
+        format!("{WASMTIME_VERSION} (embedded, wasmtime-wasi p1)")
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            preopen_mapping: true,
+            stdin: true,
+            fault_injection: true,
+            enforced_limits: [
+                "wall",
+                "memory_bytes",
+                "stdout_bytes",
+                "stderr_bytes",
+                "open_files",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+    fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
+        let bytes = std::fs::read(module).with_context(|| format!("read {}", module.display()))?;
+        let start = Instant::now();
+        let m = match self.module(&bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                return Ok(Outcome {
+                    termination: Termination::LoadError {
+                        message: format!("{e:#}"),
+                    },
+                    stdout: vec![],
+                    stderr: vec![],
+                    duration: start.elapsed(),
+                    host_calls: Default::default(),
+                })
+            }
+        };
+        self.run_module(&m, spec)
+    }
+}
+
+/// A stdout/stderr sink that keeps at most `cap` bytes and traps the guest when it would pass
+/// them, so a flooding guest is stopped at once instead of spinning on write errors.
+#[derive(Clone)]
+pub struct CappedPipe {
+    buf: Arc<Mutex<Vec<u8>>>,
+    cap: usize,
+    overflow: Arc<AtomicBool>,
+}
+
+impl CappedPipe {
+    pub fn new(cap: usize) -> Self {
+        CappedPipe {
+            buf: Default::default(),
+            cap,
+            overflow: Default::default(),
+        }
+    }
+    pub fn overflowed(&self) -> bool {
+        self.overflow.load(Ordering::SeqCst)
+    }
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.buf.lock().unwrap())
+    }
+    fn push(&self, bytes: &[u8]) -> bool {
+        let mut b = self.buf.lock().unwrap();
+        let room = self.cap - b.len();
+        if bytes.len() > room {
+            b.extend_from_slice(&bytes[..room]);
+            self.overflow.store(true, Ordering::SeqCst);
+            return false;
+        }
+        b.extend_from_slice(bytes);
+        true
+    }
+}
+
+mod pipe_impls {
+    use super::CappedPipe;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+    use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+
+    impl IsTerminal for CappedPipe {
+        fn is_terminal(&self) -> bool {
+            false
+        }
+    }
+    impl StdoutStream for CappedPipe {
+        fn p2_stream(&self) -> Box<dyn OutputStream> {
+            Box::new(self.clone())
+        }
+        fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+            Box::new(self.clone())
+        }
+    }
+    #[wasmtime_wasi::async_trait]
+    impl OutputStream for CappedPipe {
+        fn write(&mut self, bytes: bytes::Bytes) -> Result<(), StreamError> {
+            if self.push(&bytes) {
+                Ok(())
+            } else {
+                Err(StreamError::Trap(wasmtime::format_err!(
+                    "output limit of {} bytes reached",
+                    self.cap
+                )))
+            }
+        }
+        fn flush(&mut self) -> Result<(), StreamError> {
+            Ok(())
+        }
+        fn check_write(&mut self) -> Result<usize, StreamError> {
+            // Always grant a permit, so the overflowing write reaches `write` and traps there.
+            Ok(1 << 16)
+        }
+    }
+    #[wasmtime_wasi::async_trait]
+    impl Pollable for CappedPipe {
+        async fn ready(&mut self) {}
+    }
+    impl tokio::io::AsyncWrite for CappedPipe {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            if self.push(buf) {
+                Poll::Ready(Ok(buf.len()))
+            } else {
+                Poll::Ready(Err(std::io::Error::other("output limit reached")))
+            }
+        }
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+}
