@@ -1,7 +1,7 @@
 //! Orchestration: matrix → provision → build → run → check → report.
 
 use crate::build::{self, Built, Cache, Probe};
-use crate::checks::{self, Check, Observed};
+use crate::checks::{self, Case, Check, Observed};
 use crate::matrix::{Kind, Matrix};
 use crate::provision::{self, Provisioned};
 use crate::report::{self, BuildSummary, Cell, HostInfo, Report, RuntimeInfo, Verdict};
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use wasiprobe_runtimes::{Injection, Limits, Preopen, RunSpec, Runtime, Termination};
+use wasiprobe_runtimes::{Injection, Limits, Outcome, Preopen, RunSpec, Runtime, Termination};
 
 /// The guest path of each case's scratch directory (see probes/PROTOCOL.md).
 pub const SCRATCH_GUEST: &str = "/scratch";
@@ -137,10 +137,11 @@ pub fn provision_all(specs: &[crate::matrix::SdkSpec], opts: &RunOptions) -> Vec
         .collect()
 }
 
+/// One probe run on one sdk × runtime, judged by every check that asks for the same case.
 struct Job<'a> {
     sdk: &'a Provisioned,
     runtime: usize,
-    check: &'a dyn Check,
+    checks: Vec<&'a dyn Check>,
     built: Result<PathBuf, Value>,
 }
 
@@ -233,6 +234,15 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
                     });
                     continue;
                 }
+                if let Some(j) = jobs.iter_mut().find(|j: &&mut Job| {
+                    j.sdk.spec.id == sdk.spec.id
+                        && j.runtime == ri
+                        && j.checks[0].probe() == check.probe()
+                        && j.checks[0].case() == check.case()
+                }) {
+                    j.checks.push(check.as_ref());
+                    continue;
+                }
                 let built = builds
                     .iter()
                     .find(|((s, p), _)| *s == sdk.spec.id && p == check.probe())
@@ -243,7 +253,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
                 jobs.push(Job {
                     sdk,
                     runtime: ri,
-                    check: check.as_ref(),
+                    checks: vec![check.as_ref()],
                     built,
                 });
             }
@@ -271,12 +281,12 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     let shared = Mutex::new((report.clone(), Instant::now()));
     let cells: Vec<Cell> = pool.install(|| {
         jobs.par_iter()
-            .map(|job| {
-                let cell = run_cell(job, runtimes[job.runtime].as_ref(), opts);
+            .flat_map_iter(|job| {
+                let cells = run_job(job, runtimes[job.runtime].as_ref(), opts);
                 // Write what is measured so far, at most every two seconds, so a killed run
                 // leaves a readable partial report.
                 let mut g = shared.lock().unwrap();
-                g.0.results.push(cell.clone());
+                g.0.results.extend(cells.iter().cloned());
                 if g.1.elapsed() > Duration::from_secs(2) {
                     g.0.summarize();
                     if let Err(e) = g.0.write(&report_path) {
@@ -284,7 +294,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
                     }
                     g.1 = Instant::now();
                 }
-                cell
+                cells
             })
             .collect()
     });
@@ -308,25 +318,50 @@ fn build_summary(cache: &Cache) -> BuildSummary {
     }
 }
 
-fn run_cell(job: &Job, rt: &dyn Runtime, opts: &RunOptions) -> Cell {
+fn run_job(job: &Job, rt: &dyn Runtime, opts: &RunOptions) -> Vec<Cell> {
     let start = Instant::now();
-    let (verdict, evidence) = match &job.built {
-        Err(e) => (Verdict::Error, e.clone()),
-        Ok(wasm) => match judge_run(job.check, rt, wasm, opts) {
-            Ok(x) => x,
-            Err(e) => (Verdict::Error, json!({ "reason": format!("{e:#}") })),
+    let judged: Vec<(Verdict, Value)> = match &job.built {
+        Err(e) => job
+            .checks
+            .iter()
+            .map(|_| (Verdict::Error, e.clone()))
+            .collect(),
+        Ok(wasm) => match run_case(rt, wasm, &job.checks[0].case(), opts) {
+            Ok(rec) => {
+                let v = job
+                    .checks
+                    .iter()
+                    .map(|c| judge_record(*c, &rec, opts))
+                    .collect();
+                if opts.keep {
+                    let _ = rec.scratch.keep();
+                }
+                v
+            }
+            Err(e) => {
+                let ev = json!({ "reason": format!("{e:#}") });
+                job.checks
+                    .iter()
+                    .map(|_| (Verdict::Error, ev.clone()))
+                    .collect()
+            }
         },
     };
-    Cell {
-        sdk: job.sdk.spec.id.clone(),
-        runtime: rt.name().into(),
-        probe: job.check.probe().into(),
-        check: job.check.name().into(),
-        area: job.check.area().into(),
-        verdict,
-        evidence,
-        duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-    }
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    job.checks
+        .iter()
+        .zip(judged)
+        .map(|(check, (verdict, evidence))| Cell {
+            sdk: job.sdk.spec.id.clone(),
+            runtime: rt.name().into(),
+            probe: check.probe().into(),
+            check: check.name().into(),
+            area: check.area().into(),
+            verdict,
+            evidence,
+            duration_ms: ms,
+        })
+        .collect()
 }
 
 fn tail(b: &[u8]) -> String {
@@ -334,14 +369,28 @@ fn tail(b: &[u8]) -> String {
     s.into_owned()
 }
 
-/// Runs one case in its own scratch directory and turns the outcome into a verdict.
-pub fn judge_run(
-    check: &dyn Check,
+/// What one probe run recorded, shared by every check that judges it.
+pub struct RunRecord {
+    pub case: Case,
+    pub outcome: Outcome,
+    pub scratch: tempfile::TempDir,
+    /// Host wall-clock time (ns since the Unix epoch) just before and just after the run.
+    pub host_window_ns: (u128, u128),
+}
+
+fn unix_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Runs one case in its own scratch directory (preopened as `/scratch`).
+pub fn run_case(
     rt: &dyn Runtime,
     wasm: &Path,
+    case: &Case,
     opts: &RunOptions,
-) -> Result<(Verdict, Value)> {
-    let case = check.case();
+) -> Result<RunRecord> {
     let mut b = tempfile::Builder::new();
     b.prefix("wasiprobe-case-");
     let scratch = match &opts.scratch_root {
@@ -359,16 +408,31 @@ pub fn judge_run(
         limits: opts.limits.clone(),
         inject: opts.inject.clone(),
     };
+    let t0 = unix_ns();
     let outcome = rt.run(wasm, &spec)?;
+    let t1 = unix_ns();
+    Ok(RunRecord {
+        case: case.clone(),
+        outcome,
+        scratch,
+        host_window_ns: (t0, t1),
+    })
+}
+
+/// Turns a recorded run into one check's verdict. Limit terminations are classified here,
+/// so a check only ever judges a guest that exited.
+pub fn judge_record(check: &dyn Check, rec: &RunRecord, opts: &RunOptions) -> (Verdict, Value) {
+    let outcome = &rec.outcome;
     let limits = &opts.limits;
     let (verdict, mut evidence) = match &outcome.termination {
         Termination::Exited { .. } => {
             let observed = Observed {
-                outcome: &outcome,
+                outcome,
                 observations: crate::protocol::parse(&outcome.stdout),
-                scratch: Some(scratch.path()),
+                scratch: Some(rec.scratch.path()),
+                host_window_ns: rec.host_window_ns,
             };
-            let j = check.judge(&case, &observed);
+            let j = check.judge(&rec.case, &observed);
             (j.verdict, j.evidence)
         }
         Termination::Timeout => (
@@ -394,8 +458,22 @@ pub fn judge_run(
         evidence["host_calls"] = json!(outcome.host_calls);
     }
     if opts.keep {
-        let p = scratch.keep();
-        evidence["scratch"] = json!(p);
+        evidence["scratch"] = json!(rec.scratch.path());
     }
-    Ok((verdict, evidence))
+    (verdict, evidence)
+}
+
+/// Runs one check's case and judges it: `run_case` + `judge_record`.
+pub fn judge_run(
+    check: &dyn Check,
+    rt: &dyn Runtime,
+    wasm: &Path,
+    opts: &RunOptions,
+) -> Result<(Verdict, Value)> {
+    let rec = run_case(rt, wasm, &check.case(), opts)?;
+    let r = judge_record(check, &rec, opts);
+    if opts.keep {
+        let _ = rec.scratch.keep();
+    }
+    Ok(r)
 }

@@ -4,13 +4,14 @@
 //! (`controls::sdk::runtime::liar::check`, which must fail) and the build cache.
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use wasiprobe::build::{self, Built, Cache};
 use wasiprobe::checks;
 use wasiprobe::provision::{self, Provisioned};
 use wasiprobe::report::Verdict;
-use wasiprobe::run::{self, judge_run, Project, RunOptions};
+use wasiprobe::run::{self, Project, RunOptions};
 use wasiprobe_runtimes::{Injection, Limits};
 
 fn options(inject: Vec<Injection>) -> RunOptions {
@@ -49,31 +50,130 @@ fn build_probe(
     }
 }
 
-fn cell(
-    project: &Arc<Project>,
-    cache: &Arc<Cache>,
-    sdk: &Provisioned,
-    check_name: &'static str,
-    inject: Option<&'static str>,
-) -> Result<(), Failed> {
+type Record = Arc<Result<run::RunRecord, String>>;
+/// (sdk, probe, liar or "").
+type RunKey = (String, String, String);
+
+/// One run per (sdk, probe, liar), shared by every check that judges it — as `wasiprobe run`
+/// does — so the clocks probe's sleeps are paid once, not six times.
+#[derive(Default)]
+struct Runs {
+    records: Mutex<HashMap<RunKey, Arc<OnceLock<Record>>>>,
+}
+
+impl Runs {
+    fn get(
+        &self,
+        project: &Project,
+        cache: &Cache,
+        sdk: &Provisioned,
+        probe: &str,
+        inject: Option<&str>,
+    ) -> Record {
+        let key = (
+            sdk.spec.id.clone(),
+            probe.to_string(),
+            inject.unwrap_or("").to_string(),
+        );
+        let slot = self.records.lock().unwrap().entry(key).or_default().clone();
+        slot.get_or_init(|| {
+            Arc::new((|| {
+                let check = checks::all()
+                    .into_iter()
+                    .find(|c| c.probe() == probe)
+                    .unwrap();
+                let wasm = build_probe(cache, sdk, project, probe).map_err(|e| format!("{e:?}"))?;
+                let rt = run::make_runtime("wasmtime").map_err(|e| format!("{e:#}"))?;
+                let inj: Vec<Injection> =
+                    inject.map(|i| vec![i.parse().unwrap()]).unwrap_or_default();
+                run::run_case(rt.as_ref(), &wasm, &check.case(), &options(inj))
+                    .map_err(|e| format!("{e:#}"))
+            })())
+        })
+        .clone()
+    }
+}
+
+fn judged(rec: &Record, check: &dyn checks::Check) -> Result<(Verdict, serde_json::Value), Failed> {
+    let rec = rec.as_ref().as_ref().map_err(|e| Failed::from(e.clone()))?;
+    Ok(run::judge_record(check, rec, &options(vec![])))
+}
+
+fn cell(ctx: &Ctx, sdk: &Provisioned, check_name: &str) -> Result<(), Failed> {
     let check = checks::all()
         .into_iter()
         .find(|c| c.name() == check_name)
         .unwrap();
-    let wasm = build_probe(cache, sdk, project, check.probe())?;
-    let rt = run::make_runtime("wasmtime").map_err(|e| format!("{e:#}"))?;
-    let inj: Vec<Injection> = inject.map(|i| vec![i.parse().unwrap()]).unwrap_or_default();
-    let (verdict, evidence) = judge_run(check.as_ref(), rt.as_ref(), &wasm, &options(inj))
-        .map_err(|e| format!("{e:#}"))?;
-    let want = if inject.is_some() {
-        Verdict::Fail
-    } else {
-        Verdict::Pass
-    };
-    if verdict != want {
-        return Err(format!("verdict {verdict:?}, expected {want:?}; evidence: {evidence}").into());
+    let rec = ctx
+        .runs
+        .get(&ctx.project, &ctx.cache, sdk, check.probe(), None);
+    let (verdict, evidence) = judged(&rec, check.as_ref())?;
+    if verdict != Verdict::Pass {
+        return Err(format!("verdict {verdict:?}, expected Pass; evidence: {evidence}").into());
     }
     Ok(())
+}
+
+/// A liar must be rejected (`fail`) by every check of the probe that lists it in `controls`,
+/// and by no other check of that probe (which may pass, or say it cannot judge).
+fn control(ctx: &Ctx, sdk: &Provisioned, probe: &str, liar: &str) -> Result<(), Failed> {
+    let rec = ctx
+        .runs
+        .get(&ctx.project, &ctx.cache, sdk, probe, Some(liar));
+    let mut wrong = Vec::new();
+    for check in checks::all().into_iter().filter(|c| c.probe() == probe) {
+        let (verdict, evidence) = judged(&rec, check.as_ref())?;
+        let meant = check.controls().contains(&liar);
+        if meant && verdict != Verdict::Fail {
+            wrong.push(format!(
+                "{} should reject {liar} but said {verdict:?}: {evidence}",
+                check.name()
+            ));
+        }
+        if !meant && verdict == Verdict::Fail {
+            wrong.push(format!(
+                "{} is not meant for {liar} but failed: {evidence}",
+                check.name()
+            ));
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("\n").into())
+    }
+}
+
+/// The same probe run 20 times: every check's verdict must be `pass` every time.
+fn stability(ctx: &Ctx, sdk: &Provisioned, probe: &str) -> Result<(), Failed> {
+    let wasm = build_probe(&ctx.cache, sdk, &ctx.project, probe)?;
+    let rt = run::make_runtime("wasmtime").map_err(|e| format!("{e:#}"))?;
+    let probe_checks: Vec<_> = checks::all()
+        .into_iter()
+        .filter(|c| c.probe() == probe)
+        .collect();
+    for i in 0..20 {
+        let rec = run::run_case(
+            rt.as_ref(),
+            &wasm,
+            &probe_checks[0].case(),
+            &options(vec![]),
+        )
+        .map_err(|e| format!("{e:#}"))?;
+        for c in &probe_checks {
+            let (v, ev) = run::judge_record(c.as_ref(), &rec, &options(vec![]));
+            if v != Verdict::Pass {
+                return Err(format!("run {i}: {} flipped to {v:?}: {ev}", c.name()).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Ctx {
+    project: Project,
+    cache: Cache,
+    runs: Runs,
 }
 
 fn cache_behaviour(project: &Project, sdk: &Provisioned) -> Result<(), Failed> {
@@ -125,7 +225,7 @@ fn cache_behaviour(project: &Project, sdk: &Provisioned) -> Result<(), Failed> {
 fn main() {
     let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let project = Arc::new(Project::load(&root, None).expect("project"));
+    let project = Project::load(&root, None).expect("project");
     let opts = options(vec![]);
     let specs = run::select_sdks(&project, &opts).expect("sdks");
     eprintln!(
@@ -133,43 +233,65 @@ fn main() {
         specs.len()
     );
     let sdks = run::provision_all(&specs, &opts);
-    let cache = Arc::new(Cache::new(opts.provision.cache.join("build")));
+    let ctx = Arc::new(Ctx {
+        project,
+        cache: Cache::new(opts.provision.cache.join("build")),
+        runs: Runs::default(),
+    });
     let ready: Vec<&Provisioned> = sdks.iter().filter(|s| s.is_ready()).collect();
     eprintln!("{} of {} toolchains ready", ready.len(), sdks.len());
+    let all = checks::all();
+    let mut probes: Vec<&str> = all.iter().map(|c| c.probe()).collect();
+    probes.sort();
+    probes.dedup();
     let mut trials = Vec::new();
     for sdk in &sdks {
         if let Some(r) = &sdk.reason {
             eprintln!("unavailable: {}: {r}", sdk.spec.id);
         }
         for rt in run::RUNTIMES {
-            for check in checks::all() {
+            for check in &all {
                 let name = format!("{}::{rt}::{}::{}", sdk.spec.id, check.probe(), check.name());
-                let (p, c, s, n) = (project.clone(), cache.clone(), sdk.clone(), check.name());
-                let t = Trial::test(name, move || cell(&p, &c, &s, n, None));
+                let (c, s, n) = (ctx.clone(), sdk.clone(), check.name());
+                let t = Trial::test(name, move || cell(&c, &s, n));
                 trials.push(if sdk.is_ready() {
                     t
                 } else {
                     t.with_kind("unavailable").with_ignored_flag(true)
                 });
-                if !sdk.is_ready() {
-                    continue;
-                }
-                for liar in check.controls() {
-                    let name = format!("controls::{}::{rt}::{liar}::{}", sdk.spec.id, check.name());
-                    let (p, c, s) = (project.clone(), cache.clone(), sdk.clone());
-                    trials.push(Trial::test(name, move || cell(&p, &c, &s, n, Some(liar))));
+            }
+            if !sdk.is_ready() {
+                continue;
+            }
+            for probe in &probes {
+                let mut liars: Vec<&str> = all
+                    .iter()
+                    .filter(|c| c.probe() == *probe)
+                    .flat_map(|c| c.controls().iter().copied())
+                    .collect();
+                liars.sort();
+                liars.dedup();
+                for liar in liars {
+                    let name = format!("controls::{}::{rt}::{liar}::{probe}", sdk.spec.id);
+                    let (c, s, p) = (ctx.clone(), sdk.clone(), probe.to_string());
+                    trials.push(Trial::test(name, move || control(&c, &s, &p, liar)));
                 }
             }
         }
     }
     if let Some(sdk) = ready.first() {
-        let (p, s) = (project.clone(), (*sdk).clone());
+        let (c, s) = (ctx.clone(), (*sdk).clone());
         trials.push(Trial::test(
             format!("cache::{}::unchanged_corrupt_and_broken", s.spec.id),
-            move || cache_behaviour(&p, &s),
+            move || cache_behaviour(&c.project, &s),
+        ));
+        let (c, s) = (ctx.clone(), (*sdk).clone());
+        trials.push(Trial::test(
+            format!("stability::{}::wasmtime::clocks::20_runs", s.spec.id),
+            move || stability(&c, &s, "clocks"),
         ));
     }
-    // Fewer than three real toolchains means this machine cannot give the suite its meaning.
+    // Fewer than the toolchains CI promises means this machine cannot give the suite its meaning.
     let min: usize = std::env::var("WASIPROBE_MIN_TOOLCHAINS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -16,7 +16,7 @@ static char wp_line[1 << 16];
 static size_t wp_len;
 static int wp_overflow;
 
-static void wp_put(const char *s, size_t n) {
+static __attribute__((unused)) void wp_put(const char *s, size_t n) {
     if (wp_len + n >= sizeof wp_line - 64) { /* keep room for the closing fields */
         wp_overflow = 1;
         return;
@@ -25,11 +25,11 @@ static void wp_put(const char *s, size_t n) {
     wp_len += n;
 }
 
-static void wp_puts(const char *s) { wp_put(s, strlen(s)); }
+static __attribute__((unused)) void wp_puts(const char *s) { wp_put(s, strlen(s)); }
 
 /* A JSON string: quotes, backslashes and control bytes escaped; other bytes passed through
  * (probes only print UTF-8 they control as strings; anything else goes out as hex). */
-static void wp_quoted(const char *s) {
+static __attribute__((unused)) void wp_quoted(const char *s) {
     wp_put("\"", 1);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
@@ -48,13 +48,13 @@ static void wp_quoted(const char *s) {
     wp_put("\"", 1);
 }
 
-static void wp_key(const char *k) {
+static __attribute__((unused)) void wp_key(const char *k) {
     wp_put(",", 1);
     wp_quoted(k);
     wp_put(":", 1);
 }
 
-static void wp_begin(const char *probe, const char *check) {
+static __attribute__((unused)) void wp_begin(const char *probe, const char *check) {
     wp_len = 0;
     wp_overflow = 0;
     wp_puts("{\"probe\":");
@@ -63,24 +63,24 @@ static void wp_begin(const char *probe, const char *check) {
     wp_quoted(check);
 }
 
-static void wp_str(const char *k, const char *v) {
+static __attribute__((unused)) void wp_str(const char *k, const char *v) {
     wp_key(k);
     wp_quoted(v);
 }
 
-static void wp_int(const char *k, long long v) {
+static __attribute__((unused)) void wp_int(const char *k, long long v) {
     char b[32];
     wp_key(k);
     snprintf(b, sizeof b, "%lld", v);
     wp_puts(b);
 }
 
-static void wp_bool(const char *k, int v) {
+static __attribute__((unused)) void wp_bool(const char *k, int v) {
     wp_key(k);
     wp_puts(v ? "true" : "false");
 }
 
-static void wp_hex(const char *k, const void *buf, size_t n) {
+static __attribute__((unused)) void wp_hex(const char *k, const void *buf, size_t n) {
     static const char digits[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)buf;
     wp_key(k);
@@ -93,7 +93,7 @@ static void wp_hex(const char *k, const void *buf, size_t n) {
 }
 
 /* Writes all of buf to fd, retrying short writes; returns 0 or -1. */
-static int wp_write_all(int fd, const void *buf, size_t n) {
+static __attribute__((unused)) int wp_write_all(int fd, const void *buf, size_t n) {
     const char *p = (const char *)buf;
     while (n > 0) {
         ssize_t w = write(fd, p, n);
@@ -105,7 +105,7 @@ static int wp_write_all(int fd, const void *buf, size_t n) {
     return 0;
 }
 
-static void wp_flush_line(void) {
+static __attribute__((unused)) void wp_flush_line(void) {
     if (wp_overflow)
         wp_puts(",\"wp_truncated\":true");
     wp_put("}\n", 2);
@@ -114,11 +114,11 @@ static void wp_flush_line(void) {
 }
 
 /* Ends the observation. */
-static void wp_end(void) { wp_flush_line(); }
+static __attribute__((unused)) void wp_end(void) { wp_flush_line(); }
 
 /* Ends the observation announcing that exactly n raw bytes follow on stdout; the caller writes
  * them next (wp_write_all(1, ...)). */
-static void wp_end_payload(size_t n) {
+static __attribute__((unused)) void wp_end_payload(size_t n) {
     wp_int("payload_bytes", (long long)n);
     wp_flush_line();
 }

@@ -50,6 +50,41 @@ pub const LIARS: &[(&str, &str, &str)] = &[
         "zero",
         "every exit status is reported to the host as 0",
     ),
+    (
+        "clock_time_get",
+        "step-back",
+        "the monotonic clock's 1000th reading is 1 ms behind the 999th",
+    ),
+    (
+        "clock_time_get",
+        "freeze",
+        "the monotonic clock returns its first value forever",
+    ),
+    (
+        "clock_time_get",
+        "coarse-claims-1ns",
+        "the monotonic clock ticks in 10 ms steps while clock_res_get claims 1 ns",
+    ),
+    (
+        "clock_time_get",
+        "realtime-plus-1h",
+        "the realtime clock runs one hour ahead of the host",
+    ),
+    (
+        "clock_time_get",
+        "cpu-is-wall",
+        "the CPU-time clocks exist but return monotonic (wall) time",
+    ),
+    (
+        "poll_oneoff",
+        "half",
+        "clock subscriptions fire after half the requested time",
+    ),
+    (
+        "poll_oneoff",
+        "wrong-userdata",
+        "events come back with a userdata the guest never gave",
+    ),
 ];
 
 impl FromStr for Injection {
@@ -84,6 +119,8 @@ pub struct Host {
     pub limiter: MemoryLimiter,
     pub calls: BTreeMap<String, u64>,
     pub started: bool,
+    /// State a liar keeps between calls (e.g. the frozen clock value).
+    liar_state: BTreeMap<&'static str, u64>,
     argc: u32,
     envc: u32,
     open_files: u32,
@@ -100,6 +137,7 @@ impl Host {
             },
             calls: BTreeMap::new(),
             started: false,
+            liar_state: BTreeMap::new(),
             argc: spec.args.len() as u32,
             envc: spec.env.len() as u32,
             open_files: 0,
@@ -252,6 +290,8 @@ pub fn install_liars(linker: &mut Linker<Host>, inject: &[Injection]) -> wasmtim
             ("args_get", "truncate") => args_get_truncate(linker)?,
             ("environ_get", "drop-value") => environ_get_drop_value(linker)?,
             ("proc_exit", "zero") => proc_exit_zero(linker)?,
+            ("clock_time_get", mode) => clock_liar(linker, mode)?,
+            ("poll_oneoff", mode) => poll_liar(linker, mode)?,
             _ => wasmtime::bail!("unknown injection {inj}"),
         }
     }
@@ -388,6 +428,165 @@ fn proc_exit_zero(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, Host>, _code: i32| -> wasmtime::Result<()> {
             caller.data_mut().count("proc_exit");
             Err(wasmtime::Error::new(I32Exit(0)))
+        },
+    )?;
+    Ok(())
+}
+
+const CLOCK_REALTIME: i32 = 0;
+const CLOCK_MONOTONIC: i32 = 1;
+
+fn read_u64(caller: &Caller<'_, Host>, mem: &Memory, at: u32) -> wasmtime::Result<u64> {
+    let mut b = [0u8; 8];
+    mem.read(caller, at as usize, &mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+fn write_u64(caller: &mut Caller<'_, Host>, mem: &Memory, at: u32, v: u64) -> wasmtime::Result<()> {
+    mem.write(caller, at as usize, &v.to_le_bytes())?;
+    Ok(())
+}
+
+fn real_clock(
+    caller: &mut Caller<'_, Host>,
+    id: i32,
+    precision: i64,
+    out: i32,
+) -> wasmtime::Result<i32> {
+    real(caller, |ctx, m| {
+        p1::clock_time_get(ctx, m, id, precision, out)
+    })?
+}
+
+fn clock_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
+    let mode: &'static str = match mode {
+        "step-back" => "step-back",
+        "freeze" => "freeze",
+        "coarse-claims-1ns" => "coarse-claims-1ns",
+        "realtime-plus-1h" => "realtime-plus-1h",
+        "cpu-is-wall" => "cpu-is-wall",
+        _ => wasmtime::bail!("unknown clock_time_get liar {mode}"),
+    };
+    linker.func_wrap(
+        P1,
+        "clock_time_get",
+        move |mut caller: Caller<'_, Host>,
+              id: i32,
+              precision: i64,
+              out: i32|
+              -> wasmtime::Result<i32> {
+            caller.data_mut().count("clock_time_get");
+            let cpu = id == 2 || id == 3;
+            let source = if mode == "cpu-is-wall" && cpu {
+                CLOCK_MONOTONIC
+            } else {
+                id
+            };
+            let errno = real_clock(&mut caller, source, precision, out)?;
+            if errno != 0 {
+                return Ok(errno);
+            }
+            let mem = memory(&mut caller)?;
+            let t = read_u64(&caller, &mem, out as u32)?;
+            let lie = match (mode, id) {
+                ("step-back", CLOCK_MONOTONIC) => {
+                    let n = caller.data_mut().liar_state.entry("reads").or_insert(0);
+                    *n += 1;
+                    // One glitch, not a new offset: a persistent offset would also make
+                    // absolute-time sleeps (which the host times on the true clock) look early.
+                    if *n == 1000 {
+                        t.saturating_sub(1_000_000)
+                    } else {
+                        t
+                    }
+                }
+                ("freeze", CLOCK_MONOTONIC) => {
+                    *caller.data_mut().liar_state.entry("frozen").or_insert(t)
+                }
+                ("coarse-claims-1ns", CLOCK_MONOTONIC) => t - t % 10_000_000,
+                ("realtime-plus-1h", CLOCK_REALTIME) => t + 3_600_000_000_000,
+                _ => t,
+            };
+            write_u64(&mut caller, &mem, out as u32, lie)?;
+            Ok(0)
+        },
+    )?;
+    if mode == "coarse-claims-1ns" || mode == "cpu-is-wall" {
+        linker.func_wrap(
+            P1,
+            "clock_res_get",
+            move |mut caller: Caller<'_, Host>, id: i32, out: i32| -> wasmtime::Result<i32> {
+                let claims_1ns = match mode {
+                    "coarse-claims-1ns" => id == CLOCK_MONOTONIC,
+                    _ => id == 2 || id == 3,
+                };
+                if !claims_1ns {
+                    return real(&mut caller, |ctx, m| p1::clock_res_get(ctx, m, id, out))?;
+                }
+                let mem = memory(&mut caller)?;
+                write_u64(&mut caller, &mem, out as u32, 1)?;
+                Ok(0)
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Preview 1 layouts: a subscription is 48 bytes (userdata u64 @0, tag u8 @8, clock id u32 @16,
+/// timeout u64 @24, precision u64 @32, flags u16 @40); an event is 32 bytes (userdata u64 @0).
+fn poll_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
+    let half = match mode {
+        "half" => true,
+        "wrong-userdata" => false,
+        _ => wasmtime::bail!("unknown poll_oneoff liar {mode}"),
+    };
+    linker.func_wrap(
+        P1,
+        "poll_oneoff",
+        move |mut caller: Caller<'_, Host>,
+              subs: i32,
+              events: i32,
+              n: i32,
+              nevents: i32|
+              -> wasmtime::Result<i32> {
+            caller.data_mut().count("poll_oneoff");
+            let mem = memory(&mut caller)?;
+            if half {
+                for i in 0..n as u32 {
+                    let s = subs as u32 + 48 * i;
+                    let mut tag = [0u8; 1];
+                    mem.read(&caller, s as usize + 8, &mut tag)?;
+                    if tag[0] != 0 {
+                        continue;
+                    }
+                    let timeout = read_u64(&caller, &mem, s + 24)?;
+                    let mut flags = [0u8; 2];
+                    mem.read(&caller, s as usize + 40, &mut flags)?;
+                    let new = if flags[0] & 1 == 1 {
+                        // Absolute: halve the time left. The timeout field is borrowed as the
+                        // out-parameter for reading "now" on the subscription's own clock.
+                        let clock = read_u32(&caller, &mem, s + 16)? as i32;
+                        real_clock(&mut caller, clock, 0, (s + 24) as i32)?;
+                        let now = read_u64(&caller, &mem, s + 24)?;
+                        now + timeout.saturating_sub(now) / 2
+                    } else {
+                        timeout / 2
+                    };
+                    write_u64(&mut caller, &mem, s + 24, new)?;
+                }
+            }
+            let errno = real(&mut caller, |ctx, m| {
+                in_tokio(p1::poll_oneoff(ctx, m, subs, events, n, nevents))
+            })??;
+            if !half && errno == 0 {
+                let got = read_u32(&caller, &mem, nevents as u32)?;
+                for i in 0..got {
+                    let at = events as u32 + 32 * i;
+                    let u = read_u64(&caller, &mem, at)?;
+                    write_u64(&mut caller, &mem, at, u ^ 0xdead_0000)?;
+                }
+            }
+            Ok(errno)
         },
     )?;
     Ok(())

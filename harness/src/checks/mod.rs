@@ -12,16 +12,15 @@ use std::path::Path;
 use wasiprobe_runtimes::Outcome;
 
 pub mod args_env;
+pub mod clocks;
 pub mod stdio;
 
 /// What a check runs its probe with.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Case {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub stdin: Vec<u8>,
-    /// Preopen a fresh scratch directory as `/scratch` (and say so in `WASIPROBE_SCRATCH`).
-    pub scratch: bool,
 }
 
 pub struct Observed<'a> {
@@ -29,6 +28,8 @@ pub struct Observed<'a> {
     /// stdout parsed by the protocol, or why it could not be.
     pub observations: Result<Vec<Observation>, String>,
     pub scratch: Option<&'a Path>,
+    /// Host wall-clock time (ns since the Unix epoch) just before and just after the run.
+    pub host_window_ns: (u128, u128),
 }
 
 #[derive(Debug, Clone)]
@@ -75,7 +76,17 @@ pub trait Check: Send + Sync {
 }
 
 pub fn all() -> Vec<Box<dyn Check>> {
-    vec![Box::new(args_env::ArgsEnv), Box::new(stdio::Stdio)]
+    use clocks::*;
+    vec![
+        Box::new(args_env::ArgsEnv),
+        Box::new(stdio::Stdio),
+        Box::new(clock_monotonic::ClockMonotonic),
+        Box::new(clock_resolution::ClockResolution),
+        Box::new(clock_sleep::ClockSleep),
+        Box::new(clock_poll::ClockPoll),
+        Box::new(clock_realtime::ClockRealtime),
+        Box::new(clock_cputime::ClockCputime),
+    ]
 }
 
 /// Decodes lowercase/uppercase hex as the probes print it.
@@ -121,6 +132,7 @@ pub(crate) mod testutil {
                 outcome: o,
                 observations: obs,
                 scratch: None,
+                host_window_ns: (0, u128::MAX),
             },
         )
     }

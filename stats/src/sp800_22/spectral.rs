@@ -1,0 +1,28 @@
+//! §2.6 Discrete Fourier transform (spectral) test.
+
+use super::{TestId, TestResult};
+use crate::special::erfc;
+use rustfft::{num_complex::Complex, FftPlanner};
+use std::f64::consts::SQRT_2;
+
+/// Uses the STS 2.1.2 threshold `sqrt(ln(1/0.05) n)` (the code's literal
+/// 2.995732274) and `N0 = 0.95 n / 2`. Like the reference, the moduli
+/// counted are those of frequencies `0..n/2` (DC included, n/2 excluded),
+/// which is what the FFTPACK output layout it indexes yields.
+pub fn discrete_fourier_transform(bits: &[u8]) -> TestResult {
+    let n = bits.len();
+    if n < 2 {
+        return TestResult::not_applicable(TestId::DiscreteFourierTransform, "n < 2");
+    }
+    let mut buf: Vec<Complex<f64>> = bits
+        .iter()
+        .map(|&b| Complex::new(if b == 1 { 1.0 } else { -1.0 }, 0.0))
+        .collect();
+    FftPlanner::new().plan_fft_forward(n).process(&mut buf);
+    let upper = (2.995732274 * n as f64).sqrt();
+    let count = buf[..n / 2].iter().filter(|c| c.norm() < upper).count();
+    let n_l = count as f64;
+    let n_o = 0.95 * n as f64 / 2.0;
+    let d = (n_l - n_o) / (n as f64 / 4.0 * 0.95 * 0.05).sqrt();
+    TestResult::single(TestId::DiscreteFourierTransform, erfc(d.abs() / SQRT_2))
+}
