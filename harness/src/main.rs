@@ -39,6 +39,19 @@ enum Cmd {
     },
     /// List the fault-injection liars usable with `run --inject`.
     Liars,
+    /// Judge randomness captured elsewhere: the SP 800-22 battery (second level) and
+    /// SP 800-90B min-entropy on a file.
+    Entropy {
+        #[command(subcommand)]
+        cmd: EntropyCmd,
+    },
+    /// Which WASI Preview 1 functions modules import, signature checks, non-WASI imports.
+    Coverage {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the harness's cost per cell against a bare wasmtime run of the same module.
     Bench {
         #[arg(long)]
@@ -77,6 +90,21 @@ struct RunArgs {
     /// Do not install missing zig toolchains before the run.
     #[arg(long)]
     no_fetch: bool,
+}
+
+#[derive(Subcommand)]
+enum EntropyCmd {
+    /// Run the battery on FILE (raw bytes, or ASCII '0'/'1' with --format ascii01).
+    Assess {
+        file: PathBuf,
+        #[arg(long, default_value = "bytes", value_parser = ["bytes", "ascii01"])]
+        format: String,
+        /// At most this many sequences of 10^6 bits.
+        #[arg(long, default_value_t = 100)]
+        sequences: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -135,15 +163,30 @@ fn provision_options(cli: &Cli) -> Result<provision::Options> {
 
 fn real_main(cli: Cli) -> Result<i32> {
     let popts = provision_options(&cli)?;
-    if let Cmd::Liars = cli.cmd {
-        for (f, m, what) in inject::LIARS {
-            println!("{f}:{m:<12} {what}");
+    match &cli.cmd {
+        Cmd::Liars => {
+            for (f, m, what) in inject::LIARS {
+                println!("{f}:{m:<18} {what}");
+            }
+            return Ok(exit::OK);
         }
-        return Ok(exit::OK);
+        Cmd::Entropy {
+            cmd:
+                EntropyCmd::Assess {
+                    file,
+                    format,
+                    sequences,
+                    json,
+                },
+        } => {
+            return entropy_assess(file, format, *sequences, *json);
+        }
+        Cmd::Coverage { files, json } => return coverage(files, *json),
+        _ => {}
     }
     let project = Project::load(&cli.root, cli.matrix.as_deref())?;
     match cli.cmd {
-        Cmd::Liars => unreachable!(),
+        Cmd::Liars | Cmd::Entropy { .. } | Cmd::Coverage { .. } => unreachable!(),
         Cmd::Run(a) => {
             let opts = RunOptions {
                 sdks: a.sdks,
@@ -395,4 +438,79 @@ fn bench(
     );
     println!("recompiles of an unchanged tree: {recompiles}");
     Ok(exit::OK)
+}
+
+fn entropy_assess(
+    file: &std::path::Path,
+    format: &str,
+    sequences: usize,
+    json: bool,
+) -> Result<i32> {
+    let raw = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let bytes = if format == "ascii01" {
+        let bits = wasiprobe_stats::sp800_22::bits_from_ascii01(&String::from_utf8_lossy(&raw))
+            .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+        bits.chunks(8)
+            .map(|c| c.iter().fold(0u8, |a, &b| a << 1 | b) << (8 - c.len()))
+            .collect()
+    } else {
+        raw
+    };
+    let battery = wasiprobe::checks::entropy::sp800_22::assess(&bytes, sequences);
+    let n = bytes
+        .len()
+        .min(wasiprobe::checks::entropy::min_entropy::SAMPLE_BYTES);
+    let h =
+        wasiprobe_stats::sp800_90b::assess_bytes(&bytes[..n]).map_err(|e| anyhow::anyhow!(e))?;
+    let passed = battery["passed"] == true
+        && h.min_entropy >= wasiprobe::checks::entropy::min_entropy::MIN_BITS_PER_BYTE;
+    let v = serde_json::json!({ "file": file, "bytes": bytes.len(), "sp800_22": battery, "sp800_90b": h, "passed": passed });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("{}: {} bytes", file.display(), bytes.len());
+        println!(
+            "SP 800-22: {} sequences, {} of {} slots fail (≤ {} allowed at tail {}), gross {} → {}",
+            battery["sequences"],
+            battery["failed_slots"],
+            battery["slots"],
+            battery["allowed_failed_slots"],
+            battery["tail"],
+            battery["gross_failures"],
+            if battery["passed"] == true {
+                "pass"
+            } else {
+                "FAIL"
+            }
+        );
+        println!(
+            "SP 800-90B: min-entropy {:.3} bits/byte over {n} bytes (threshold {})",
+            h.min_entropy,
+            wasiprobe::checks::entropy::min_entropy::MIN_BITS_PER_BYTE
+        );
+    }
+    Ok(if passed { exit::OK } else { exit::FAILURES })
+}
+
+fn coverage(files: &[PathBuf], json: bool) -> Result<i32> {
+    let mut all = Vec::new();
+    let mut bad = false;
+    for f in files {
+        let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+        let r = wasiprobe_coverage::analyze(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        bad |= !r.runnable_on_plain_wasi;
+        if !json {
+            println!(
+                "== {}\n{}",
+                f.display(),
+                wasiprobe_coverage::render_text(&r)
+            );
+        }
+        all.push(serde_json::json!({ "file": f, "report": r }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(if bad { exit::FAILURES } else { exit::OK })
 }

@@ -123,6 +123,10 @@ pub struct Report {
     pub build: BuildSummary,
     pub results: Vec<Cell>,
     pub summary: BTreeMap<String, usize>,
+    /// Preview 1 functions each built probe imports, per SDK then probe: the same source built
+    /// by two SDKs shows which syscalls a libc change makes a program use.
+    #[serde(default)]
+    pub imports: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
 impl Report {

@@ -181,7 +181,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
         .iter()
         .filter(|p| checks.iter().any(|c| c.probe() == p.name))
         .collect();
-    let builds: Vec<((String, String), Result<PathBuf, Value>)> = pool.install(|| {
+    let builds: Vec<BuildResult> = pool.install(|| {
         sdks.iter()
             .filter(|s| s.is_ready())
             .flat_map(|s| needed.iter().map(move |p| (s, *p)))
@@ -276,6 +276,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
         build: build_summary(&cache),
         results,
         summary: Default::default(),
+        imports: imports_of(&builds),
     };
     let report_path = opts.out.join("report.json");
     let shared = Mutex::new((report.clone(), Instant::now()));
@@ -306,6 +307,27 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     report.summarize();
     report.write(&report_path)?;
     Ok(report)
+}
+
+type Imports = std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>;
+
+/// ((sdk, probe), the built module or why there is none).
+type BuildResult = ((String, String), Result<PathBuf, Value>);
+
+fn imports_of(builds: &[BuildResult]) -> Imports {
+    let mut m = Imports::new();
+    for ((sdk, probe), r) in builds {
+        let Ok(wasm) = r else { continue };
+        let names = std::fs::read(wasm)
+            .ok()
+            .and_then(|b| wasiprobe_coverage::analyze(&b).ok())
+            .map(|rep| rep.p1_names().into_iter().map(String::from).collect())
+            .unwrap_or_default();
+        m.entry(sdk.clone())
+            .or_default()
+            .insert(probe.clone(), names);
+    }
+    m
 }
 
 fn build_summary(cache: &Cache) -> BuildSummary {
@@ -376,6 +398,8 @@ pub struct RunRecord {
     pub scratch: tempfile::TempDir,
     /// Host wall-clock time (ns since the Unix epoch) just before and just after the run.
     pub host_window_ns: (u128, u128),
+    /// The second run, when the case asks for one (`Case::rerun_args`).
+    pub rerun: Option<(Outcome, tempfile::TempDir)>,
 }
 
 fn unix_ns() -> u128 {
@@ -391,17 +415,20 @@ pub fn run_case(
     case: &Case,
     opts: &RunOptions,
 ) -> Result<RunRecord> {
-    let mut b = tempfile::Builder::new();
-    b.prefix("wasiprobe-case-");
-    let scratch = match &opts.scratch_root {
-        Some(r) => b.tempdir_in(r)?,
-        None => b.tempdir()?,
+    let scratch_dir = || {
+        let mut b = tempfile::Builder::new();
+        b.prefix("wasiprobe-case-");
+        match &opts.scratch_root {
+            Some(r) => b.tempdir_in(r),
+            None => b.tempdir(),
+        }
     };
-    let spec = RunSpec {
-        args: case.args.clone(),
+    let scratch = scratch_dir()?;
+    let spec = |scratch: &Path, args: &[String]| RunSpec {
+        args: args.to_vec(),
         env: case.env.clone(),
         preopens: vec![Preopen {
-            host: scratch.path().to_owned(),
+            host: scratch.to_owned(),
             guest: SCRATCH_GUEST.into(),
         }],
         stdin: case.stdin.clone(),
@@ -409,13 +436,21 @@ pub fn run_case(
         inject: opts.inject.clone(),
     };
     let t0 = unix_ns();
-    let outcome = rt.run(wasm, &spec)?;
+    let outcome = rt.run(wasm, &spec(scratch.path(), &case.args))?;
     let t1 = unix_ns();
+    let rerun = match &case.rerun_args {
+        Some(args) => {
+            let dir = scratch_dir()?;
+            Some((rt.run(wasm, &spec(dir.path(), args))?, dir))
+        }
+        None => None,
+    };
     Ok(RunRecord {
         case: case.clone(),
         outcome,
         scratch,
         host_window_ns: (t0, t1),
+        rerun,
     })
 }
 
@@ -431,6 +466,10 @@ pub fn judge_record(check: &dyn Check, rec: &RunRecord, opts: &RunOptions) -> (V
                 observations: crate::protocol::parse(&outcome.stdout),
                 scratch: Some(rec.scratch.path()),
                 host_window_ns: rec.host_window_ns,
+                rerun: rec.rerun.as_ref().map(|(o, _)| match &o.termination {
+                    Termination::Exited { code: 0 } => crate::protocol::parse(&o.stdout),
+                    t => Err(format!("the second run ended with {t:?}")),
+                }),
             };
             let j = check.judge(&rec.case, &observed);
             (j.verdict, j.evidence)

@@ -76,6 +76,36 @@ pub const LIARS: &[(&str, &str, &str)] = &[
         "the CPU-time clocks exist but return monotonic (wall) time",
     ),
     (
+        "random_get",
+        "fixed-seed",
+        "a good generator (ChaCha20) seeded with 42 in every run",
+    ),
+    (
+        "random_get",
+        "repeat-64k",
+        "one 64 KiB block of good random bytes, repeated",
+    ),
+    (
+        "random_get",
+        "counter",
+        "little-endian 64-bit counter words",
+    ),
+    (
+        "random_get",
+        "biased",
+        "every bit is 1 with probability 0.51",
+    ),
+    (
+        "random_get",
+        "half-fill",
+        "only the first half of each buffer is written",
+    ),
+    (
+        "random_get",
+        "lcg-low-bits",
+        "the low byte of a 32-bit LCG",
+    ),
+    (
         "poll_oneoff",
         "half",
         "clock subscriptions fire after half the requested time",
@@ -121,6 +151,9 @@ pub struct Host {
     pub started: bool,
     /// State a liar keeps between calls (e.g. the frozen clock value).
     liar_state: BTreeMap<&'static str, u64>,
+    /// The random liars' generator and (for repeat-64k) the block they recycle.
+    liar_rng: Option<rand_chacha::ChaCha20Rng>,
+    liar_block: Vec<u8>,
     argc: u32,
     envc: u32,
     open_files: u32,
@@ -138,6 +171,8 @@ impl Host {
             calls: BTreeMap::new(),
             started: false,
             liar_state: BTreeMap::new(),
+            liar_rng: None,
+            liar_block: Vec::new(),
             argc: spec.args.len() as u32,
             envc: spec.env.len() as u32,
             open_files: 0,
@@ -292,6 +327,7 @@ pub fn install_liars(linker: &mut Linker<Host>, inject: &[Injection]) -> wasmtim
             ("proc_exit", "zero") => proc_exit_zero(linker)?,
             ("clock_time_get", mode) => clock_liar(linker, mode)?,
             ("poll_oneoff", mode) => poll_liar(linker, mode)?,
+            ("random_get", mode) => random_liar(linker, mode)?,
             _ => wasmtime::bail!("unknown injection {inj}"),
         }
     }
@@ -587,6 +623,94 @@ fn poll_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
                 }
             }
             Ok(errno)
+        },
+    )?;
+    Ok(())
+}
+
+/// A seed from the process's own randomness (std's per-instance hasher keys), so the liars
+/// that are not meant to be deterministic differ between runs without another dependency.
+fn fresh_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
+fn random_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
+    use rand_chacha::rand_core::{RngCore, SeedableRng};
+    let mode: &'static str = match mode {
+        "fixed-seed" => "fixed-seed",
+        "repeat-64k" => "repeat-64k",
+        "counter" => "counter",
+        "biased" => "biased",
+        "half-fill" => "half-fill",
+        "lcg-low-bits" => "lcg-low-bits",
+        _ => wasmtime::bail!("unknown random_get liar {mode}"),
+    };
+    linker.func_wrap(
+        P1,
+        "random_get",
+        move |mut caller: Caller<'_, Host>, buf: i32, len: i32| -> wasmtime::Result<i32> {
+            caller.data_mut().count("random_get");
+            let len = len as u32 as usize;
+            if mode == "half-fill" {
+                return real(&mut caller, |ctx, m| {
+                    p1::random_get(ctx, m, buf, (len / 2) as i32)
+                })?;
+            }
+            let h = caller.data_mut();
+            let offset = *h.liar_state.get("offset").unwrap_or(&0) as usize;
+            let seed = if mode == "fixed-seed" {
+                42
+            } else {
+                fresh_seed()
+            };
+            let rng = h
+                .liar_rng
+                .get_or_insert_with(|| rand_chacha::ChaCha20Rng::seed_from_u64(seed));
+            let mut out = vec![0u8; len];
+            match mode {
+                "fixed-seed" => rng.fill_bytes(&mut out),
+                "repeat-64k" => {
+                    if h.liar_block.is_empty() {
+                        h.liar_block = vec![0; 1 << 16];
+                        rng.fill_bytes(&mut h.liar_block);
+                    }
+                    for (i, b) in out.iter_mut().enumerate() {
+                        *b = h.liar_block[(offset + i) % (1 << 16)];
+                    }
+                }
+                "counter" => {
+                    for (i, b) in out.iter_mut().enumerate() {
+                        let at = offset + i;
+                        *b = ((at / 8) as u64).to_le_bytes()[at % 8];
+                    }
+                }
+                "biased" => {
+                    let mut words = vec![0u32; len * 8];
+                    for w in words.iter_mut() {
+                        *w = rng.next_u32();
+                    }
+                    // P(bit = 1) = 0.51: a uniform u32 below 0.51 · 2^32.
+                    let cut = (0.51 * 4294967296.0) as u32;
+                    for (i, b) in out.iter_mut().enumerate() {
+                        *b = (0..8).fold(0u8, |acc, k| acc << 1 | (words[i * 8 + k] < cut) as u8);
+                    }
+                }
+                _ => {
+                    let mut x = *h.liar_state.get("lcg").unwrap_or(&12345) as u32;
+                    for b in out.iter_mut() {
+                        x = x.wrapping_mul(1103515245).wrapping_add(12345);
+                        *b = x as u8;
+                    }
+                    h.liar_state.insert("lcg", x as u64);
+                }
+            }
+            h.liar_state.insert("offset", (offset + len) as u64);
+            let mem = memory(&mut caller)?;
+            mem.write(&mut caller, buf as u32 as usize, &out)?;
+            Ok(0)
         },
     )?;
     Ok(())

@@ -13,6 +13,7 @@ use wasiprobe_runtimes::Outcome;
 
 pub mod args_env;
 pub mod clocks;
+pub mod entropy;
 pub mod stdio;
 
 /// What a check runs its probe with.
@@ -21,6 +22,9 @@ pub struct Case {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub stdin: Vec<u8>,
+    /// Run the probe a second time with these args (same limits, its own scratch directory):
+    /// for checks that compare two processes, e.g. a fixed random seed.
+    pub rerun_args: Option<Vec<String>>,
 }
 
 pub struct Observed<'a> {
@@ -30,6 +34,8 @@ pub struct Observed<'a> {
     pub scratch: Option<&'a Path>,
     /// Host wall-clock time (ns since the Unix epoch) just before and just after the run.
     pub host_window_ns: (u128, u128),
+    /// The second run's stdout, parsed, when the case asked for one.
+    pub rerun: Option<Result<Vec<Observation>, String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +92,13 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(clock_poll::ClockPoll),
         Box::new(clock_realtime::ClockRealtime),
         Box::new(clock_cputime::ClockCputime),
+        Box::new(entropy::sp800_22::EntropySp80022),
+        Box::new(entropy::min_entropy::EntropyMin),
+        Box::new(entropy::repeats::EntropyRepeats),
+        Box::new(entropy::bit_lanes::EntropyBitLanes),
+        Box::new(entropy::fill::EntropyFill),
+        Box::new(entropy::cross_run::EntropyCrossRun),
+        Box::new(entropy::edges::EntropyEdges),
     ]
 }
 
@@ -133,6 +146,7 @@ pub(crate) mod testutil {
                 observations: obs,
                 scratch: None,
                 host_window_ns: (0, u128::MAX),
+                rerun: None,
             },
         )
     }

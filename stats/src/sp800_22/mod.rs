@@ -45,8 +45,9 @@ pub use entropy::{approximate_entropy, serial};
 pub use excursions::{random_excursions, random_excursions_variant};
 pub use linear::linear_complexity;
 pub use second_level::{
-    expected_false_slot_failures, family_false_alarm_bound, second_level, slot_false_alarm,
-    SlotSummary, Summary, ALPHA, UNIFORMITY_ALPHA, UNIFORMITY_MIN_SEQUENCES, VERDICT_TAIL,
+    expected_false_slot_failures, family_false_alarm_bound, second_level, second_level_at,
+    slot_false_alarm, SlotSummary, Summary, ALPHA, UNIFORMITY_ALPHA, UNIFORMITY_MIN_SEQUENCES,
+    VERDICT_TAIL,
 };
 pub use spectral::discrete_fourier_transform;
 pub use templates::{aperiodic_templates, non_overlapping_template, overlapping_template};

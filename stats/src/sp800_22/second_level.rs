@@ -216,6 +216,13 @@ fn poisson_binomial_quantile(qs: &[f64], tail: f64) -> usize {
 /// output per sequence). Slots are matched by test and label; sequences for
 /// which a test was not applicable do not contribute to its slots.
 pub fn second_level(per_sequence: &[Vec<TestResult>]) -> Summary {
+    second_level_at(per_sequence, VERDICT_TAIL)
+}
+
+/// [`second_level`] with the battery verdict sized for another tail probability `tail` (the
+/// count rule's false-alarm rate; the gross rule adds at most `2 × tail`). A harness that must
+/// not flip across many runs of an honest source uses a smaller tail than [`VERDICT_TAIL`].
+pub fn second_level_at(per_sequence: &[Vec<TestResult>], tail: f64) -> Summary {
     // Collect p-values per slot, keeping first-seen order.
     let mut keys: Vec<(TestId, String)> = Vec::new();
     let mut index = std::collections::HashMap::new();
@@ -286,8 +293,8 @@ pub fn second_level(per_sequence: &[Vec<TestResult>]) -> Summary {
     let failed_slots = slots.iter().filter(|s| s.failed()).count();
     let qs: Vec<f64> = slots.iter().map(|s| s.false_alarm.min(1.0)).collect();
     let expected_false_failures = qs.iter().sum();
-    let allowed_failed_slots = poisson_binomial_quantile(&qs, VERDICT_TAIL);
-    let bonferroni = VERDICT_TAIL / slots.len().max(1) as f64;
+    let allowed_failed_slots = poisson_binomial_quantile(&qs, tail);
+    let bonferroni = tail / slots.len().max(1) as f64;
     let gross_failures: Vec<String> = slots
         .iter()
         .filter(|s| {

@@ -157,6 +157,7 @@ pub(crate) mod testdata {
                 observations: obs,
                 scratch: None,
                 host_window_ns: WINDOW,
+                rerun: None,
             },
         )
     }
