@@ -7,6 +7,7 @@ pub mod checks;
 pub mod matrix;
 pub mod protocol;
 pub mod provision;
+pub mod render;
 pub mod report;
 pub mod run;
 pub mod util;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 use wasiprobe::provision::{self, Provisioned};
+use wasiprobe::report::Report;
 use wasiprobe::run::{self, Project, RunOptions, UsageError};
 use wasiprobe::{build, exit, util};
 use wasiprobe_runtimes::{inject, Injection, Limits};
@@ -52,6 +53,14 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Compare two reports: verdict changes (regression, fixed, changed, new, gone), import and
+    /// toolchain changes. Exit 1 when a regression appears.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the harness's cost per cell against a bare wasmtime run of the same module.
     Bench {
         #[arg(long)]
@@ -90,6 +99,9 @@ struct RunArgs {
     /// Do not install missing zig toolchains before the run.
     #[arg(long)]
     no_fetch: bool,
+    /// Diff the new report against this one; regressions make the exit status 1.
+    #[arg(long, value_name = "REPORT.json")]
+    baseline: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -182,12 +194,30 @@ fn real_main(cli: Cli) -> Result<i32> {
             return entropy_assess(file, format, *sequences, *json);
         }
         Cmd::Coverage { files, json } => return coverage(files, *json),
+        Cmd::Diff { old, new, json } => {
+            let (a, b) = (Report::load(old)?, Report::load(new)?);
+            let d = wasiprobe::render::diff(&a, &b);
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            } else {
+                print!("{}", wasiprobe::render::diff_text(&d));
+            }
+            return Ok(if d.regressions() > 0 {
+                exit::FAILURES
+            } else {
+                exit::OK
+            });
+        }
         _ => {}
     }
     let project = Project::load(&cli.root, cli.matrix.as_deref())?;
     match cli.cmd {
-        Cmd::Liars | Cmd::Entropy { .. } | Cmd::Coverage { .. } => unreachable!(),
+        Cmd::Liars | Cmd::Entropy { .. } | Cmd::Coverage { .. } | Cmd::Diff { .. } => {
+            unreachable!()
+        }
         Cmd::Run(a) => {
+            // Read the baseline first: a bad one is a usage error before anything runs.
+            let baseline = a.baseline.as_deref().map(Report::load).transpose()?;
             let opts = RunOptions {
                 sdks: a.sdks,
                 runtimes: a.runtimes,
@@ -224,6 +254,17 @@ fn real_main(cli: Cli) -> Result<i32> {
                 eprintln!("wasiprobe: error: no selected SDK is available; nothing was run (see `wasiprobe sdk list`)");
                 return Ok(exit::USAGE);
             }
+            let regressions = match &baseline {
+                Some(base) => {
+                    let d = wasiprobe::render::diff(base, &report);
+                    println!(
+                        "against the baseline:\n{}",
+                        wasiprobe::render::diff_text(&d)
+                    );
+                    d.regressions()
+                }
+                None => 0,
+            };
             if !missing.is_empty() {
                 eprintln!(
                     "wasiprobe: error: requested SDK unavailable: {} (see `wasiprobe sdk list`)",
@@ -231,7 +272,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                 );
                 return Ok(exit::USAGE);
             }
-            Ok(if report.has_failures() {
+            Ok(if report.has_failures() || regressions > 0 {
                 exit::FAILURES
             } else {
                 exit::OK

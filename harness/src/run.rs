@@ -306,6 +306,14 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     report.finished_at = Some(report::now_rfc3339());
     report.summarize();
     report.write(&report_path)?;
+    crate::util::atomic_write(
+        &opts.out.join("report.md"),
+        crate::render::markdown(&report).as_bytes(),
+    )?;
+    crate::util::atomic_write(
+        &opts.out.join("junit.xml"),
+        crate::render::junit(&report).as_bytes(),
+    )?;
     Ok(report)
 }
 

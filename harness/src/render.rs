@@ -1,0 +1,411 @@
+//! What a person or a CI system reads: `report.md` (sized for a pull-request comment),
+//! `junit.xml` (one testcase per cell), and diffs between two reports.
+
+use crate::report::{Cell, Report, Verdict};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn one_line(e: &Value) -> String {
+    let s = match e {
+        Value::Object(m) => ["problems", "reason", "protocol_error"]
+            .iter()
+            .find_map(|k| m.get(*k))
+            .map(|v| match v {
+                Value::Array(a) => a
+                    .first()
+                    .map(|x| x.as_str().map(String::from).unwrap_or(x.to_string()))
+                    .unwrap_or_default(),
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            })
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let s = s.replace(['\n', '|'], " ");
+    if s.chars().count() > 200 {
+        format!("{}…", s.chars().take(200).collect::<String>())
+    } else {
+        s
+    }
+}
+
+pub fn markdown(r: &Report) -> String {
+    let mut out = String::from("# wasiprobe report\n\n");
+    out += &format!(
+        "wasiprobe {} on {}/{} ({} cpus), {} → {}{}\n\n",
+        r.host.wasiprobe,
+        r.host.os,
+        r.host.arch,
+        r.host.cpus,
+        r.started_at,
+        r.finished_at.as_deref().unwrap_or("(running)"),
+        if r.complete {
+            ""
+        } else {
+            " — **partial report**"
+        }
+    );
+    let counts: Vec<String> = r.summary.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    out += &format!("**Cells:** {}\n\n", counts.join(", "));
+    out += "## Toolchains\n\n| sdk | kind | CPython | status | compiler | libc fingerprint |\n|---|---|---|---|---|---|\n";
+    for s in &r.sdks {
+        let kind = serde_json::to_value(s.spec.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let status = match &s.reason {
+            None => "ready".to_string(),
+            Some(why) => format!(
+                "unavailable: {}",
+                why.chars().take(90).collect::<String>().replace('|', " ")
+            ),
+        };
+        out += &format!(
+            "| {} | {kind} | {} | {status} | {} | {} |\n",
+            s.spec.id,
+            s.spec.cpython.join(", "),
+            s.identity.compiler.as_deref().unwrap_or(""),
+            s.identity.libc_fingerprint.as_deref().unwrap_or("")
+        );
+    }
+    out += "\n## Verdicts (sdk × runtime × area)\n\n| sdk | runtime | area | pass | not pass |\n|---|---|---|---|---|\n";
+    let mut grid: BTreeMap<(&str, &str, &str), (usize, Vec<String>)> = BTreeMap::new();
+    for c in &r.results {
+        let e = grid.entry((&c.sdk, &c.runtime, &c.area)).or_default();
+        if c.verdict == Verdict::Pass {
+            e.0 += 1;
+        } else {
+            e.1.push(format!("{} {}", c.check, c.verdict.as_str()));
+        }
+    }
+    for ((sdk, rt, area), (pass, other)) in &grid {
+        out += &format!(
+            "| {sdk} | {rt} | {area} | {pass} | {} |\n",
+            other.join(", ")
+        );
+    }
+    let bad: Vec<&Cell> = r
+        .results
+        .iter()
+        .filter(|c| c.verdict.is_failure())
+        .collect();
+    if !bad.is_empty() {
+        out += "\n## Failures\n\n";
+        for c in bad.iter().take(50) {
+            out += &format!(
+                "- `{}` **{}**: {}\n",
+                c.key(),
+                c.verdict.as_str(),
+                one_line(&c.evidence)
+            );
+        }
+        if bad.len() > 50 {
+            out += &format!("- … and {} more (see report.json)\n", bad.len() - 50);
+        }
+    }
+    out
+}
+
+pub fn junit(r: &Report) -> String {
+    use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+    let mut report = JReport::new("wasiprobe");
+    let mut suites: BTreeMap<String, TestSuite> = BTreeMap::new();
+    for c in &r.results {
+        let suite = suites
+            .entry(format!("{}::{}", c.sdk, c.runtime))
+            .or_insert_with_key(|k| TestSuite::new(k.clone()));
+        let status = match c.verdict {
+            Verdict::Pass => TestCaseStatus::success(),
+            Verdict::Skip | Verdict::Unavailable => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(one_line(&c.evidence));
+                s
+            }
+            Verdict::Fail => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(one_line(&c.evidence));
+                s.set_description(c.evidence.to_string());
+                s
+            }
+            v => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_message(format!("{}: {}", v.as_str(), one_line(&c.evidence)));
+                s.set_type(v.as_str());
+                s.set_description(c.evidence.to_string());
+                s
+            }
+        };
+        let mut tc = TestCase::new(format!("{}::{}", c.probe, c.check), status);
+        tc.set_classname(format!("{}.{}.{}", c.sdk, c.runtime, c.area));
+        tc.set_time(std::time::Duration::from_secs_f64(c.duration_ms / 1000.0));
+        suite.add_test_case(tc);
+    }
+    report.add_test_suites(suites.into_values());
+    report.to_string().unwrap_or_default()
+}
+
+/// How a cell changed between two reports.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// pass (or skip/unavailable) → a failure verdict.
+    Regression,
+    /// a failure verdict → pass.
+    Fixed,
+    /// any other verdict change (e.g. fail → timeout, pass → unavailable).
+    Changed,
+    New,
+    Gone,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CellDiff {
+    pub change: Change,
+    pub key: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub old_evidence: Option<Value>,
+    pub new_evidence: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Diff {
+    pub cells: Vec<CellDiff>,
+    /// Preview 1 imports that changed for the same sdk × probe: (key, added, removed).
+    pub imports: Vec<(String, Vec<String>, Vec<String>)>,
+    /// Toolchain identities that changed for the same sdk id.
+    pub toolchains: Vec<(String, Value, Value)>,
+}
+
+impl Diff {
+    pub fn regressions(&self) -> usize {
+        self.cells
+            .iter()
+            .filter(|c| c.change == Change::Regression)
+            .count()
+    }
+}
+
+pub fn diff(old: &Report, new: &Report) -> Diff {
+    let index = |r: &Report| -> BTreeMap<String, Cell> {
+        r.results.iter().map(|c| (c.key(), c.clone())).collect()
+    };
+    let (a, b) = (index(old), index(new));
+    let mut cells = Vec::new();
+    for (k, c) in &a {
+        match b.get(k) {
+            None => cells.push(CellDiff {
+                change: Change::Gone,
+                key: k.clone(),
+                old: Some(c.verdict.as_str().into()),
+                new: None,
+                old_evidence: Some(c.evidence.clone()),
+                new_evidence: None,
+            }),
+            Some(n) if n.verdict != c.verdict => {
+                let change = match (c.verdict.is_failure(), n.verdict.is_failure()) {
+                    (false, true) => Change::Regression,
+                    (true, false) if n.verdict == Verdict::Pass => Change::Fixed,
+                    _ => Change::Changed,
+                };
+                cells.push(CellDiff {
+                    change,
+                    key: k.clone(),
+                    old: Some(c.verdict.as_str().into()),
+                    new: Some(n.verdict.as_str().into()),
+                    old_evidence: Some(c.evidence.clone()),
+                    new_evidence: Some(n.evidence.clone()),
+                });
+            }
+            _ => {}
+        }
+    }
+    for (k, n) in &b {
+        if !a.contains_key(k) {
+            let change = if n.verdict.is_failure() {
+                Change::Regression
+            } else {
+                Change::New
+            };
+            cells.push(CellDiff {
+                change,
+                key: k.clone(),
+                old: None,
+                new: Some(n.verdict.as_str().into()),
+                old_evidence: None,
+                new_evidence: Some(n.evidence.clone()),
+            });
+        }
+    }
+    cells.sort_by(|x, y| (&x.change, &x.key).cmp(&(&y.change, &y.key)));
+    let mut imports = Vec::new();
+    for (sdk, probes) in &new.imports {
+        for (probe, names) in probes {
+            let Some(before) = old.imports.get(sdk).and_then(|p| p.get(probe)) else {
+                continue;
+            };
+            let added: Vec<String> = names
+                .iter()
+                .filter(|n| !before.contains(n))
+                .cloned()
+                .collect();
+            let removed: Vec<String> = before
+                .iter()
+                .filter(|n| !names.contains(n))
+                .cloned()
+                .collect();
+            if !added.is_empty() || !removed.is_empty() {
+                imports.push((format!("{sdk}::{probe}"), added, removed));
+            }
+        }
+    }
+    let mut toolchains = Vec::new();
+    for s in &new.sdks {
+        if let Some(o) = old.sdks.iter().find(|o| o.spec.id == s.spec.id) {
+            if o.identity != s.identity || o.status != s.status {
+                toolchains.push((
+                    s.spec.id.clone(),
+                    serde_json::json!({"status": o.status, "identity": o.identity}),
+                    serde_json::json!({"status": s.status, "identity": s.identity}),
+                ));
+            }
+        }
+    }
+    Diff {
+        cells,
+        imports,
+        toolchains,
+    }
+}
+
+pub fn diff_text(d: &Diff) -> String {
+    let mut out = String::new();
+    for c in &d.cells {
+        let ev = c
+            .new_evidence
+            .as_ref()
+            .or(c.old_evidence.as_ref())
+            .map(one_line)
+            .unwrap_or_default();
+        out += &format!(
+            "{:<10} {}  {} → {}  {}\n",
+            serde_json::to_value(&c.change)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            c.key,
+            c.old.as_deref().unwrap_or("-"),
+            c.new.as_deref().unwrap_or("-"),
+            ev
+        );
+    }
+    for (k, added, removed) in &d.imports {
+        out += &format!("imports    {k}  +{added:?} -{removed:?}\n");
+    }
+    for (id, a, b) in &d.toolchains {
+        out += &format!("toolchain  {id}  {a} → {b}\n");
+    }
+    out += &format!(
+        "{} regressions, {} cell changes, {} import changes, {} toolchain changes\n",
+        d.regressions(),
+        d.cells.len(),
+        d.imports.len(),
+        d.toolchains.len()
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{BuildSummary, HostInfo};
+    use serde_json::json;
+
+    fn report(cells: &[(&str, Verdict)]) -> Report {
+        let mut r = Report {
+            schema_version: 1,
+            complete: true,
+            started_at: "t0".into(),
+            finished_at: Some("t1".into()),
+            host: HostInfo::current(),
+            options: json!({}),
+            sdks: vec![],
+            runtimes: vec![],
+            build: BuildSummary {
+                compiled: 0,
+                cached: 0,
+                failed: 0,
+                rebuilt_corrupt: 0,
+            },
+            results: cells
+                .iter()
+                .map(|(check, v)| Cell {
+                    sdk: "zig-0.13".into(),
+                    runtime: "wasmtime".into(),
+                    probe: "p".into(),
+                    check: check.to_string(),
+                    area: "a".into(),
+                    verdict: *v,
+                    evidence: json!({ "problems": [format!("{check} went wrong")] }),
+                    duration_ms: 1.0,
+                })
+                .collect(),
+            summary: Default::default(),
+            imports: Default::default(),
+        };
+        r.summarize();
+        r
+    }
+
+    #[test]
+    fn diff_classifies_regressions_fixes_new_and_gone() {
+        let old = report(&[
+            ("a", Verdict::Pass),
+            ("b", Verdict::Fail),
+            ("c", Verdict::Pass),
+            ("d", Verdict::Pass),
+        ]);
+        let new = report(&[
+            ("a", Verdict::Timeout),
+            ("b", Verdict::Pass),
+            ("c", Verdict::Pass),
+            ("e", Verdict::Pass),
+        ]);
+        let d = diff(&old, &new);
+        let kinds: Vec<(Change, &str)> = d
+            .cells
+            .iter()
+            .map(|c| (c.change.clone(), c.key.rsplit("::").next().unwrap()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (Change::Regression, "a"),
+                (Change::Fixed, "b"),
+                (Change::New, "e"),
+                (Change::Gone, "d")
+            ]
+        );
+        assert_eq!(d.regressions(), 1);
+        assert_eq!(diff(&old, &old).cells.len(), 0);
+    }
+
+    #[test]
+    fn junit_and_markdown_carry_every_cell() {
+        let r = report(&[
+            ("a", Verdict::Pass),
+            ("b", Verdict::Fail),
+            ("c", Verdict::Unavailable),
+            ("d", Verdict::Oom),
+        ]);
+        let x = junit(&r);
+        assert_eq!(x.matches("<testcase").count(), 4, "{x}");
+        assert!(
+            x.contains("<failure") && x.contains("<skipped") && x.contains("<error"),
+            "{x}"
+        );
+        let md = markdown(&r);
+        assert!(md.contains("b went wrong") && md.contains("oom"), "{md}");
+    }
+}
