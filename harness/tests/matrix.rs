@@ -291,6 +291,25 @@ fn main() {
             move || stability(&c, &s, "clocks"),
         ));
     }
+    // The known-good control: 20 ChaCha20 runs, every entropy check must pass every time.
+    trials.push(Trial::test("stability::chacha20::entropy::20_runs", || {
+        for seed in 0..20 {
+            let run = wasiprobe::checks::entropy::control::Run::honest(12_500_000, 1000 + seed);
+            for c in checks::all().into_iter().filter(|c| c.probe() == "entropy") {
+                let j = run.judge(c.as_ref());
+                if j.verdict != Verdict::Pass {
+                    return Err(format!(
+                        "seed {seed}: {} said {:?}: {}",
+                        c.name(),
+                        j.verdict,
+                        j.evidence
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(())
+    }));
     // Fewer than the toolchains CI promises means this machine cannot give the suite its meaning.
     let min: usize = std::env::var("WASIPROBE_MIN_TOOLCHAINS")
         .ok()

@@ -80,11 +80,24 @@ pub fn streams(o: &Observed) -> Result<Vec<(String, Vec<u8>)>, Vec<String>> {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod testdata {
-    //! Synthetic entropy runs: a scratch directory with stream files and the probe's stdout, so
-    //! each check can be fed ChaCha (the known-good control) or a broken stream.
-    use crate::checks::{testutil::outcome, Check, Judgement, Observed};
+pub mod control {
+    //! The known-good control: a synthetic `entropy` run whose every stream is ChaCha20
+    //! (rand_chacha), laid out exactly as the probe lays out its files and stdout. The unit tests
+    //! break it one stream at a time; the test suite runs it with 20 seeds and requires every
+    //! entropy check to pass every time.
+    use crate::checks::{Check, Judgement, Observed};
+    use std::time::Duration;
+    use wasiprobe_runtimes::{Outcome, Termination};
+
+    fn outcome(stdout: Vec<u8>) -> Outcome {
+        Outcome {
+            termination: Termination::Exited { code: 0 },
+            stdout,
+            stderr: vec![],
+            duration: Duration::ZERO,
+            host_calls: Default::default(),
+        }
+    }
     use rand_chacha::rand_core::{RngCore, SeedableRng};
 
     pub fn chacha(seed: u64, n: usize) -> Vec<u8> {
@@ -154,8 +167,8 @@ pub(crate) mod testdata {
                     .collect::<String>()
                     .into_bytes()
             };
-            let out = outcome(0, text(&self.lines), vec![]);
-            let re = outcome(0, text(&self.rerun), vec![]);
+            let out = outcome(text(&self.lines));
+            let re = outcome(text(&self.rerun));
             check.judge(
                 &check.case(),
                 &Observed {
@@ -168,4 +181,9 @@ pub(crate) mod testdata {
             )
         }
     }
+}
+
+#[cfg(test)]
+pub(crate) mod testdata {
+    pub use super::control::*;
 }
