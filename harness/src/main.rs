@@ -102,6 +102,9 @@ struct RunArgs {
     /// Do not install missing zig toolchains before the run.
     #[arg(long)]
     no_fetch: bool,
+    /// Skip the native floor (probes built with the host's cc and run natively).
+    #[arg(long)]
+    no_native: bool,
     /// Diff the new report against this one; regressions make the exit status 1.
     #[arg(long, value_name = "REPORT.json")]
     baseline: Option<PathBuf>,
@@ -238,6 +241,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                 provision: popts,
                 fetch_zig: !a.no_fetch,
                 scratch_root: None,
+                native: !a.no_native,
             };
             let report = run::execute(&project, &opts)?;
             print!("{}", report.table());
@@ -465,6 +469,7 @@ fn bench(
         provision: popts,
         fetch_zig: false,
         scratch_root: None,
+        native: false,
     };
     let f = wasiprobe::bench::measure(&check, &wasm, &opts, iterations)?;
     let (fm, hm) = (

@@ -77,7 +77,13 @@ pub struct RunOptions {
     /// Install missing zig wheels before the run (they need no root, only the package index).
     pub fetch_zig: bool,
     pub scratch_root: Option<PathBuf>,
+    /// Also build the probes in `NATIVE_PROBES` with the host's `cc` and run them natively:
+    /// the floor a reader compares every runtime against (sdk and runtime "native").
+    pub native: bool,
 }
+
+/// Probes with a native stand-in for `<wasi/api.h>` in `probes/c/native/`.
+pub const NATIVE_PROBES: &[&str] = &["clocks"];
 
 fn unknown(what: &str, name: &str, valid: &[&str]) -> anyhow::Error {
     UsageError(format!(
@@ -300,6 +306,9 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
             .collect()
     });
     report.results.extend(cells);
+    if opts.native {
+        report.results.extend(native_cells(project, &checks, opts));
+    }
     report.results.sort_by_key(|c| c.key());
     report.build = build_summary(&cache);
     report.complete = true;
@@ -523,4 +532,134 @@ pub fn judge_run(
         let _ = rec.scratch.keep();
     }
     Ok(r)
+}
+
+/// The native floor: each probe of `NATIVE_PROBES` built with the host's C compiler against the
+/// POSIX stand-in for `<wasi/api.h>` and run as a host process (its own scratch directory as
+/// working directory, the wall-time limit, a clean environment), judged by the same checks.
+fn native_cells(project: &Project, checks: &[Box<dyn Check>], opts: &RunOptions) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    for probe in project
+        .probes
+        .iter()
+        .filter(|p| NATIVE_PROBES.contains(&p.name.as_str()))
+    {
+        let mine: Vec<&dyn Check> = checks
+            .iter()
+            .filter(|c| c.probe() == probe.name)
+            .map(|c| c.as_ref())
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let start = Instant::now();
+        let judged: Vec<(Verdict, Value)> = match native_build(probe, opts)
+            .and_then(|exe| native_run(&exe, &mine[0].case(), opts))
+        {
+            Ok(rec) => mine.iter().map(|c| judge_record(*c, &rec, opts)).collect(),
+            Err(e) => {
+                let ev = json!({ "reason": format!("native floor unavailable: {e:#}") });
+                mine.iter()
+                    .map(|_| (Verdict::Unavailable, ev.clone()))
+                    .collect()
+            }
+        };
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        for (c, (verdict, evidence)) in mine.iter().zip(judged) {
+            cells.push(Cell {
+                sdk: "native".into(),
+                runtime: "native".into(),
+                probe: probe.name.clone(),
+                check: c.name().into(),
+                area: c.area().into(),
+                verdict,
+                evidence,
+                duration_ms: ms,
+            });
+        }
+    }
+    cells
+}
+
+fn native_build(probe: &Probe, opts: &RunOptions) -> Result<PathBuf> {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let dir = probe.source.parent().context("probe has no directory")?;
+    let src = std::fs::read(&probe.source)?;
+    let shim = std::fs::read(dir.join("native/wasi/api.h"))?;
+    let header = std::fs::read(dir.join("wasiprobe.h"))?;
+    let key: String = {
+        use sha2::{Digest, Sha256};
+        let h = Sha256::digest([cc.as_bytes(), &src, &shim, &header].concat());
+        h.iter().take(10).map(|b| format!("{b:02x}")).collect()
+    };
+    let out = opts
+        .provision
+        .cache
+        .join("native")
+        .join(format!("{}-{key}", probe.name));
+    if out.exists() {
+        return Ok(out);
+    }
+    std::fs::create_dir_all(out.parent().unwrap())?;
+    let tmp = out.with_extension("tmp");
+    let mut cmd = std::process::Command::new(&cc);
+    cmd.args(["-O2", "-g0", "-I"])
+        .arg(dir.join("native"))
+        .arg("-I")
+        .arg(dir)
+        .arg(&probe.source)
+        .arg("-o")
+        .arg(&tmp);
+    let o = crate::util::command_output(cmd, Duration::from_secs(120))?;
+    anyhow::ensure!(
+        o.status.success(),
+        "{cc} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::rename(&tmp, &out)?;
+    Ok(out)
+}
+
+fn native_run(exe: &Path, case: &Case, opts: &RunOptions) -> Result<RunRecord> {
+    let scratch = tempfile::Builder::new()
+        .prefix("wasiprobe-native-")
+        .tempdir()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(case.args.iter().skip(1))
+        .env_clear()
+        .envs(case.env.iter().cloned())
+        .current_dir(scratch.path());
+    let t0 = unix_ns();
+    let start = Instant::now();
+    let o = crate::util::command_output(cmd, opts.limits.wall);
+    let t1 = unix_ns();
+    let outcome = match o {
+        Ok(o) => Outcome {
+            termination: match o.status.code() {
+                Some(code) => Termination::Exited { code },
+                None => Termination::Crash {
+                    message: format!("killed by a signal: {:?}", o.status),
+                },
+            },
+            stdout: o.stdout,
+            stderr: o.stderr,
+            duration: start.elapsed(),
+            host_calls: Default::default(),
+        },
+        Err(e) if e.to_string().contains("did not finish") => Outcome {
+            termination: Termination::Timeout,
+            stdout: vec![],
+            stderr: vec![],
+            duration: start.elapsed(),
+            host_calls: Default::default(),
+        },
+        Err(e) => return Err(e),
+    };
+    Ok(RunRecord {
+        case: case.clone(),
+        outcome,
+        scratch,
+        host_window_ns: (t0, t1),
+        rerun: None,
+    })
 }

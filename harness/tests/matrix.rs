@@ -28,6 +28,7 @@ fn options(inject: Vec<Injection>) -> RunOptions {
         provision: provision::Options::from_env(wasiprobe::util::default_cache_dir()),
         fetch_zig: true,
         scratch_root: None,
+        native: false,
     }
 }
 

@@ -27,7 +27,7 @@ static void reads(const char *via, int id) {
     int err = 0;
     for (int i = 0; i < READS; i++) {
         if (via[0] == 'r') {
-            __wasi_timestamp_t t;
+            __wasi_timestamp_t t = 0;
             err = __wasi_clock_time_get((__wasi_clockid_t)id, 1, &t);
             v[i] = t;
         } else {
