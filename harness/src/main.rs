@@ -61,6 +61,18 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The evidence for an SDK-lock change, from one report holding both SDKs: every behaviour
+    /// that differs on each runtime (breaking / fixed / changed fact / changed). Exit 1 if any
+    /// is breaking.
+    Evidence {
+        report: PathBuf,
+        #[arg(long)]
+        locked: String,
+        #[arg(long)]
+        candidate: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the harness's cost per cell against a bare wasmtime run of the same module.
     Bench {
         #[arg(long)]
@@ -200,6 +212,25 @@ fn real_main(cli: Cli) -> Result<i32> {
             return entropy_assess(file, format, *sequences, *json);
         }
         Cmd::Coverage { files, json } => return coverage(files, *json),
+        Cmd::Evidence {
+            report,
+            locked,
+            candidate,
+            json,
+        } => {
+            let r = Report::load(report)?;
+            let e = wasiprobe::render::evidence(&r, locked, candidate).map_err(UsageError)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                print!("{}", wasiprobe::render::evidence_markdown(&e));
+            }
+            return Ok(if e.breaking() > 0 {
+                exit::FAILURES
+            } else {
+                exit::OK
+            });
+        }
         Cmd::Diff { old, new, json } => {
             let (a, b) = (Report::load(old)?, Report::load(new)?);
             let d = wasiprobe::render::diff(&a, &b);
@@ -218,7 +249,11 @@ fn real_main(cli: Cli) -> Result<i32> {
     }
     let project = Project::load(&cli.root, cli.matrix.as_deref())?;
     match cli.cmd {
-        Cmd::Liars | Cmd::Entropy { .. } | Cmd::Coverage { .. } | Cmd::Diff { .. } => {
+        Cmd::Liars
+        | Cmd::Entropy { .. }
+        | Cmd::Coverage { .. }
+        | Cmd::Diff { .. }
+        | Cmd::Evidence { .. } => {
             unreachable!()
         }
         Cmd::Run(a) => {

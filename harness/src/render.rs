@@ -392,6 +392,80 @@ mod tests {
     }
 
     #[test]
+    fn evidence_classifies_breaking_fixed_and_changed_facts() {
+        use crate::matrix::{Kind, SdkSpec};
+        use crate::provision::{Identity, Provisioned, Status};
+        let mut r = report(&[]);
+        for id in ["old", "new"] {
+            r.sdks.push(Provisioned {
+                spec: SdkSpec {
+                    id: id.into(),
+                    kind: Kind::Zig,
+                    version: None,
+                    cpython: vec![],
+                    llvm: None,
+                    wasi_libc: None,
+                    url: None,
+                    sha256: None,
+                    packages: vec![],
+                    cc: None,
+                    sysroot: None,
+                    target: "wasm32-wasi".into(),
+                    cflags: vec![],
+                },
+                status: Status::Ready,
+                reason: None,
+                identity: Identity::default(),
+                compiler: None,
+            });
+        }
+        let cell = |sdk: &str, check: &str, v: Verdict, facts: Value| Cell {
+            sdk: sdk.into(),
+            runtime: "wasmtime".into(),
+            probe: "p".into(),
+            check: check.into(),
+            area: "a".into(),
+            verdict: v,
+            evidence: json!({ "facts": facts, "problems": ["x"] }),
+            duration_ms: 1.0,
+        };
+        r.results = vec![
+            cell("old", "a", Verdict::Pass, json!({})),
+            cell("new", "a", Verdict::Fail, json!({})),
+            cell("old", "b", Verdict::Fail, json!({})),
+            cell("new", "b", Verdict::Pass, json!({})),
+            cell("old", "c", Verdict::Pass, json!({ "errno": 76 })),
+            cell("new", "c", Verdict::Pass, json!({ "errno": 44 })),
+            cell("old", "d", Verdict::Pass, json!({ "errno": 1 })),
+            cell("new", "d", Verdict::Pass, json!({ "errno": 1 })),
+        ];
+        let e = evidence(&r, "old", "new").unwrap();
+        let classes: Vec<(Class, &str)> = e
+            .items
+            .iter()
+            .map(|i| (i.class.clone(), i.check.as_str()))
+            .collect();
+        assert_eq!(
+            classes,
+            vec![
+                (Class::Breaking, "a"),
+                (Class::Fixed, "b"),
+                (Class::ChangedFact, "c"),
+                (Class::NoChange, "d")
+            ]
+        );
+        assert_eq!(e.breaking(), 1);
+        assert!(
+            evidence_markdown(&e).contains("errno: 76 → 44"),
+            "{}",
+            evidence_markdown(&e)
+        );
+        assert!(evidence(&r, "old", "nope")
+            .unwrap_err()
+            .contains("old, new"));
+    }
+
+    #[test]
     fn junit_and_markdown_carry_every_cell() {
         let r = report(&[
             ("a", Verdict::Pass),
@@ -408,4 +482,204 @@ mod tests {
         let md = markdown(&r);
         assert!(md.contains("b went wrong") && md.contains("oom"), "{md}");
     }
+}
+
+/// How one behaviour differs between the locked SDK and a candidate, on one runtime.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// Passes with the locked SDK, fails (or cannot run) with the candidate.
+    Breaking,
+    /// Fails with the locked SDK, passes with the candidate.
+    Fixed,
+    /// Same verdict, but a recorded fact (errno, constant, header, import) differs.
+    ChangedFact,
+    /// Any other verdict change.
+    Changed,
+    NoChange,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceItem {
+    pub class: Class,
+    pub runtime: String,
+    pub probe: String,
+    pub check: String,
+    pub locked: String,
+    pub candidate: String,
+    pub locked_facts: Value,
+    pub candidate_facts: Value,
+    pub locked_evidence: Value,
+    pub candidate_evidence: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub locked: Value,
+    pub candidate: Value,
+    pub items: Vec<EvidenceItem>,
+    /// Per probe: Preview 1 imports the candidate adds / drops.
+    pub imports: Vec<(String, Vec<String>, Vec<String>)>,
+}
+
+impl Evidence {
+    pub fn breaking(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.class == Class::Breaking)
+            .count()
+    }
+}
+
+/// The document for an SDK-lock change: every cell of `locked` beside the same cell of
+/// `candidate` (same runtime, probe, check) from one report, classified.
+pub fn evidence(r: &Report, locked: &str, candidate: &str) -> Result<Evidence, String> {
+    let sdk = |id: &str| {
+        r.sdks.iter().find(|s| s.spec.id == id).ok_or_else(|| {
+            format!(
+                "the report has no SDK '{id}'; it has: {}",
+                r.sdks
+                    .iter()
+                    .map(|s| s.spec.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    };
+    let (a, b) = (sdk(locked)?, sdk(candidate)?);
+    let cells = |id: &str| -> BTreeMap<(String, String, String), &Cell> {
+        r.results
+            .iter()
+            .filter(|c| c.sdk == id)
+            .map(|c| ((c.runtime.clone(), c.probe.clone(), c.check.clone()), c))
+            .collect()
+    };
+    let (ca, cb) = (cells(locked), cells(candidate));
+    let mut items = Vec::new();
+    for (k, x) in &ca {
+        let Some(y) = cb.get(k) else { continue };
+        let (fx, fy) = (
+            x.evidence.get("facts").cloned().unwrap_or(Value::Null),
+            y.evidence.get("facts").cloned().unwrap_or(Value::Null),
+        );
+        let class = match (x.verdict, y.verdict) {
+            (p, q) if p == q && fx != fy => Class::ChangedFact,
+            (p, q) if p == q => Class::NoChange,
+            (Verdict::Pass, q) if q.is_failure() => Class::Breaking,
+            (p, Verdict::Pass) if p.is_failure() => Class::Fixed,
+            _ => Class::Changed,
+        };
+        items.push(EvidenceItem {
+            class,
+            runtime: k.0.clone(),
+            probe: k.1.clone(),
+            check: k.2.clone(),
+            locked: x.verdict.as_str().into(),
+            candidate: y.verdict.as_str().into(),
+            locked_facts: fx,
+            candidate_facts: fy,
+            locked_evidence: x.evidence.clone(),
+            candidate_evidence: y.evidence.clone(),
+        });
+    }
+    items.sort_by(|p, q| {
+        (&p.class, &p.runtime, &p.probe, &p.check).cmp(&(&q.class, &q.runtime, &q.probe, &q.check))
+    });
+    let mut imports = Vec::new();
+    if let (Some(ia), Some(ib)) = (r.imports.get(locked), r.imports.get(candidate)) {
+        for (probe, names) in ib {
+            let Some(before) = ia.get(probe) else {
+                continue;
+            };
+            let added: Vec<String> = names
+                .iter()
+                .filter(|n| !before.contains(n))
+                .cloned()
+                .collect();
+            let removed: Vec<String> = before
+                .iter()
+                .filter(|n| !names.contains(n))
+                .cloned()
+                .collect();
+            if !added.is_empty() || !removed.is_empty() {
+                imports.push((probe.clone(), added, removed));
+            }
+        }
+    }
+    let who = |s: &crate::provision::Provisioned| serde_json::json!({ "id": s.spec.id, "status": s.status, "reason": s.reason, "identity": s.identity, "llvm": s.spec.llvm, "wasi_libc": s.spec.wasi_libc, "cpython": s.spec.cpython });
+    Ok(Evidence {
+        locked: who(a),
+        candidate: who(b),
+        items,
+        imports,
+    })
+}
+
+pub fn evidence_markdown(e: &Evidence) -> String {
+    let id = |v: &Value| v["id"].as_str().unwrap_or("?").to_string();
+    let mut out = format!(
+        "# SDK update evidence: {} → {}\n\n",
+        id(&e.locked),
+        id(&e.candidate)
+    );
+    for (name, v) in [("Locked", &e.locked), ("Candidate", &e.candidate)] {
+        out += &format!(
+            "- **{name}** `{}` ({}): compiler `{}`, libc fingerprint `{}`, wasi-libc (declared) `{}`, CPython {}\n",
+            id(v),
+            v["status"].as_str().unwrap_or("?"),
+            v["identity"]["compiler"].as_str().unwrap_or("-"),
+            v["identity"]["libc_fingerprint"].as_str().unwrap_or("-"),
+            v["wasi_libc"].as_str().unwrap_or("-"),
+            v["cpython"]
+        );
+    }
+    let count = |c: Class| e.items.iter().filter(|i| i.class == c).count();
+    out += &format!(
+        "\n**{} breaking, {} fixed, {} changed facts, {} other changes, {} unchanged.**\n\n",
+        count(Class::Breaking),
+        count(Class::Fixed),
+        count(Class::ChangedFact),
+        count(Class::Changed),
+        count(Class::NoChange)
+    );
+    out += "| class | runtime | probe | check | locked | candidate | what differs |\n|---|---|---|---|---|---|---|\n";
+    for i in e.items.iter().filter(|i| i.class != Class::NoChange) {
+        let what = if i.class == Class::ChangedFact {
+            let (a, b) = (&i.locked_facts, &i.candidate_facts);
+            let keys: Vec<String> = b
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(k, v)| a.get(k.as_str()) != Some(v))
+                        .map(|(k, v)| {
+                            format!("{k}: {} → {v}", a.get(k.as_str()).unwrap_or(&Value::Null))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            keys.join("; ")
+        } else {
+            one_line(&i.candidate_evidence)
+        };
+        let class = serde_json::to_value(&i.class)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        out += &format!(
+            "| {class} | {} | {} | {} | {} | {} | {} |\n",
+            i.runtime,
+            i.probe,
+            i.check,
+            i.locked,
+            i.candidate,
+            what.replace('|', " ")
+        );
+    }
+    if !e.imports.is_empty() {
+        out += "\n## Preview 1 imports that change\n\n";
+        for (probe, added, removed) in &e.imports {
+            out += &format!("- `{probe}`: adds {added:?}, drops {removed:?}\n");
+        }
+    }
+    out
 }

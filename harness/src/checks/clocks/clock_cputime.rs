@@ -84,6 +84,22 @@ impl Check for ClockCputime {
                 ));
             }
         }
+        // Stable, comparable facts: what an SDK bump changes (see `wasiprobe evidence`).
+        let get = |k: &str, f: &str| {
+            ev.get(k)
+                .and_then(|v| v.get(f))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let facts = json!({
+            "process_cputime_defined": get("headers", "process_cputime_defined"),
+            "thread_cputime_defined": get("headers", "thread_cputime_defined"),
+            "process_cputime_exists": get("process_cputime", "exists"),
+            "thread_cputime_exists": get("thread_cputime", "exists"),
+            "process_cputime_errno": get("process_cputime", "errno"),
+            "libc_process_cputime_errno": get("libc_process_cputime", "errno"),
+        });
+        ev.insert("facts".into(), facts);
         Judgement::from_problems(problems, json!(ev))
     }
 }

@@ -75,6 +75,19 @@ impl Check for ClockResolution {
                 ev.insert(clock.into(), Value::Object(raw.fields.clone()));
             }
         }
+        let claim = |c: &str| {
+            ev.get(c)
+                .and_then(|v| v.get("claimed_ns").or(v.get("res_ns")))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let facts = json!({
+            "realtime_claimed_ns": claim("realtime"),
+            "monotonic_claimed_ns": claim("monotonic"),
+            "process_cputime_res_ns": claim("process_cputime"),
+            "thread_cputime_res_ns": claim("thread_cputime"),
+        });
+        ev.insert("facts".into(), facts);
         Judgement::from_problems(problems, json!(ev))
     }
 }

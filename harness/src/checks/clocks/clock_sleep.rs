@@ -60,7 +60,7 @@ pub fn judge_sleeps(
         .into_iter()
         .map(|(k, v)| (k, percentiles(v)))
         .collect();
-    json!({ "overshoot_ns": stats, "unsupported": unsupported, "clock_tick_allowance_ns": tick, "samples": seen })
+    json!({ "overshoot_ns": stats, "unsupported": unsupported, "clock_tick_allowance_ns": tick, "samples": seen, "facts": { "unsupported": unsupported } })
 }
 
 impl Check for ClockSleep {

@@ -4,7 +4,7 @@
 //! z = (ones − n/2)/sqrt(n/4). Per lane the two-sided false-alarm probability at 6.5 is 8e-11;
 //! over 72 lanes × 3 streams, < 2e-8 per run.
 
-use super::{observations, streams};
+use super::streams_or_judgement;
 use crate::checks::{Case, Check, Judgement, Observed};
 use serde_json::json;
 
@@ -53,12 +53,9 @@ impl Check for EntropyBitLanes {
         ]
     }
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        if let Err(e) = observations(o) {
-            return Judgement::fail(e);
-        }
-        let streams = match streams(o) {
+        let streams = match streams_or_judgement(o) {
             Ok(s) => s,
-            Err(p) => return Judgement::from_problems(p, json!({})),
+            Err(j) => return j,
         };
         let mut problems = Vec::new();
         let mut ev = serde_json::Map::new();

@@ -51,7 +51,12 @@ impl Check for EntropyEdges {
         }
         let urandom = one("dev_urandom")
             .map(|u| json!({ "exists": u.fields.get("exists"), "errno": u.i64("errno") }));
-        Judgement::from_problems(problems, json!({ "dev_urandom": urandom }))
+        let facts = json!({
+            "dev_urandom_exists": urandom.as_ref().and_then(|u| u.get("exists").cloned()),
+            "dev_urandom_errno": urandom.as_ref().and_then(|u| u.get("errno").cloned()),
+            "getentropy_257_errno": one("getentropy_257").and_then(|g| g.i64("errno")),
+        });
+        Judgement::from_problems(problems, json!({ "dev_urandom": urandom, "facts": facts }))
     }
 }
 

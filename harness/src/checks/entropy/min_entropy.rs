@@ -8,7 +8,7 @@
 //! not a proof. Defects score far below: a stuck bit 4.5, 16 byte values 3.2, a counter or a
 //! repeated 64 KiB block ≈ 0.
 
-use super::{observations, streams};
+use super::streams_or_judgement;
 use crate::checks::{Case, Check, Judgement, Observed};
 use rayon::prelude::*;
 use serde_json::json;
@@ -43,12 +43,9 @@ impl Check for EntropyMin {
         ]
     }
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        if let Err(e) = observations(o) {
-            return Judgement::fail(e);
-        }
-        let streams = match streams(o) {
+        let streams = match streams_or_judgement(o) {
             Ok(s) => s,
-            Err(p) => return Judgement::from_problems(p, json!({})),
+            Err(j) => return j,
         };
         let results: Vec<_> = streams
             .par_iter()

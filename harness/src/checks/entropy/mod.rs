@@ -47,6 +47,16 @@ pub fn read(o: &Observed, file: &str) -> Result<Vec<u8>, String> {
     std::fs::read(dir.join(file)).map_err(|e| format!("{file}: {e}"))
 }
 
+/// The streams, or the failing judgement a stream check returns when it cannot read them.
+pub fn streams_or_judgement(
+    o: &Observed,
+) -> Result<Vec<(String, Vec<u8>)>, crate::checks::Judgement> {
+    if let Err(e) = observations(o) {
+        return Err(crate::checks::Judgement::fail(e));
+    }
+    streams(o).map_err(|p| crate::checks::Judgement::from_problems(p, json!({})))
+}
+
 /// Every stream file announced by the probe, as (source, bytes) — or the reasons one is missing.
 pub fn streams(o: &Observed) -> Result<Vec<(String, Vec<u8>)>, Vec<String>> {
     let obs = observations(o).map_err(|e| vec![e.to_string()])?;

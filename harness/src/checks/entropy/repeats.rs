@@ -3,7 +3,7 @@
 //! miss when the repeat period is long. False alarm on an honest source (birthday bound): for
 //! n words, n²/2^65 — 6.6e-8 for the 12.5 MB random_get stream; blocks: < 1e-27.
 
-use super::{observations, streams};
+use super::streams_or_judgement;
 use crate::checks::{Case, Check, Judgement, Observed};
 use serde_json::json;
 use std::collections::HashMap;
@@ -44,12 +44,9 @@ impl Check for EntropyRepeats {
         ]
     }
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        if let Err(e) = observations(o) {
-            return Judgement::fail(e);
-        }
-        let streams = match streams(o) {
+        let streams = match streams_or_judgement(o) {
             Ok(s) => s,
-            Err(p) => return Judgement::from_problems(p, json!({})),
+            Err(j) => return j,
         };
         let mut problems = Vec::new();
         let mut ev = serde_json::Map::new();

@@ -9,7 +9,7 @@
 //! getentropy and arc4random streams (1 MiB, 8 sequences) are too short for a second-level
 //! analysis; they are judged by the other entropy checks.
 
-use super::{observations, streams};
+use super::streams_or_judgement;
 use crate::checks::{Case, Check, Judgement, Observed};
 use rayon::prelude::*;
 use serde_json::json;
@@ -88,12 +88,9 @@ impl Check for EntropySp80022 {
         ]
     }
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        if let Err(e) = observations(o) {
-            return Judgement::fail(e);
-        }
-        let streams = match streams(o) {
+        let streams = match streams_or_judgement(o) {
             Ok(s) => s,
-            Err(p) => return Judgement::from_problems(p, json!({})),
+            Err(j) => return j,
         };
         let Some((_, bytes)) = streams.iter().find(|(s, _)| s == "random_get") else {
             return Judgement::fail(json!({ "reason": "no random_get stream" }));
