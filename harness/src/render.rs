@@ -187,6 +187,21 @@ impl Diff {
     }
 }
 
+/// Imports `after` adds to and drops from `before`, or None when the sets are equal.
+fn import_change(before: &[String], after: &[String]) -> Option<(Vec<String>, Vec<String>)> {
+    let added: Vec<String> = after
+        .iter()
+        .filter(|n| !before.contains(n))
+        .cloned()
+        .collect();
+    let removed: Vec<String> = before
+        .iter()
+        .filter(|n| !after.contains(n))
+        .cloned()
+        .collect();
+    (!added.is_empty() || !removed.is_empty()).then_some((added, removed))
+}
+
 pub fn diff(old: &Report, new: &Report) -> Diff {
     let index = |r: &Report| -> BTreeMap<String, Cell> {
         r.results.iter().map(|c| (c.key(), c.clone())).collect()
@@ -245,17 +260,7 @@ pub fn diff(old: &Report, new: &Report) -> Diff {
             let Some(before) = old.imports.get(sdk).and_then(|p| p.get(probe)) else {
                 continue;
             };
-            let added: Vec<String> = names
-                .iter()
-                .filter(|n| !before.contains(n))
-                .cloned()
-                .collect();
-            let removed: Vec<String> = before
-                .iter()
-                .filter(|n| !names.contains(n))
-                .cloned()
-                .collect();
-            if !added.is_empty() || !removed.is_empty() {
+            if let Some((added, removed)) = import_change(before, names) {
                 imports.push((format!("{sdk}::{probe}"), added, removed));
             }
         }
@@ -389,6 +394,26 @@ mod tests {
         );
         assert_eq!(d.regressions(), 1);
         assert_eq!(diff(&old, &old).cells.len(), 0);
+        // Import sets of the same sdk × probe: what the new build adds and drops.
+        let (mut old, mut new) = (old, new);
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        old.imports
+            .entry("zig-0.13".into())
+            .or_default()
+            .insert("p".into(), set(&["fd_write", "proc_exit"]));
+        new.imports
+            .entry("zig-0.13".into())
+            .or_default()
+            .insert("p".into(), set(&["fd_write", "random_get"]));
+        let d = diff(&old, &new);
+        assert_eq!(
+            d.imports,
+            vec![(
+                "zig-0.13::p".to_string(),
+                set(&["random_get"]),
+                set(&["proc_exit"])
+            )]
+        );
     }
 
     #[test]
@@ -591,17 +616,7 @@ pub fn evidence(r: &Report, locked: &str, candidate: &str) -> Result<Evidence, S
             let Some(before) = ia.get(probe) else {
                 continue;
             };
-            let added: Vec<String> = names
-                .iter()
-                .filter(|n| !before.contains(n))
-                .cloned()
-                .collect();
-            let removed: Vec<String> = before
-                .iter()
-                .filter(|n| !names.contains(n))
-                .cloned()
-                .collect();
-            if !added.is_empty() || !removed.is_empty() {
+            if let Some((added, removed)) = import_change(before, names) {
                 imports.push((probe.clone(), added, removed));
             }
         }
