@@ -60,6 +60,8 @@ pub fn assess(bytes: &[u8], max_sequences: usize) -> serde_json::Value {
         "frequency_proportion": frequency,
         "slots": s.slots.len(),
         "tail": TAIL,
+        // Every test's slot: proportion passing, p-value histogram, uniformity P-value_T.
+        "per_slot": s.slots,
     })
 }
 
