@@ -338,11 +338,7 @@ fn selected<'a>(
 ) -> Result<Vec<&'a wasiprobe::matrix::SdkSpec>> {
     for id in ids {
         if project.matrix.get(id).is_none() {
-            return Err(UsageError(format!(
-                "unknown sdk '{id}'; valid: {}",
-                project.matrix.ids().join(", ")
-            ))
-            .into());
+            return Err(run::unknown("sdk", id, &project.matrix.ids()));
         }
     }
     Ok(project

@@ -85,7 +85,8 @@ pub struct RunOptions {
 /// Probes with a native stand-in for `<wasi/api.h>` in `probes/c/native/`.
 pub const NATIVE_PROBES: &[&str] = &["clocks"];
 
-fn unknown(what: &str, name: &str, valid: &[&str]) -> anyhow::Error {
+/// The usage error for a name that is not one of `valid`, listing them.
+pub fn unknown(what: &str, name: &str, valid: &[&str]) -> anyhow::Error {
     UsageError(format!(
         "unknown {what} '{name}'; valid: {}",
         valid.join(", ")
