@@ -27,6 +27,8 @@ pub enum Verdict {
     Trap,
     /// The runtime itself died.
     Crash,
+    /// The guest reached outside its sandbox (read, wrote or listed what it must not see).
+    Security,
 }
 
 impl Verdict {
@@ -47,6 +49,7 @@ impl Verdict {
             Verdict::OutputLimit => "output-limit",
             Verdict::Trap => "trap",
             Verdict::Crash => "crash",
+            Verdict::Security => "security",
         }
     }
 }

@@ -374,7 +374,7 @@ fn run_job(job: &Job, rt: &dyn Runtime, opts: &RunOptions) -> Vec<Cell> {
                     .map(|c| judge_record(*c, &rec, opts))
                     .collect();
                 if opts.keep {
-                    let _ = rec.scratch.keep();
+                    let _ = rec.root.keep();
                 }
                 v
             }
@@ -413,7 +413,9 @@ fn tail(b: &[u8]) -> String {
 pub struct RunRecord {
     pub case: Case,
     pub outcome: Outcome,
-    pub scratch: tempfile::TempDir,
+    /// The case's own directory: `scratch/` (preopened as `/scratch`) and, for a case with a
+    /// fixture, what the fixture lays beside it (e.g. the sentinel tree outside the preopen).
+    pub root: tempfile::TempDir,
     /// Host wall-clock time (ns since the Unix epoch) just before and just after the run.
     pub host_window_ns: (u128, u128),
     /// The second run, when the case asks for one (`Case::rerun_args`).
@@ -426,6 +428,31 @@ fn unix_ns() -> u128 {
         .map_or(0, |d| d.as_nanos())
 }
 
+impl RunRecord {
+    pub fn scratch(&self) -> PathBuf {
+        self.root.path().join(SCRATCH_DIR)
+    }
+}
+
+/// The preopened directory's name inside a case's root.
+pub const SCRATCH_DIR: &str = "scratch";
+
+/// A fresh case root holding an empty `scratch/`, plus the case's fixture when it has one.
+fn case_root(case: &Case, opts: &RunOptions) -> Result<tempfile::TempDir> {
+    let mut b = tempfile::Builder::new();
+    b.prefix("wasiprobe-case-");
+    let root = match &opts.scratch_root {
+        Some(r) => b.tempdir_in(r)?,
+        None => b.tempdir()?,
+    };
+    std::fs::create_dir(root.path().join(SCRATCH_DIR))?;
+    if let Some(name) = case.fixture {
+        crate::checks::filesystem::fixture::create(name, root.path())
+            .with_context(|| format!("laying out fixture {name}"))?;
+    }
+    Ok(root)
+}
+
 /// Runs one case in its own scratch directory (preopened as `/scratch`).
 pub fn run_case(
     rt: &dyn Runtime,
@@ -433,15 +460,7 @@ pub fn run_case(
     case: &Case,
     opts: &RunOptions,
 ) -> Result<RunRecord> {
-    let scratch_dir = || {
-        let mut b = tempfile::Builder::new();
-        b.prefix("wasiprobe-case-");
-        match &opts.scratch_root {
-            Some(r) => b.tempdir_in(r),
-            None => b.tempdir(),
-        }
-    };
-    let scratch = scratch_dir()?;
+    let root = case_root(case, opts)?;
     let spec = |scratch: &Path, args: &[String]| RunSpec {
         args: args.to_vec(),
         env: case.env.clone(),
@@ -454,19 +473,22 @@ pub fn run_case(
         inject: opts.inject.clone(),
     };
     let t0 = unix_ns();
-    let outcome = rt.run(wasm, &spec(scratch.path(), &case.args))?;
+    let outcome = rt.run(wasm, &spec(&root.path().join(SCRATCH_DIR), &case.args))?;
     let t1 = unix_ns();
     let rerun = match &case.rerun_args {
         Some(args) => {
-            let dir = scratch_dir()?;
-            Some((rt.run(wasm, &spec(dir.path(), args))?, dir))
+            let dir = case_root(case, opts)?;
+            Some((
+                rt.run(wasm, &spec(&dir.path().join(SCRATCH_DIR), args))?,
+                dir,
+            ))
         }
         None => None,
     };
     Ok(RunRecord {
         case: case.clone(),
         outcome,
-        scratch,
+        root,
         host_window_ns: (t0, t1),
         rerun,
     })
@@ -477,17 +499,20 @@ pub fn run_case(
 pub fn judge_record(check: &dyn Check, rec: &RunRecord, opts: &RunOptions) -> (Verdict, Value) {
     let outcome = &rec.outcome;
     let limits = &opts.limits;
+    let scratch = rec.scratch();
     let (verdict, mut evidence) = match &outcome.termination {
         Termination::Exited { .. } => {
             let observed = Observed {
                 outcome,
                 observations: crate::protocol::parse(&outcome.stdout),
-                scratch: Some(rec.scratch.path()),
+                scratch: Some(&scratch),
+                case_root: Some(rec.root.path()),
                 host_window_ns: rec.host_window_ns,
                 rerun: rec.rerun.as_ref().map(|(o, _)| match &o.termination {
                     Termination::Exited { code: 0 } => crate::protocol::parse(&o.stdout),
                     t => Err(format!("the second run ended with {t:?}")),
                 }),
+                rerun_outcome: rec.rerun.as_ref().map(|(o, _)| o),
             };
             let j = check.judge(&rec.case, &observed);
             (j.verdict, j.evidence)
@@ -515,7 +540,7 @@ pub fn judge_record(check: &dyn Check, rec: &RunRecord, opts: &RunOptions) -> (V
         evidence["host_calls"] = json!(outcome.host_calls);
     }
     if opts.keep {
-        evidence["scratch"] = json!(rec.scratch.path());
+        evidence["scratch"] = json!(scratch);
     }
     (verdict, evidence)
 }
@@ -530,7 +555,7 @@ pub fn judge_run(
     let rec = run_case(rt, wasm, &check.case(), opts)?;
     let r = judge_record(check, &rec, opts);
     if opts.keep {
-        let _ = rec.scratch.keep();
+        let _ = rec.root.keep();
     }
     Ok(r)
 }
@@ -622,14 +647,12 @@ fn native_build(probe: &Probe, opts: &RunOptions) -> Result<PathBuf> {
 }
 
 fn native_run(exe: &Path, case: &Case, opts: &RunOptions) -> Result<RunRecord> {
-    let scratch = tempfile::Builder::new()
-        .prefix("wasiprobe-native-")
-        .tempdir()?;
+    let root = case_root(case, opts)?;
     let mut cmd = std::process::Command::new(exe);
     cmd.args(case.args.iter().skip(1))
         .env_clear()
         .envs(case.env.iter().cloned())
-        .current_dir(scratch.path());
+        .current_dir(root.path().join(SCRATCH_DIR));
     let t0 = unix_ns();
     let start = Instant::now();
     let o = crate::util::command_output(cmd, opts.limits.wall);
@@ -659,7 +682,7 @@ fn native_run(exe: &Path, case: &Case, opts: &RunOptions) -> Result<RunRecord> {
     Ok(RunRecord {
         case: case.clone(),
         outcome,
-        scratch,
+        root,
         host_window_ns: (t0, t1),
         rerun: None,
     })

@@ -115,7 +115,40 @@ pub const LIARS: &[(&str, &str, &str)] = &[
         "wrong-userdata",
         "events come back with a userdata the guest never gave",
     ),
+    (
+        "fd_write",
+        "short-file-writes",
+        "writes to files (not stdout/stderr) lose their last eighth but report full success",
+    ),
+    (
+        "fd_sync",
+        "drop-data",
+        "fd_sync/fd_datasync succeed, then the file's data is gone (truncated to 0 bytes)",
+    ),
+    (
+        "fd_filestat_get",
+        "mtime-plus-1h",
+        "fd_filestat_get and path_filestat_get report every mtime one hour late",
+    ),
+    (
+        "fd_readdir",
+        "duplicate",
+        "each fd_readdir buffer repeats its first entry other than . and ..",
+    ),
+    (
+        "preopen",
+        "wrong-dir",
+        "the guest's preopen is mapped to an empty host directory instead of the one asked for",
+    ),
+    (
+        "path_open",
+        "dotdot-escape",
+        "`..` at a preopen's root leads to its host parent directory",
+    ),
 ];
+
+/// The guest name of the hidden preopen behind `path_open:dotdot-escape`.
+pub const ESCAPE_PREOPEN: &str = "/.wasiprobe-liar-parent";
 
 impl FromStr for Injection {
     type Err = String;
@@ -321,7 +354,14 @@ pub fn install_liars(linker: &mut Linker<Host>, inject: &[Injection]) -> wasmtim
     linker.allow_shadowing(true);
     for inj in inject {
         match (inj.func.as_str(), inj.mode.as_str()) {
-            ("fd_write", "drop-tail") => fd_write_drop_tail(linker)?,
+            ("fd_write", "drop-tail") => fd_write_drop_tail(linker, false)?,
+            ("fd_write", "short-file-writes") => fd_write_drop_tail(linker, true)?,
+            ("fd_sync", "drop-data") => fd_sync_drop_data(linker)?,
+            ("fd_filestat_get", "mtime-plus-1h") => filestat_mtime_plus_1h(linker)?,
+            ("fd_readdir", "duplicate") => fd_readdir_duplicate(linker)?,
+            // Applied where the WASI context is built (the preopen's host directory).
+            ("preopen", "wrong-dir") => {}
+            ("path_open", "dotdot-escape") => path_open_dotdot_escape(linker)?,
             ("args_get", "truncate") => args_get_truncate(linker)?,
             ("environ_get", "drop-value") => environ_get_drop_value(linker)?,
             ("proc_exit", "zero") => proc_exit_zero(linker)?,
@@ -334,23 +374,24 @@ pub fn install_liars(linker: &mut Linker<Host>, inject: &[Injection]) -> wasmtim
     Ok(())
 }
 
-fn fd_write_drop_tail(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+/// `files` picks the victims: regular descriptors (fd > 2) or stdout/stderr.
+fn fd_write_drop_tail(linker: &mut Linker<Host>, files: bool) -> wasmtime::Result<()> {
     linker.func_wrap(
         P1,
         "fd_write",
-        |mut caller: Caller<'_, Host>,
-         fd: i32,
-         iovs: i32,
-         iovs_len: i32,
-         nwritten: i32|
-         -> wasmtime::Result<i32> {
+        move |mut caller: Caller<'_, Host>,
+              fd: i32,
+              iovs: i32,
+              iovs_len: i32,
+              nwritten: i32|
+              -> wasmtime::Result<i32> {
             caller.data_mut().count("fd_write");
             let write = |caller: &mut Caller<'_, Host>| {
                 real(caller, |ctx, m| {
                     in_tokio(p1::fd_write(ctx, m, fd, iovs, iovs_len, nwritten))
                 })
             };
-            if fd != 1 && fd != 2 {
+            if (fd > 2) != files || fd == 0 {
                 return write(&mut caller)?;
             }
             let mem = memory(&mut caller)?;
@@ -715,3 +756,181 @@ fn random_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
     )?;
     Ok(())
 }
+
+fn fd_sync_drop_data(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    for name in ["fd_sync", "fd_datasync"] {
+        linker.func_wrap(
+            P1,
+            name,
+            move |mut caller: Caller<'_, Host>, fd: i32| -> wasmtime::Result<i32> {
+                caller.data_mut().count(name);
+                let errno = real(&mut caller, |ctx, m| match name {
+                    "fd_sync" => in_tokio(p1::fd_sync(ctx, m, fd)),
+                    _ => in_tokio(p1::fd_datasync(ctx, m, fd)),
+                })??;
+                if errno != 0 {
+                    return Ok(errno);
+                }
+                // The durable copy is what a crash would leave; this liar's "disk" keeps nothing.
+                real(&mut caller, |ctx, m| {
+                    in_tokio(p1::fd_filestat_set_size(ctx, m, fd, 0))
+                })??;
+                Ok(0)
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Preview 1 filestat layout: dev u64 @0, ino u64 @8, filetype u8 @16, nlink u64 @24,
+/// size u64 @32, atim u64 @40, mtim u64 @48, ctim u64 @56.
+const FILESTAT_MTIM: u32 = 48;
+const HOUR_NS: u64 = 3_600_000_000_000;
+
+fn filestat_mtime_plus_1h(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        P1,
+        "fd_filestat_get",
+        |mut caller: Caller<'_, Host>, fd: i32, out: i32| -> wasmtime::Result<i32> {
+            caller.data_mut().count("fd_filestat_get");
+            let errno = real(&mut caller, |ctx, m| {
+                in_tokio(p1::fd_filestat_get(ctx, m, fd, out))
+            })??;
+            if errno == 0 {
+                shift_mtime(&mut caller, out as u32)?;
+            }
+            Ok(errno)
+        },
+    )?;
+    linker.func_wrap(
+        P1,
+        "path_filestat_get",
+        |mut caller: Caller<'_, Host>,
+         fd: i32,
+         flags: i32,
+         path: i32,
+         path_len: i32,
+         out: i32|
+         -> wasmtime::Result<i32> {
+            caller.data_mut().count("path_filestat_get");
+            let errno = real(&mut caller, |ctx, m| {
+                in_tokio(p1::path_filestat_get(
+                    ctx, m, fd, flags, path, path_len, out,
+                ))
+            })??;
+            if errno == 0 {
+                shift_mtime(&mut caller, out as u32)?;
+            }
+            Ok(errno)
+        },
+    )?;
+    Ok(())
+}
+
+fn shift_mtime(caller: &mut Caller<'_, Host>, filestat: u32) -> wasmtime::Result<()> {
+    let mem = memory(caller)?;
+    let t = read_u64(caller, &mem, filestat + FILESTAT_MTIM)?;
+    write_u64(caller, &mem, filestat + FILESTAT_MTIM, t + HOUR_NS)
+}
+
+/// A dirent is 24 bytes (d_next u64, d_ino u64, d_namlen u32, d_type u8, padding) followed by
+/// the name. The copy goes right after the original, so cookies stay valid and libc's refill
+/// logic (a cut-off last entry is re-read from the previous cookie) still works.
+fn fd_readdir_duplicate(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        P1,
+        "fd_readdir",
+        |mut caller: Caller<'_, Host>,
+         fd: i32,
+         buf: i32,
+         buf_len: i32,
+         cookie: i64,
+         bufused: i32|
+         -> wasmtime::Result<i32> {
+            caller.data_mut().count("fd_readdir");
+            let errno = real(&mut caller, |ctx, m| {
+                in_tokio(p1::fd_readdir(ctx, m, fd, buf, buf_len, cookie, bufused))
+            })??;
+            if errno != 0 {
+                return Ok(errno);
+            }
+            let mem = memory(&mut caller)?;
+            let used = read_u32(&caller, &mem, bufused as u32)? as usize;
+            let mut bytes = vec![0u8; used];
+            mem.read(&caller, buf as u32 as usize, &mut bytes)?;
+            let mut at = 0;
+            while at + 24 <= used {
+                let namlen = u32::from_le_bytes(bytes[at + 16..at + 20].try_into().unwrap());
+                let end = at + 24 + namlen as usize;
+                if end > used {
+                    break;
+                }
+                let name = &bytes[at + 24..end];
+                if name != b"." && name != b".." {
+                    let entry = bytes[at..end].to_vec();
+                    bytes.splice(end..end, entry);
+                    bytes.truncate(buf_len as u32 as usize);
+                    mem.write(&mut caller, buf as u32 as usize, &bytes)?;
+                    write_u32(&mut caller, &mem, bufused as u32, bytes.len() as u32)?;
+                    break;
+                }
+                at = end;
+            }
+            Ok(0)
+        },
+    )?;
+    Ok(())
+}
+
+/// Rewrites `../REST` opened at the first preopen to `REST` at the hidden parent preopen that
+/// the runtime adds for this liar, i.e. exactly the escape a confused path resolver allows.
+fn path_open_dotdot_escape(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        P1,
+        "path_open",
+        |mut caller: Caller<'_, Host>,
+         dirfd: i32,
+         dirflags: i32,
+         path: i32,
+         path_len: i32,
+         oflags: i32,
+         rights_base: i64,
+         rights_inh: i64,
+         fdflags: i32,
+         fd_out: i32|
+         -> wasmtime::Result<i32> {
+            caller.data_mut().count("path_open");
+            let mem = memory(&mut caller)?;
+            let mut p = vec![0u8; path_len as u32 as usize];
+            mem.read(&caller, path as u32 as usize, &mut p)?;
+            let (mut dirfd, mut path_len) = (dirfd, path_len);
+            if dirfd == FIRST_PREOPEN && p.starts_with(b"../") {
+                mem.write(&mut caller, path as u32 as usize, &p[3..])?;
+                dirfd = FIRST_PREOPEN + 1;
+                path_len -= 3;
+            }
+            let errno = real(&mut caller, |ctx, m| {
+                in_tokio(p1::path_open(
+                    ctx,
+                    m,
+                    dirfd,
+                    dirflags,
+                    path,
+                    path_len,
+                    oflags,
+                    rights_base,
+                    rights_inh,
+                    fdflags,
+                    fd_out,
+                ))
+            })??;
+            // Put the guest's string back as it was.
+            mem.write(&mut caller, path as u32 as usize, &p)?;
+            Ok(errno)
+        },
+    )?;
+    Ok(())
+}
+
+/// Preopens are numbered from 3, in the order they are given.
+const FIRST_PREOPEN: i32 = 3;

@@ -78,7 +78,7 @@ impl WasmtimeRuntime {
     pub fn run_module(&self, module: &Module, spec: &RunSpec) -> Result<Outcome> {
         let stdout = CappedPipe::new(spec.limits.stdout_bytes);
         let stderr = CappedPipe::new(spec.limits.stderr_bytes);
-        let wasi = build_ctx(spec, &stdout, &stderr)?;
+        let (wasi, _decoy) = build_ctx(spec, &stdout, &stderr)?;
         let engine = self.engine.clone();
         let mut linker = self.linker.clone();
         if !spec.inject.is_empty() {
@@ -121,7 +121,14 @@ impl Drop for WasmtimeRuntime {
     }
 }
 
-fn build_ctx(spec: &RunSpec, stdout: &CappedPipe, stderr: &CappedPipe) -> Result<WasiP1Ctx> {
+/// The WASI context, plus the decoy directory `preopen:wrong-dir` maps the preopens to (it must
+/// outlive the run).
+fn build_ctx(
+    spec: &RunSpec,
+    stdout: &CappedPipe,
+    stderr: &CappedPipe,
+) -> Result<(WasiP1Ctx, Option<tempfile::TempDir>)> {
+    let has = |f: &str, m: &str| spec.inject.iter().any(|i| i.func == f && i.mode == m);
     let mut b = WasiCtxBuilder::new();
     b.args(&spec.args)
         .envs(&spec.env)
@@ -130,11 +137,26 @@ fn build_ctx(spec: &RunSpec, stdout: &CappedPipe, stderr: &CappedPipe) -> Result
         .stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(
             spec.stdin.clone(),
         ));
+    let decoy = match has("preopen", "wrong-dir") {
+        true => Some(
+            tempfile::Builder::new()
+                .prefix("wasiprobe-decoy-")
+                .tempdir()?,
+        ),
+        false => None,
+    };
     for p in &spec.preopens {
-        b.preopened_dir(&p.host, &p.guest, FsPerms::ReadWrite)
-            .map_err(|e| anyhow::anyhow!("preopen {} as {}: {e:#}", p.host.display(), p.guest))?;
+        let host = decoy.as_ref().map_or(p.host.as_path(), |d| d.path());
+        b.preopened_dir(host, &p.guest, FsPerms::ReadWrite)
+            .map_err(|e| anyhow::anyhow!("preopen {} as {}: {e:#}", host.display(), p.guest))?;
     }
-    Ok(b.build_p1())
+    if has("path_open", "dotdot-escape") {
+        if let Some(parent) = spec.preopens.first().and_then(|p| p.host.parent()) {
+            b.preopened_dir(parent, inject::ESCAPE_PREOPEN, FsPerms::ReadWrite)
+                .map_err(|e| anyhow::anyhow!("liar preopen {}: {e:#}", parent.display()))?;
+        }
+    }
+    Ok((b.build_p1(), decoy))
 }
 
 type StoreResult = (std::result::Result<(), wasmtime::Error>, Host);

@@ -14,6 +14,7 @@ use wasiprobe_runtimes::Outcome;
 pub mod args_env;
 pub mod clocks;
 pub mod entropy;
+pub mod filesystem;
 pub mod stdio;
 
 /// What a check runs its probe with.
@@ -25,6 +26,9 @@ pub struct Case {
     /// Run the probe a second time with these args (same limits, its own scratch directory):
     /// for checks that compare two processes, e.g. a fixed random seed.
     pub rerun_args: Option<Vec<String>>,
+    /// Host-side files laid out in the case's root before the run
+    /// (`checks::filesystem::fixture`); the checks inspect the same tree afterwards.
+    pub fixture: Option<&'static str>,
 }
 
 pub struct Observed<'a> {
@@ -32,10 +36,14 @@ pub struct Observed<'a> {
     /// stdout parsed by the protocol, or why it could not be.
     pub observations: Result<Vec<Observation>, String>,
     pub scratch: Option<&'a Path>,
+    /// The case's root: `scratch/` and whatever the fixture put beside it.
+    pub case_root: Option<&'a Path>,
     /// Host wall-clock time (ns since the Unix epoch) just before and just after the run.
     pub host_window_ns: (u128, u128),
     /// The second run's stdout, parsed, when the case asked for one.
     pub rerun: Option<Result<Vec<Observation>, String>>,
+    /// How the second run ended (a check may judge a trap there as a fact).
+    pub rerun_outcome: Option<&'a Outcome>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +62,13 @@ impl Judgement {
     pub fn fail(evidence: Value) -> Self {
         Judgement {
             verdict: Verdict::Fail,
+            evidence,
+        }
+    }
+    /// The guest reached outside its sandbox: a finding graver than a wrong answer.
+    pub fn security(evidence: Value) -> Self {
+        Judgement {
+            verdict: Verdict::Security,
             evidence,
         }
     }
@@ -99,6 +114,12 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(entropy::fill::EntropyFill),
         Box::new(entropy::cross_run::EntropyCrossRun),
         Box::new(entropy::edges::EntropyEdges),
+        Box::new(filesystem::fs_io::FsIo),
+        Box::new(filesystem::fs_meta::FsMeta),
+        Box::new(filesystem::fs_dirs::FsDirs),
+        Box::new(filesystem::fs_errno::FsErrno),
+        Box::new(filesystem::fs_escape::FsEscape),
+        Box::new(filesystem::fs_fds::FsFds),
     ]
 }
 
@@ -145,8 +166,10 @@ pub(crate) mod testutil {
                 outcome: o,
                 observations: obs,
                 scratch: None,
+                case_root: None,
                 host_window_ns: (0, u128::MAX),
                 rerun: None,
+                rerun_outcome: None,
             },
         )
     }

@@ -156,8 +156,10 @@ pub(crate) mod testdata {
                 outcome: &out,
                 observations: obs,
                 scratch: None,
+                case_root: None,
                 host_window_ns: WINDOW,
                 rerun: None,
+                rerun_outcome: None,
             },
         )
     }

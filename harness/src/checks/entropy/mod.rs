@@ -186,8 +186,10 @@ pub mod control {
                     outcome: &out,
                     observations: crate::protocol::parse(&out.stdout),
                     scratch: Some(self.dir.path()),
+                    case_root: None,
                     host_window_ns: (0, u128::MAX),
                     rerun: Some(crate::protocol::parse(&re.stdout)),
+                    rerun_outcome: None,
                 },
             )
         }
