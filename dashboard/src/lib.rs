@@ -1,0 +1,19 @@
+//! Turns wasiprobe's `report.json` (and the `wasiprobe evidence --json` document) into static,
+//! self-contained HTML pages, and keeps nightly runs in a SQLite history so the dashboard can
+//! plot how verdicts move over time. The pages load nothing at view time (inline CSS and SVG,
+//! a Content-Security-Policy that forbids fetching) because they are archived as CI artifacts
+//! and opened offline; every string from a report is escaped because guests write evidence.
+
+mod dashboard;
+mod evidence;
+mod history;
+mod html;
+mod report;
+mod svg;
+
+pub use dashboard::dashboard_html;
+pub use evidence::evidence_html;
+pub use history::{History, HistoryCell, HistoryRun, HISTORY_SCHEMA_VERSION};
+
+/// The only report schema this crate reads; other versions are refused rather than half-read.
+pub const REPORT_SCHEMA_VERSION: u64 = 1;
