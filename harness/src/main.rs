@@ -72,6 +72,38 @@ enum Cmd {
         candidate: String,
         #[arg(long)]
         json: bool,
+        /// Also write the evidence as a self-contained HTML page.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
+    /// The regression report for one SDK: every cell on every runtime, grouped by area, with
+    /// evidence. Writes report.{json,md,html} and junit.xml into --out, or prints the Markdown.
+    Report {
+        report: PathBuf,
+        #[arg(long)]
+        sdk: String,
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Merge the shards of a `run --partition K/N` into one report (and its formats) in --out.
+    Merge {
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Nightly history in SQLite: add a report, or list the runs it holds.
+    History {
+        #[command(subcommand)]
+        cmd: HistoryCmd,
+    },
+    /// Write the HTML dashboard for a report, with history plots from a history database.
+    Dashboard {
+        report: PathBuf,
+        #[arg(long, value_name = "DB")]
+        history: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
     /// Measure the harness's cost per cell against a bare wasmtime run of the same module.
     Bench {
@@ -120,6 +152,29 @@ struct RunArgs {
     /// Diff the new report against this one; regressions make the exit status 1.
     #[arg(long, value_name = "REPORT.json")]
     baseline: Option<PathBuf>,
+    /// Run only shard K of N (deterministic; `wasiprobe merge` reassembles them).
+    #[arg(long, value_name = "K/N")]
+    partition: Option<wasiprobe::shard::Partition>,
+    /// Add the report to this history database and plot the history in report.html.
+    #[arg(long, value_name = "DB")]
+    history: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum HistoryCmd {
+    /// Add a complete report to the history (one transaction; adding it again is a no-op).
+    Add {
+        report: PathBuf,
+        #[arg(long, value_name = "DB")]
+        db: PathBuf,
+    },
+    /// The runs in the history, oldest first.
+    Show {
+        #[arg(long, value_name = "DB")]
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -217,9 +272,14 @@ fn real_main(cli: Cli) -> Result<i32> {
             locked,
             candidate,
             json,
+            html,
         } => {
             let r = Report::load(report)?;
             let e = wasiprobe::render::evidence(&r, locked, candidate).map_err(UsageError)?;
+            if let Some(path) = html {
+                let page = wasiprobe_dashboard::evidence_html(&serde_json::to_value(&e)?)?;
+                util::atomic_write(path, page.as_bytes())?;
+            }
             if *json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
@@ -245,6 +305,74 @@ fn real_main(cli: Cli) -> Result<i32> {
                 exit::OK
             });
         }
+        Cmd::Report { report, sdk, out } => {
+            let r = Report::load(report)?;
+            let f = wasiprobe::render::for_sdk(&r, sdk).map_err(UsageError)?;
+            let md = wasiprobe::render::sdk_markdown(&f, sdk);
+            match out {
+                Some(dir) => {
+                    write_formats(&f, &md, dir)?;
+                    println!("report: {}", dir.join("report.md").display());
+                }
+                None => print!("{md}"),
+            }
+            return Ok(if f.has_failures() {
+                exit::FAILURES
+            } else {
+                exit::OK
+            });
+        }
+        Cmd::Merge { shards, out } => {
+            let paths: Vec<&std::path::Path> = shards.iter().map(|p| p.as_path()).collect();
+            let r = wasiprobe::shard::merge(&paths)?;
+            write_formats(&r, &wasiprobe::render::markdown(&r), out)?;
+            print!("{}", r.table());
+            println!("report: {}", out.join("report.json").display());
+            return Ok(if r.has_failures() {
+                exit::FAILURES
+            } else {
+                exit::OK
+            });
+        }
+        Cmd::History {
+            cmd: HistoryCmd::Add { report, db },
+        } => {
+            let r = Report::load(report)?;
+            let mut h = wasiprobe_dashboard::History::open(db)?;
+            let id = h.add(&serde_json::to_value(&r)?)?;
+            println!("{}: run {id}", db.display());
+            return Ok(exit::OK);
+        }
+        Cmd::History {
+            cmd: HistoryCmd::Show { db, json },
+        } => {
+            let runs = wasiprobe_dashboard::History::open(db)?.runs()?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&runs)?);
+            } else {
+                for r in &runs {
+                    let counts: Vec<String> =
+                        r.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+                    println!("{:>4}  {}  {}", r.id, r.started_at, counts.join(", "));
+                }
+            }
+            return Ok(exit::OK);
+        }
+        Cmd::Dashboard {
+            report,
+            history,
+            out,
+        } => {
+            let r = Report::load(report)?;
+            let runs = match history {
+                Some(db) => wasiprobe_dashboard::History::open(db)?.runs()?,
+                None => vec![],
+            };
+            let page = wasiprobe_dashboard::dashboard_html(&serde_json::to_value(&r)?, &runs)?;
+            util::atomic_write(out, page.as_bytes())?;
+            println!("dashboard: {}", out.display());
+            return Ok(exit::OK);
+        }
         _ => {}
     }
     let project = Project::load(&cli.root, cli.matrix.as_deref())?;
@@ -253,7 +381,11 @@ fn real_main(cli: Cli) -> Result<i32> {
         | Cmd::Entropy { .. }
         | Cmd::Coverage { .. }
         | Cmd::Diff { .. }
-        | Cmd::Evidence { .. } => {
+        | Cmd::Evidence { .. }
+        | Cmd::Report { .. }
+        | Cmd::Merge { .. }
+        | Cmd::History { .. }
+        | Cmd::Dashboard { .. } => {
             unreachable!()
         }
         Cmd::Run(a) => {
@@ -277,8 +409,19 @@ fn real_main(cli: Cli) -> Result<i32> {
                 fetch_zig: !a.no_fetch,
                 scratch_root: None,
                 native: !a.no_native,
+                partition: a.partition,
             };
+            // Open the history first: a corrupt database is a usage error before anything runs.
+            let mut history = a
+                .history
+                .as_deref()
+                .map(wasiprobe_dashboard::History::open)
+                .transpose()?;
             let report = run::execute(&project, &opts)?;
+            if let Some(h) = history.as_mut() {
+                h.add(&serde_json::to_value(&report)?)?;
+                run::write_dashboard(&report, &h.runs()?, &opts.out)?;
+            }
             print!("{}", report.table());
             println!(
                 "probes: {} compiled, {} from cache, {} failed to compile",
@@ -330,6 +473,18 @@ fn real_main(cli: Cli) -> Result<i32> {
             sdk, iterations, ..
         } => bench(&project, popts, sdk, iterations),
     }
+}
+
+/// report.json, report.md (given), report.html and junit.xml into `dir`, each atomically.
+fn write_formats(r: &Report, md: &str, dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    r.write(&dir.join("report.json"))?;
+    util::atomic_write(&dir.join("report.md"), md.as_bytes())?;
+    util::atomic_write(
+        &dir.join("junit.xml"),
+        wasiprobe::render::junit(r).as_bytes(),
+    )?;
+    run::write_dashboard(r, &[], dir)
 }
 
 fn selected<'a>(
@@ -501,6 +656,7 @@ fn bench(
         fetch_zig: false,
         scratch_root: None,
         native: false,
+        partition: None,
     };
     let f = wasiprobe::bench::measure(&check, &wasm, &opts, iterations)?;
     let (fm, hm) = (

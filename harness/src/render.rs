@@ -107,6 +107,86 @@ pub fn markdown(r: &Report) -> String {
     out
 }
 
+/// The report restricted to one SDK (its cells on every runtime), or a usage message naming the
+/// SDKs the report has.
+pub fn for_sdk(r: &Report, sdk: &str) -> Result<Report, String> {
+    if !r.sdks.iter().any(|s| s.spec.id == sdk) {
+        let ids: Vec<&str> = r.sdks.iter().map(|s| s.spec.id.as_str()).collect();
+        return Err(format!(
+            "the report has no SDK '{sdk}'; it has: {}",
+            ids.join(", ")
+        ));
+    }
+    let mut f = r.clone();
+    f.sdks.retain(|s| s.spec.id == sdk);
+    f.results.retain(|c| c.sdk == sdk);
+    f.imports.retain(|s, _| s == sdk);
+    f.summarize();
+    Ok(f)
+}
+
+/// The regression report for one SDK: every cell on every runtime, grouped by area, each with
+/// its verdict and its evidence (problems, mismatches, facts).
+pub fn sdk_markdown(r: &Report, sdk: &str) -> String {
+    let mut out = format!(
+        "# wasiprobe: {sdk}
+
+"
+    );
+    if let Some(s) = r.sdks.iter().find(|s| s.spec.id == sdk) {
+        out += &format!(
+            "Toolchain: {} — libc fingerprint {} — {}
+
+",
+            s.identity.compiler.as_deref().unwrap_or("?"),
+            s.identity.libc_fingerprint.as_deref().unwrap_or("?"),
+            s.reason.as_deref().unwrap_or("ready")
+        );
+    }
+    let counts: Vec<String> = r.summary.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    out += &format!(
+        "**Cells:** {}
+",
+        counts.join(", ")
+    );
+    let mut areas: BTreeMap<&str, Vec<&Cell>> = BTreeMap::new();
+    for c in r.results.iter().filter(|c| c.sdk == sdk) {
+        areas.entry(&c.area).or_default().push(c);
+    }
+    for (area, cells) in areas {
+        out +=
+            &format!("\n## {area}\n\n| runtime | probe | check | verdict |\n|---|---|---|---|\n");
+        for c in &cells {
+            out += &format!(
+                "| {} | {} | {} | {} |\n",
+                c.runtime,
+                c.probe,
+                c.check,
+                c.verdict.as_str()
+            );
+        }
+        for c in cells {
+            let mut shown = serde_json::Map::new();
+            for k in ["reason", "problems", "mismatches", "breaches", "facts"] {
+                if let Some(v) = c.evidence.get(k) {
+                    shown.insert(k.into(), v.clone());
+                }
+            }
+            if shown.is_empty() {
+                continue;
+            }
+            out += &format!(
+                "\n<details><summary>{} on {}: {}</summary>\n\n```json\n{}\n```\n</details>\n",
+                c.check,
+                c.runtime,
+                c.verdict.as_str(),
+                serde_json::to_string_pretty(&shown).unwrap_or_default()
+            );
+        }
+    }
+    out
+}
+
 pub fn junit(r: &Report) -> String {
     use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
     let mut report = JReport::new("wasiprobe");

@@ -177,6 +177,7 @@ impl Report {
             Verdict::OutputLimit,
             Verdict::Trap,
             Verdict::Crash,
+            Verdict::Security,
             Verdict::Skip,
             Verdict::Unavailable,
         ];
@@ -227,6 +228,7 @@ fn short(v: Verdict) -> &'static str {
     match v {
         Verdict::OutputLimit => "outlim",
         Verdict::Unavailable => "unavail",
+        Verdict::Security => "secur",
         v => v.as_str(),
     }
 }

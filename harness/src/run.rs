@@ -80,6 +80,8 @@ pub struct RunOptions {
     /// Also build the probes in `NATIVE_PROBES` with the host's `cc` and run them natively:
     /// the floor a reader compares every runtime against (sdk and runtime "native").
     pub native: bool,
+    /// Run only this deterministic share of the cells (`merge` reassembles the shards).
+    pub partition: Option<crate::shard::Partition>,
 }
 
 /// Probes with a native stand-in for `<wasi/api.h>` in `probes/c/native/`.
@@ -228,6 +230,12 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     for sdk in &sdks {
         for (ri, rt) in runtimes.iter().enumerate() {
             for check in &checks {
+                if opts
+                    .partition
+                    .is_some_and(|p| !p.owns(&sdk.spec.id, rt.name(), check.probe()))
+                {
+                    continue;
+                }
                 if !sdk.is_ready() {
                     results.push(Cell {
                         sdk: sdk.spec.id.clone(),
@@ -277,6 +285,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
             "inject": opts.inject.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
             "limits": opts.limits,
             "sdks": opts.sdks, "runtimes": runtime_names, "probes": opts.probes, "checks": opts.checks,
+            "partition": opts.partition,
         }),
         sdks: sdks.clone(),
         runtimes: runtime_infos,
@@ -324,7 +333,18 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
         &opts.out.join("junit.xml"),
         crate::render::junit(&report).as_bytes(),
     )?;
+    write_dashboard(&report, &[], &opts.out)?;
     Ok(report)
+}
+
+/// `DIR/report.html`: the static dashboard, with the history plots when a history is given.
+pub fn write_dashboard(
+    report: &Report,
+    history: &[wasiprobe_dashboard::HistoryRun],
+    dir: &Path,
+) -> Result<()> {
+    let html = wasiprobe_dashboard::dashboard_html(&serde_json::to_value(report)?, history)?;
+    crate::util::atomic_write(&dir.join("report.html"), html.as_bytes())
 }
 
 type Imports = std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>;
@@ -575,7 +595,11 @@ fn native_cells(project: &Project, checks: &[Box<dyn Check>], opts: &RunOptions)
             .filter(|c| c.probe() == probe.name)
             .map(|c| c.as_ref())
             .collect();
-        if mine.is_empty() {
+        if mine.is_empty()
+            || opts
+                .partition
+                .is_some_and(|p| !p.owns("native", "native", &probe.name))
+        {
             continue;
         }
         let start = Instant::now();

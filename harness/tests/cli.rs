@@ -306,3 +306,211 @@ fn memory_grabs_traps_and_compile_errors_get_their_own_cells() {
         "{cell}"
     );
 }
+
+fn json_of(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+fn verdicts(v: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}::{}::{}::{}",
+                    c["sdk"], c["runtime"], c["probe"], c["check"]
+                ),
+                c["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn shards_merge_to_the_unsharded_report_and_bad_shard_sets_are_refused() {
+    let Some(sdk) = a_ready_sdk() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let sel = [
+        "--no-fetch",
+        "--sdk",
+        &sdk,
+        "--probe",
+        "fs",
+        "--probe",
+        "stdio",
+        "--probe",
+        "args_env",
+    ];
+    let run = |extra: &[&str], out: &str| {
+        let mut a = vec!["run"];
+        a.extend(sel);
+        a.extend(extra);
+        a.extend(["--out", out]);
+        wasiprobe(&a)
+    };
+    let whole = run(&[], &d("whole"));
+    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
+    for k in 1..=3 {
+        run(&["--partition", &format!("{k}/3")], &d(&format!("s{k}")));
+    }
+    let shard = |k: u32| format!("{}/report.json", d(&format!("s{k}")));
+    let o = wasiprobe(&[
+        "merge",
+        &shard(1),
+        &shard(2),
+        &shard(3),
+        "--out",
+        &d("merged"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let merged = json_of(&dir.path().join("merged/report.json"));
+    validate(&dir.path().join("merged/report.json"));
+    assert_eq!(
+        verdicts(&merged),
+        verdicts(&json_of(&dir.path().join("whole/report.json")))
+    );
+    for f in ["report.md", "report.html", "junit.xml"] {
+        assert!(dir.path().join("merged").join(f).exists(), "{f}");
+    }
+    // A missing shard, a duplicate, a shard of another selection, an unsharded report.
+    let o = wasiprobe(&["merge", &shard(1), &shard(3), "--out", &d("x")]);
+    assert!(stderr(&o).contains("missing shards: 2/3"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2));
+    let o = wasiprobe(&["merge", &shard(1), &shard(1), &shard(2), "--out", &d("x")]);
+    assert!(stderr(&o).contains("both are shard 1/3"), "{}", stderr(&o));
+    let o = wasiprobe(&[
+        "run",
+        "--no-fetch",
+        "--sdk",
+        &sdk,
+        "--probe",
+        "stdio",
+        "--partition",
+        "2/3",
+        "--out",
+        &d("other"),
+    ]);
+    assert!(o.status.code() != Some(2), "{}", stderr(&o));
+    let o = wasiprobe(&[
+        "merge",
+        &shard(1),
+        &format!("{}/report.json", d("other")),
+        &shard(3),
+        "--out",
+        &d("x"),
+    ]);
+    assert!(
+        stderr(&o).contains("a shard of another run"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wasiprobe(&[
+        "merge",
+        &format!("{}/report.json", d("whole")),
+        "--out",
+        &d("x"),
+    ]);
+    assert!(stderr(&o).contains("not a shard"), "{}", stderr(&o));
+    assert!(
+        !dir.path().join("x").exists(),
+        "a refused merge wrote output"
+    );
+}
+
+#[test]
+fn sdk_report_history_dashboard_and_evidence_page() {
+    let Some(sdk) = a_ready_sdk() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let db = d("history.db");
+    let o = wasiprobe(&[
+        "run",
+        "--no-fetch",
+        "--sdk",
+        &sdk,
+        "--probe",
+        "stdio",
+        "--probe",
+        "fs",
+        "--history",
+        &db,
+        "--out",
+        &d("r"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report = format!("{}/report.json", d("r"));
+    for f in ["report.html", "report.md", "junit.xml"] {
+        assert!(dir.path().join("r").join(f).exists(), "{f}");
+    }
+    // Adding the same report again is a no-op: still one run.
+    let o = wasiprobe(&["history", "add", &report, "--db", &db]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = wasiprobe(&["history", "show", "--db", &db, "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+    // A corrupted database is named, exit 2, and left as it was.
+    let bad = d("bad.db");
+    std::fs::write(&bad, b"not a database at all, just bytes").unwrap();
+    let o = wasiprobe(&["history", "add", &report, "--db", &bad]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.db"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&bad).unwrap(),
+        b"not a database at all, just bytes"
+    );
+
+    let o = wasiprobe(&[
+        "dashboard",
+        &report,
+        "--history",
+        &db,
+        "--out",
+        &d("dash.html"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = std::fs::read_to_string(d("dash.html")).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains(&sdk),
+        "no plots or sdk in the dashboard"
+    );
+
+    let o = wasiprobe(&["report", &report, "--sdk", &sdk, "--out", &d("sdk")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let md = std::fs::read_to_string(dir.path().join("sdk/report.md")).unwrap();
+    assert!(
+        md.contains("## filesystem") && md.contains("## process"),
+        "{md}"
+    );
+    let one = json_of(&dir.path().join("sdk/report.json"));
+    assert!(one["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["sdk"] == sdk.as_str()));
+    validate(&dir.path().join("sdk/report.json"));
+    let o = wasiprobe(&["report", &report, "--sdk", "no-such"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("has no SDK 'no-such'"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = wasiprobe(&[
+        "evidence",
+        &report,
+        "--locked",
+        &sdk,
+        "--candidate",
+        &sdk,
+        "--html",
+        &d("ev.html"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(d("ev.html"))
+        .unwrap()
+        .contains(&sdk));
+}

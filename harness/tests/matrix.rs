@@ -29,6 +29,7 @@ fn options(inject: Vec<Injection>) -> RunOptions {
         fetch_zig: true,
         scratch_root: None,
         native: false,
+        partition: None,
     }
 }
 
