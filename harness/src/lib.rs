@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod build;
 pub mod checks;
+pub mod dark;
 pub mod matrix;
 pub mod protocol;
 pub mod provision;

@@ -85,6 +85,27 @@ pub fn markdown(r: &Report) -> String {
             other.join(", ")
         );
     }
+    if !r.dark_features.is_empty() {
+        let sdks: Vec<&String> = r.dark_features.keys().collect();
+        let mut features: Vec<&String> = r.dark_features.values().flat_map(|m| m.keys()).collect();
+        features.sort();
+        features.dedup();
+        out += "\n## Dark features\n\nWhat a program using each gets: built plainly, else with the emulation flags shown; then run.\n\n| feature |";
+        for s in &sdks {
+            out += &format!(" {s} |");
+        }
+        out += &format!("\n|---|{}\n", "---|".repeat(sdks.len()));
+        for f in features {
+            out += &format!("| {f} |");
+            for s in &sdks {
+                let cell = r.dark_features[*s]
+                    .get(f)
+                    .map_or(String::new(), crate::dark::short);
+                out += &format!(" {} |", cell.replace('|', "\\|"));
+            }
+            out.push('\n');
+        }
+    }
     let bad: Vec<&Cell> = r
         .results
         .iter()
@@ -438,6 +459,7 @@ mod tests {
                 .collect(),
             summary: Default::default(),
             imports: Default::default(),
+            dark_features: Default::default(),
         };
         r.summarize();
         r

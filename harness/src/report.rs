@@ -130,6 +130,9 @@ pub struct Report {
     /// by two SDKs shows which syscalls a libc change makes a program use.
     #[serde(default)]
     pub imports: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// The dark-features census per SDK then feature (`probes/dark/`, see `dark.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dark_features: BTreeMap<String, BTreeMap<String, crate::dark::Census>>,
 }
 
 impl Report {

@@ -84,6 +84,17 @@ pub struct RunOptions {
     pub partition: Option<crate::shard::Partition>,
 }
 
+/// The pseudo-probe that selects the dark-features census (`probes/dark/`).
+pub const DARK: &str = "dark";
+
+/// Whether this run takes the dark-features census: when nothing narrows the selection, or
+/// `--probe dark` asks for it.
+fn wants_dark(opts: &RunOptions) -> bool {
+    opts.checks.is_empty()
+        && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == DARK))
+        && opts.partition.is_none_or(|p| p.owns(DARK, DARK, DARK))
+}
+
 /// Probes with a native stand-in for `<wasi/api.h>` in `probes/c/native/`.
 pub const NATIVE_PROBES: &[&str] = &["clocks"];
 
@@ -100,7 +111,8 @@ pub fn unknown(what: &str, name: &str, valid: &[&str]) -> anyhow::Error {
 pub fn select_checks(project: &Project, opts: &RunOptions) -> Result<Vec<Box<dyn Check>>> {
     let all = checks::all();
     let check_names: Vec<&str> = all.iter().map(|c| c.name()).collect();
-    let probe_names: Vec<&str> = project.probes.iter().map(|p| p.name.as_str()).collect();
+    let mut probe_names: Vec<&str> = project.probes.iter().map(|p| p.name.as_str()).collect();
+    probe_names.push(DARK);
     for c in &opts.checks {
         if !check_names.contains(&c.as_str()) {
             return Err(unknown("check", c, &check_names));
@@ -293,6 +305,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
         results,
         summary: Default::default(),
         imports: imports_of(&builds),
+        dark_features: Default::default(),
     };
     let report_path = opts.out.join("report.json");
     let shared = Mutex::new((report.clone(), Instant::now()));
@@ -316,6 +329,29 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
             .collect()
     });
     report.results.extend(cells);
+    if wants_dark(opts) {
+        let rts: Vec<&dyn Runtime> = runtimes.iter().map(|r| r.as_ref()).collect();
+        let ready: Vec<&Provisioned> = sdks.iter().filter(|s| s.is_ready()).collect();
+        let census: Vec<_> = pool.install(|| {
+            ready
+                .par_iter()
+                .map(|s| {
+                    (
+                        s.spec.id.clone(),
+                        crate::dark::census(&project.root, s, &rts, opts),
+                    )
+                })
+                .collect()
+        });
+        for (sdk, c) in census {
+            match c {
+                Ok(c) => {
+                    report.dark_features.insert(sdk, c);
+                }
+                Err(e) => tracing::warn!("dark-features census for {sdk}: {e:#}"),
+            }
+        }
+    }
     if opts.native {
         report.results.extend(native_cells(project, &checks, opts));
     }

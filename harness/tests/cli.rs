@@ -514,3 +514,54 @@ fn sdk_report_history_dashboard_and_evidence_page() {
         .unwrap()
         .contains(&sdk));
 }
+
+#[test]
+fn dark_features_census_records_each_stage() {
+    let Some(sdk) = a_ready_sdk() else { return };
+    let p = broken_project(
+        "int main(void) { return 0; }\n",
+        "int main(void) { return 0; }\n",
+    );
+    let dark = p.path().join("probes/dark");
+    std::fs::create_dir_all(&dark).unwrap();
+    std::fs::copy(
+        root().join("probes/c/wasiprobe.h"),
+        p.path().join("probes/c/wasiprobe.h"),
+    )
+    .unwrap();
+    std::fs::write(
+        dark.join("fine.c"),
+        "#include \"wasiprobe.h\"\nint main(void) { wp_begin(\"dark\", \"fine\"); wp_int(\"v\", 7); wp_end(); return 0; }\n",
+    )
+    .unwrap();
+    std::fs::write(dark.join("broken.c"), "int main(void) { return nope; }\n").unwrap();
+    std::fs::write(
+        dark.join("missing.c"),
+        "/* emulation: -DX=1 */\nint not_anywhere(void);\nint main(void) { return not_anywhere(); }\n",
+    )
+    .unwrap();
+    let (o, v) = run_in(p.path(), &sdk, &["--probe", "dark"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d = &v["dark_features"][&sdk];
+    assert_eq!(d["fine"]["stage"], "links", "{d}");
+    assert_eq!(d["fine"]["runs"]["wasmtime"]["observed"]["v"], 7, "{d}");
+    assert_eq!(d["broken"]["stage"], "compile-error", "{d}");
+    assert!(
+        d["broken"]["message"].as_str().unwrap().contains("nope"),
+        "{d}"
+    );
+    // Linkers differ: an undefined symbol is an error or an `env` import that cannot load.
+    let m = &d["missing"];
+    if m["stage"] == "link-error" {
+        assert_eq!(m["flags"], serde_json::json!(["-DX=1"]), "the retry with flags: {m}");
+    }
+    assert!(
+        m["stage"] == "link-error"
+            || m["runs"]["wasmtime"]["ended"]
+                .as_str()
+                .is_some_and(|e| e.contains("not_anywhere")),
+        "{m}"
+    );
+    let md = std::fs::read_to_string(p.path().join("out/report.md")).unwrap();
+    assert!(md.contains("## Dark features"), "{md}");
+}
