@@ -418,6 +418,8 @@ pub struct RunRecord {
     pub host_window_ns: (u128, u128),
     /// The second run, when the case asks for one (`Case::rerun_args`).
     pub rerun: Option<(Outcome, tempfile::TempDir)>,
+    /// The `Case::isolated` runs (their scratch directories are gone).
+    pub isolated: Vec<checks::Isolated>,
 }
 
 fn unix_ns() -> u128 {
@@ -463,12 +465,22 @@ pub fn run_case(
         }
         None => None,
     };
+    let mut isolated = Vec::new();
+    for args in &case.isolated {
+        let dir = scratch_dir()?;
+        let outcome = rt.run(wasm, &spec(dir.path(), args))?;
+        isolated.push(checks::Isolated {
+            args: args.clone(),
+            outcome,
+        });
+    }
     Ok(RunRecord {
         case: case.clone(),
         outcome,
         scratch,
         host_window_ns: (t0, t1),
         rerun,
+        isolated,
     })
 }
 
@@ -488,6 +500,7 @@ pub fn judge_record(check: &dyn Check, rec: &RunRecord, opts: &RunOptions) -> (V
                     Termination::Exited { code: 0 } => crate::protocol::parse(&o.stdout),
                     t => Err(format!("the second run ended with {t:?}")),
                 }),
+                isolated: &rec.isolated,
             };
             let j = check.judge(&rec.case, &observed);
             (j.verdict, j.evidence)
@@ -662,5 +675,6 @@ fn native_run(exe: &Path, case: &Case, opts: &RunOptions) -> Result<RunRecord> {
         scratch,
         host_window_ns: (t0, t1),
         rerun: None,
+        isolated: vec![],
     })
 }

@@ -14,6 +14,7 @@ use wasiprobe_runtimes::Outcome;
 pub mod args_env;
 pub mod clocks;
 pub mod entropy;
+pub mod p1_dynamic;
 pub mod stdio;
 
 /// What a check runs its probe with.
@@ -25,6 +26,17 @@ pub struct Case {
     /// Run the probe a second time with these args (same limits, its own scratch directory):
     /// for checks that compare two processes, e.g. a fixed random seed.
     pub rerun_args: Option<Vec<String>>,
+    /// Further runs, one process each (same env and limits, each its own scratch directory),
+    /// for calls that may end the process with a trap: a trap then hides nothing else. Unlike
+    /// the main run, they are handed to the check however they ended.
+    pub isolated: Vec<Vec<String>>,
+}
+
+/// One `Case::isolated` run as it ended.
+#[derive(Debug, Clone)]
+pub struct Isolated {
+    pub args: Vec<String>,
+    pub outcome: Outcome,
 }
 
 pub struct Observed<'a> {
@@ -36,6 +48,8 @@ pub struct Observed<'a> {
     pub host_window_ns: (u128, u128),
     /// The second run's stdout, parsed, when the case asked for one.
     pub rerun: Option<Result<Vec<Observation>, String>>,
+    /// The `Case::isolated` runs, in order.
+    pub isolated: &'a [Isolated],
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +113,7 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(entropy::fill::EntropyFill),
         Box::new(entropy::cross_run::EntropyCrossRun),
         Box::new(entropy::edges::EntropyEdges),
+        Box::new(p1_dynamic::P1Dynamic),
     ]
 }
 
@@ -147,6 +162,7 @@ pub(crate) mod testutil {
                 scratch: None,
                 host_window_ns: (0, u128::MAX),
                 rerun: None,
+                isolated: &[],
             },
         )
     }

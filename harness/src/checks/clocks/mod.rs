@@ -158,6 +158,7 @@ pub(crate) mod testdata {
                 scratch: None,
                 host_window_ns: WINDOW,
                 rerun: None,
+                isolated: &[],
             },
         )
     }

@@ -188,6 +188,7 @@ pub mod control {
                     scratch: Some(self.dir.path()),
                     host_window_ns: (0, u128::MAX),
                     rerun: Some(crate::protocol::parse(&re.stdout)),
+                    isolated: &[],
                 },
             )
         }
