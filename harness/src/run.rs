@@ -476,6 +476,8 @@ pub struct RunRecord {
     pub host_window_ns: (u128, u128),
     /// The second run, when the case asks for one (`Case::rerun_args`).
     pub rerun: Option<(Outcome, tempfile::TempDir)>,
+    /// The `Case::isolated` runs (their scratch directories are gone).
+    pub isolated: Vec<checks::Isolated>,
 }
 
 fn unix_ns() -> u128 {
@@ -541,12 +543,22 @@ pub fn run_case(
         }
         None => None,
     };
+    let mut isolated = Vec::new();
+    for args in &case.isolated {
+        let dir = case_root(case, opts)?;
+        let outcome = rt.run(wasm, &spec(&dir.path().join(SCRATCH_DIR), args))?;
+        isolated.push(checks::Isolated {
+            args: args.clone(),
+            outcome,
+        });
+    }
     Ok(RunRecord {
         case: case.clone(),
         outcome,
         root,
         host_window_ns: (t0, t1),
         rerun,
+        isolated,
     })
 }
 
@@ -569,6 +581,7 @@ pub fn judge_record(check: &dyn Check, rec: &RunRecord, opts: &RunOptions) -> (V
                     t => Err(format!("the second run ended with {t:?}")),
                 }),
                 rerun_outcome: rec.rerun.as_ref().map(|(o, _)| o),
+                isolated: &rec.isolated,
             };
             let j = check.judge(&rec.case, &observed);
             (j.verdict, j.evidence)
@@ -745,5 +758,6 @@ fn native_run(exe: &Path, case: &Case, opts: &RunOptions) -> Result<RunRecord> {
         root,
         host_window_ns: (t0, t1),
         rerun: None,
+        isolated: vec![],
     })
 }

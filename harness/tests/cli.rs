@@ -553,7 +553,11 @@ fn dark_features_census_records_each_stage() {
     // Linkers differ: an undefined symbol is an error or an `env` import that cannot load.
     let m = &d["missing"];
     if m["stage"] == "link-error" {
-        assert_eq!(m["flags"], serde_json::json!(["-DX=1"]), "the retry with flags: {m}");
+        assert_eq!(
+            m["flags"],
+            serde_json::json!(["-DX=1"]),
+            "the retry with flags: {m}"
+        );
     }
     assert!(
         m["stage"] == "link-error"

@@ -5,6 +5,7 @@
 //! inputs or outputs, so everything it does not lie about stays real. The same shadowing is used
 //! for the open-file limit, which wasmtime-wasi itself does not have.
 
+use crate::count;
 use crate::RunSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -145,6 +146,16 @@ pub const LIARS: &[(&str, &str, &str)] = &[
         "dotdot-escape",
         "`..` at a preopen's root leads to its host parent directory",
     ),
+    (
+        "fd_tell",
+        "lie",
+        "reports the file offset plus one",
+    ),
+    (
+        "fd_advise",
+        "enosys",
+        "returns ENOSYS without calling the real implementation",
+    ),
 ];
 
 /// The guest name of the hidden preopen behind `path_open:dotdot-escape`.
@@ -180,7 +191,8 @@ impl fmt::Display for Injection {
 pub struct Host {
     pub wasi: WasiP1Ctx,
     pub limiter: MemoryLimiter,
-    pub calls: BTreeMap<String, u64>,
+    /// Host calls per Preview 1 function, indexed by `count::id`.
+    calls: [u64; count::N],
     pub started: bool,
     /// State a liar keeps between calls (e.g. the frozen clock value).
     liar_state: BTreeMap<&'static str, u64>,
@@ -201,7 +213,7 @@ impl Host {
                 max: spec.limits.memory_bytes,
                 denied: None,
             },
-            calls: BTreeMap::new(),
+            calls: [0; count::N],
             started: false,
             liar_state: BTreeMap::new(),
             liar_rng: None,
@@ -212,8 +224,18 @@ impl Host {
             max_open_files: spec.limits.open_files,
         }
     }
-    fn count(&mut self, name: &str) {
-        *self.calls.entry(name.to_string()).or_default() += 1;
+    /// One host call of function `id` (`count::id`, in a `const` block at the call site).
+    pub(crate) fn count(&mut self, id: usize) {
+        self.calls[id] += 1;
+    }
+    /// The calls made, by function name; functions never called are left out.
+    pub fn host_calls(&self) -> BTreeMap<String, u64> {
+        count::FUNCS
+            .iter()
+            .zip(self.calls)
+            .filter(|(_, n)| *n > 0)
+            .map(|(f, n)| (f.to_string(), n))
+            .collect()
     }
 }
 
@@ -303,6 +325,7 @@ pub fn install_fd_accounting(linker: &mut Linker<Host>) -> wasmtime::Result<()> 
          fdflags: i32,
          fd_out: i32|
          -> wasmtime::Result<i32> {
+            caller.data_mut().count(const { count::id("path_open") });
             let errno = real(&mut caller, |ctx, m| {
                 in_tokio(p1::path_open(
                     ctx,
@@ -337,6 +360,7 @@ pub fn install_fd_accounting(linker: &mut Linker<Host>) -> wasmtime::Result<()> 
         P1,
         "fd_close",
         |mut caller: Caller<'_, Host>, fd: i32| -> wasmtime::Result<i32> {
+            caller.data_mut().count(const { count::id("fd_close") });
             let errno = real(&mut caller, |ctx, m| in_tokio(p1::fd_close(ctx, m, fd)))??;
             // Preopens and stdio are not counted on open, so never let closing them underflow.
             if errno == 0 && fd > 2 {
@@ -368,6 +392,8 @@ pub fn install_liars(linker: &mut Linker<Host>, inject: &[Injection]) -> wasmtim
             ("clock_time_get", mode) => clock_liar(linker, mode)?,
             ("poll_oneoff", mode) => poll_liar(linker, mode)?,
             ("random_get", mode) => random_liar(linker, mode)?,
+            ("fd_tell", "lie") => fd_tell_lie(linker)?,
+            ("fd_advise", "enosys") => fd_advise_enosys(linker)?,
             _ => wasmtime::bail!("unknown injection {inj}"),
         }
     }
@@ -385,7 +411,7 @@ fn fd_write_drop_tail(linker: &mut Linker<Host>, files: bool) -> wasmtime::Resul
               iovs_len: i32,
               nwritten: i32|
               -> wasmtime::Result<i32> {
-            caller.data_mut().count("fd_write");
+            caller.data_mut().count(const { count::id("fd_write") });
             let write = |caller: &mut Caller<'_, Host>| {
                 real(caller, |ctx, m| {
                     in_tokio(p1::fd_write(ctx, m, fd, iovs, iovs_len, nwritten))
@@ -461,7 +487,7 @@ fn args_get_truncate(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
         P1,
         "args_get",
         |mut caller: Caller<'_, Host>, argv: i32, buf: i32| -> wasmtime::Result<i32> {
-            caller.data_mut().count("args_get");
+            caller.data_mut().count(const { count::id("args_get") });
             let errno = real(&mut caller, |ctx, m| p1::args_get(ctx, m, argv, buf))??;
             if errno != 0 {
                 return Ok(errno);
@@ -482,7 +508,7 @@ fn environ_get_drop_value(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
         P1,
         "environ_get",
         |mut caller: Caller<'_, Host>, env: i32, buf: i32| -> wasmtime::Result<i32> {
-            caller.data_mut().count("environ_get");
+            caller.data_mut().count(const { count::id("environ_get") });
             let errno = real(&mut caller, |ctx, m| p1::environ_get(ctx, m, env, buf))??;
             if errno != 0 {
                 return Ok(errno);
@@ -503,7 +529,7 @@ fn proc_exit_zero(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
         P1,
         "proc_exit",
         |mut caller: Caller<'_, Host>, _code: i32| -> wasmtime::Result<()> {
-            caller.data_mut().count("proc_exit");
+            caller.data_mut().count(const { count::id("proc_exit") });
             Err(wasmtime::Error::new(I32Exit(0)))
         },
     )?;
@@ -552,7 +578,9 @@ fn clock_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
               precision: i64,
               out: i32|
               -> wasmtime::Result<i32> {
-            caller.data_mut().count("clock_time_get");
+            caller
+                .data_mut()
+                .count(const { count::id("clock_time_get") });
             let cpu = id == 2 || id == 3;
             let source = if mode == "cpu-is-wall" && cpu {
                 CLOCK_MONOTONIC
@@ -593,6 +621,9 @@ fn clock_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
             P1,
             "clock_res_get",
             move |mut caller: Caller<'_, Host>, id: i32, out: i32| -> wasmtime::Result<i32> {
+                caller
+                    .data_mut()
+                    .count(const { count::id("clock_res_get") });
                 let claims_1ns = match mode {
                     "coarse-claims-1ns" => id == CLOCK_MONOTONIC,
                     _ => id == 2 || id == 3,
@@ -626,7 +657,7 @@ fn poll_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
               n: i32,
               nevents: i32|
               -> wasmtime::Result<i32> {
-            caller.data_mut().count("poll_oneoff");
+            caller.data_mut().count(const { count::id("poll_oneoff") });
             let mem = memory(&mut caller)?;
             if half {
                 for i in 0..n as u32 {
@@ -693,7 +724,7 @@ fn random_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
         P1,
         "random_get",
         move |mut caller: Caller<'_, Host>, buf: i32, len: i32| -> wasmtime::Result<i32> {
-            caller.data_mut().count("random_get");
+            caller.data_mut().count(const { count::id("random_get") });
             let len = len as u32 as usize;
             if mode == "half-fill" {
                 return real(&mut caller, |ctx, m| {
@@ -763,7 +794,7 @@ fn fd_sync_drop_data(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
             P1,
             name,
             move |mut caller: Caller<'_, Host>, fd: i32| -> wasmtime::Result<i32> {
-                caller.data_mut().count(name);
+                caller.data_mut().count(count::id(name));
                 let errno = real(&mut caller, |ctx, m| match name {
                     "fd_sync" => in_tokio(p1::fd_sync(ctx, m, fd)),
                     _ => in_tokio(p1::fd_datasync(ctx, m, fd)),
@@ -792,7 +823,9 @@ fn filestat_mtime_plus_1h(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
         P1,
         "fd_filestat_get",
         |mut caller: Caller<'_, Host>, fd: i32, out: i32| -> wasmtime::Result<i32> {
-            caller.data_mut().count("fd_filestat_get");
+            caller
+                .data_mut()
+                .count(const { count::id("fd_filestat_get") });
             let errno = real(&mut caller, |ctx, m| {
                 in_tokio(p1::fd_filestat_get(ctx, m, fd, out))
             })??;
@@ -812,7 +845,9 @@ fn filestat_mtime_plus_1h(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
          path_len: i32,
          out: i32|
          -> wasmtime::Result<i32> {
-            caller.data_mut().count("path_filestat_get");
+            caller
+                .data_mut()
+                .count(const { count::id("path_filestat_get") });
             let errno = real(&mut caller, |ctx, m| {
                 in_tokio(p1::path_filestat_get(
                     ctx, m, fd, flags, path, path_len, out,
@@ -847,7 +882,7 @@ fn fd_readdir_duplicate(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
          cookie: i64,
          bufused: i32|
          -> wasmtime::Result<i32> {
-            caller.data_mut().count("fd_readdir");
+            caller.data_mut().count(const { count::id("fd_readdir") });
             let errno = real(&mut caller, |ctx, m| {
                 in_tokio(p1::fd_readdir(ctx, m, fd, buf, buf_len, cookie, bufused))
             })??;
@@ -899,7 +934,7 @@ fn path_open_dotdot_escape(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
          fdflags: i32,
          fd_out: i32|
          -> wasmtime::Result<i32> {
-            caller.data_mut().count("path_open");
+            caller.data_mut().count(const { count::id("path_open") });
             let mem = memory(&mut caller)?;
             let mut p = vec![0u8; path_len as u32 as usize];
             mem.read(&caller, path as u32 as usize, &mut p)?;
@@ -927,6 +962,49 @@ fn path_open_dotdot_escape(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
             // Put the guest's string back as it was.
             mem.write(&mut caller, path as u32 as usize, &p)?;
             Ok(errno)
+        },
+    )?;
+    Ok(())
+}
+
+/// A liar the guest can catch: the offset it reports disagrees with the bytes it just wrote.
+/// (Its sibling that is *not* catchable from inside the guest: an `fd_sync` that returns success
+/// without syncing — nothing a guest can observe distinguishes it from a real sync, so no check
+/// can claim to detect it and there is deliberately no such liar.)
+fn fd_tell_lie(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        P1,
+        "fd_tell",
+        |mut caller: Caller<'_, Host>, fd: i32, out: i32| -> wasmtime::Result<i32> {
+            caller.data_mut().count(const { count::id("fd_tell") });
+            let errno = real(&mut caller, |ctx, m| p1::fd_tell(ctx, m, fd, out))??;
+            if errno != 0 {
+                return Ok(errno);
+            }
+            let mem = memory(&mut caller)?;
+            let at = read_u64(&caller, &mem, out as u32)?;
+            write_u64(&mut caller, &mem, out as u32, at + 1)?;
+            Ok(0)
+        },
+    )?;
+    Ok(())
+}
+
+const ERRNO_NOSYS: i32 = 52;
+
+/// An unimplemented function: the call reaches the host (and is counted) but does nothing.
+fn fd_advise_enosys(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        P1,
+        "fd_advise",
+        |mut caller: Caller<'_, Host>,
+         _fd: i32,
+         _offset: i64,
+         _len: i64,
+         _advice: i32|
+         -> wasmtime::Result<i32> {
+            caller.data_mut().count(const { count::id("fd_advise") });
+            Ok(ERRNO_NOSYS)
         },
     )?;
     Ok(())

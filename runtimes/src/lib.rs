@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod count;
 pub mod inject;
 pub mod wasmtime_rt;
 
@@ -100,7 +101,8 @@ pub struct Outcome {
     #[serde(skip)]
     pub stderr: Vec<u8>,
     pub duration: Duration,
-    /// Calls the guest made into shadowed host functions, by name (injection and fd accounting).
+    /// Host calls the guest made, by Preview 1 function name (only functions called at least
+    /// once; empty for runtimes that cannot count).
     pub host_calls: BTreeMap<String, u64>,
 }
 

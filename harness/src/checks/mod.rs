@@ -15,6 +15,7 @@ pub mod args_env;
 pub mod clocks;
 pub mod entropy;
 pub mod filesystem;
+pub mod p1_dynamic;
 pub mod stdio;
 
 /// What a check runs its probe with.
@@ -29,6 +30,17 @@ pub struct Case {
     /// Host-side files laid out in the case's root before the run
     /// (`checks::filesystem::fixture`); the checks inspect the same tree afterwards.
     pub fixture: Option<&'static str>,
+    /// Further runs, one process each (same env and limits, each its own scratch directory),
+    /// for calls that may end the process with a trap: a trap then hides nothing else. Unlike
+    /// the main run, they are handed to the check however they ended.
+    pub isolated: Vec<Vec<String>>,
+}
+
+/// One `Case::isolated` run as it ended.
+#[derive(Debug, Clone)]
+pub struct Isolated {
+    pub args: Vec<String>,
+    pub outcome: Outcome,
 }
 
 pub struct Observed<'a> {
@@ -44,6 +56,8 @@ pub struct Observed<'a> {
     pub rerun: Option<Result<Vec<Observation>, String>>,
     /// How the second run ended (a check may judge a trap there as a fact).
     pub rerun_outcome: Option<&'a Outcome>,
+    /// The `Case::isolated` runs, in order.
+    pub isolated: &'a [Isolated],
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +134,7 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(filesystem::fs_errno::FsErrno),
         Box::new(filesystem::fs_escape::FsEscape),
         Box::new(filesystem::fs_fds::FsFds),
+        Box::new(p1_dynamic::P1Dynamic),
     ]
 }
 
@@ -170,6 +185,7 @@ pub(crate) mod testutil {
                 host_window_ns: (0, u128::MAX),
                 rerun: None,
                 rerun_outcome: None,
+                isolated: &[],
             },
         )
     }

@@ -160,6 +160,7 @@ pub(crate) mod testdata {
                 host_window_ns: WINDOW,
                 rerun: None,
                 rerun_outcome: None,
+                isolated: &[],
             },
         )
     }

@@ -190,6 +190,7 @@ pub mod control {
                     host_window_ns: (0, u128::MAX),
                     rerun: Some(crate::protocol::parse(&re.stdout)),
                     rerun_outcome: None,
+                    isolated: &[],
                 },
             )
         }

@@ -264,6 +264,7 @@ pub(crate) mod testutil {
                     host_window_ns: (0, u128::MAX),
                     rerun: Some(crate::protocol::parse(&re.stdout)),
                     rerun_outcome: Some(&re),
+                    isolated: &[],
                 },
             )
         }

@@ -1,0 +1,116 @@
+//! Host-call counting: every Preview 1 call the guest makes is counted once, whichever wrapper
+//! (counting, fd accounting, a liar) serves it, including a call that traps.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+use wasiprobe_runtimes::{
+    Limits, Outcome, Preopen, RunSpec, Runtime, Termination, WasmtimeRuntime,
+};
+
+fn run_wat(wat: &str, spec: &RunSpec) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("guest.wat");
+    std::fs::write(&path, wat).unwrap();
+    WasmtimeRuntime::new().unwrap().run(&path, spec).unwrap()
+}
+
+fn spec() -> RunSpec {
+    RunSpec {
+        args: vec!["guest".into()],
+        limits: Limits {
+            wall: Duration::from_secs(5),
+            ..Limits::default()
+        },
+        ..Default::default()
+    }
+}
+
+const HEADER: &str = r#"
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "hi\n")
+  (data (i32.const 200) "f")
+"#;
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(f, n)| (f.to_string(), *n)).collect()
+}
+
+#[test]
+fn three_writes_and_two_clock_reads_are_counted_exactly() {
+    let o = run_wat(
+        &format!(
+            r#"(module {HEADER}
+        (func (export "_start")
+          (i32.store (i32.const 0) (i32.const 100))
+          (i32.store (i32.const 4) (i32.const 3))
+          (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+          (drop (call $clock (i32.const 1) (i64.const 0) (i32.const 16)))
+          (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+          (drop (call $clock (i32.const 0) (i64.const 0) (i32.const 16)))
+          (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))))"#
+        ),
+        &spec(),
+    );
+    assert_eq!(o.termination, Termination::Exited { code: 0 });
+    assert_eq!(o.stdout, b"hi\nhi\n");
+    assert_eq!(
+        o.host_calls,
+        counts(&[("fd_write", 3), ("clock_time_get", 2)])
+    );
+}
+
+#[test]
+fn liars_fd_accounting_proc_exit_and_traps_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec();
+    s.preopens.push(Preopen {
+        host: dir.path().to_owned(),
+        guest: "/scratch".into(),
+    });
+    s.inject = vec!["fd_write:drop-tail".parse().unwrap()];
+    // path_open and fd_close are served by the open-file accounting, fd_write by a liar; the
+    // last fd_write's iovec pointer is out of bounds, so it traps.
+    let o = run_wat(
+        &format!(
+            r#"(module {HEADER}
+        (func (export "_start")
+          (i32.store (i32.const 0) (i32.const 100))
+          (i32.store (i32.const 4) (i32.const 3))
+          (drop (call $path_open (i32.const 3) (i32.const 0) (i32.const 200) (i32.const 1)
+            (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 300)))
+          (drop (call $fd_close (i32.load (i32.const 300))))
+          (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+          (drop (call $fd_write (i32.const 1) (i32.const 0xfffffff0) (i32.const 1) (i32.const 8)))))"#
+        ),
+        &s,
+    );
+    assert!(
+        matches!(o.termination, Termination::Trap { .. }),
+        "{:?}",
+        o.termination
+    );
+    assert_eq!(
+        o.host_calls,
+        counts(&[("path_open", 1), ("fd_close", 1), ("fd_write", 2)])
+    );
+    let o = run_wat(
+        &format!(r#"(module {HEADER} (func (export "_start") (call $proc_exit (i32.const 9))))"#),
+        &spec(),
+    );
+    assert_eq!(o.termination, Termination::Exited { code: 9 });
+    assert_eq!(o.host_calls, counts(&[("proc_exit", 1)]));
+}
+
+#[test]
+fn the_counted_functions_are_the_46_of_preview1_in_order() {
+    let names: Vec<&str> = wasiprobe_coverage::PREVIEW1
+        .iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(names, wasiprobe_runtimes::count::FUNCS.to_vec());
+}
