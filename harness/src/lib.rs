@@ -10,6 +10,7 @@ pub mod provision;
 pub mod render;
 pub mod report;
 pub mod run;
+pub mod symbols;
 pub mod util;
 
 /// Exit statuses of the `wasiprobe` binary.

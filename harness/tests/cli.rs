@@ -306,3 +306,48 @@ fn memory_grabs_traps_and_compile_errors_get_their_own_cells() {
         "{cell}"
     );
 }
+
+fn ready_sdks() -> Vec<String> {
+    let o = wasiprobe(&["sdk", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|s| s["status"] == "ready")
+                .map(|s| s["spec"]["id"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn sdk_diff_lists_libc_symbols_between_two_toolchains_and_rejects_unknown_ids() {
+    let o = wasiprobe(&["sdk", "diff", "no-such-sdk", "zig-0.13"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown sdk 'no-such-sdk'"),
+        "{}",
+        stderr(&o)
+    );
+    let ready = ready_sdks();
+    // Two different wasi-libc revisions when the machine has them (Debian's is the oldest).
+    let pick: Vec<&String> = ready
+        .iter()
+        .filter(|s| *s == "debian-clang-16" || s.starts_with("zig-"))
+        .take(2)
+        .collect();
+    let [a, b] = pick[..] else { return };
+    let o = wasiprobe(&["sdk", "diff", a, b, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for side in ["a", "b"] {
+        assert!(d[side]["symbols"].as_u64().unwrap() > 500, "{d}");
+        assert!(!d[side]["archives"].as_array().unwrap().is_empty(), "{d}");
+    }
+    let changed = d["added"].as_array().unwrap().len() + d["removed"].as_array().unwrap().len();
+    assert!(changed > 0, "{a} and {b} define the same symbols: {d}");
+    // Text output says the same.
+    let o = wasiprobe(&["sdk", "diff", a, b]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(" added, "));
+}
