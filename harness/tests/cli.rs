@@ -349,5 +349,5 @@ fn sdk_diff_lists_libc_symbols_between_two_toolchains_and_rejects_unknown_ids() 
     // Text output says the same.
     let o = wasiprobe(&["sdk", "diff", a, b]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&o.stdout).contains(" added, "));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(" added ("));
 }
