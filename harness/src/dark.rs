@@ -146,6 +146,13 @@ pub fn census(
         match result {
             Err((stage, msg)) => {
                 c.stage = stage;
+                // Reports travel (baselines are committed): no path of this machine in them.
+                let msg = msg
+                    .replace(&dir.path().display().to_string(), "$TMP")
+                    .replace(
+                        &opts.provision.cache.display().to_string(),
+                        "$WASIPROBE_CACHE",
+                    );
                 c.message = Some(msg);
             }
             Ok(()) => {

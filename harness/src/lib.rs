@@ -12,6 +12,7 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod shard;
+pub mod symbols;
 pub mod util;
 
 /// Exit statuses of the `wasiprobe` binary.

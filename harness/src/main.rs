@@ -203,6 +203,13 @@ enum SdkCmd {
     Fetch { ids: Vec<String> },
     /// Compile and run a trivial program with each ready SDK.
     Doctor { ids: Vec<String> },
+    /// Symbols B's libc defines that A's does not, and the reverse.
+    Diff {
+        a: String,
+        b: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn default_jobs() -> usize {
@@ -604,6 +611,25 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
                 println!("{:<18} {verdict}", s.id);
             }
             Ok(if bad > 0 { exit::FAILURES } else { exit::OK })
+        }
+        SdkCmd::Diff { a, b, json } => {
+            selected(project, &[a.clone(), b.clone()])?;
+            let mut sides = Vec::new();
+            for id in [&a, &b] {
+                let p = provision::locate(project.matrix.get(id).unwrap(), popts);
+                if !p.is_ready() {
+                    let why = p.reason.unwrap_or_default();
+                    return Err(UsageError(format!("sdk {id} is unavailable: {why}")).into());
+                }
+                sides.push(wasiprobe::symbols::libc_symbols(&p)?);
+            }
+            let d = wasiprobe::symbols::diff(&sides[0], &sides[1]);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            } else {
+                print!("{}", wasiprobe::symbols::diff_text(&d));
+            }
+            Ok(exit::OK)
         }
     }
 }

@@ -117,6 +117,18 @@ fn a_requested_sdk_that_is_absent_is_reported_unavailable_and_exits_2() {
         .all(|c| c["verdict"] == "unavailable"));
 }
 
+/// The checks `tests/known-findings.toml` expects to fail on this SDK (real defects).
+fn known_findings(sdk: &str) -> Vec<String> {
+    let t: toml::Value = toml::from_str(include_str!("known-findings.toml")).unwrap();
+    t["finding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["sdk"].as_str() == Some(sdk))
+        .map(|f| f["check"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// The first ready toolchain, by asking the binary (no toolchain → the run tests are moot, and
 /// the matrix test already fails on `toolchains::enough_are_ready`).
 fn a_ready_sdk() -> Option<String> {
@@ -152,21 +164,25 @@ fn a_run_writes_a_valid_report_and_exit_status_follows_the_verdicts() {
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        stderr(&o)
-    );
     validate(&out.join("report.json"));
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(v["complete"], true);
     let results = v["results"].as_array().unwrap();
-    assert!(
-        results.iter().all(|c| c["verdict"] == "pass"),
-        "{results:?}"
+    // Every cell passes but the real defects the suite knows of; those make the exit status 1.
+    let known = known_findings(&sdk);
+    let unexpected: Vec<&serde_json::Value> = results
+        .iter()
+        .filter(|c| c["verdict"] != "pass" && !known.iter().any(|k| c["check"] == k.as_str()))
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:?}");
+    let failed = results.iter().any(|c| c["verdict"] != "pass");
+    assert_eq!(
+        o.status.code(),
+        Some(if failed { 1 } else { 0 }),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
     );
     // The native floor is measured beside the runtime, and an honest host passes it.
     assert!(
@@ -568,4 +584,49 @@ fn dark_features_census_records_each_stage() {
     );
     let md = std::fs::read_to_string(p.path().join("out/report.md")).unwrap();
     assert!(md.contains("## Dark features"), "{md}");
+}
+
+fn ready_sdks() -> Vec<String> {
+    let o = wasiprobe(&["sdk", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|s| s["status"] == "ready")
+                .map(|s| s["spec"]["id"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn sdk_diff_lists_libc_symbols_between_two_toolchains_and_rejects_unknown_ids() {
+    let o = wasiprobe(&["sdk", "diff", "no-such-sdk", "zig-0.13"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown sdk 'no-such-sdk'"),
+        "{}",
+        stderr(&o)
+    );
+    let ready = ready_sdks();
+    // Two different wasi-libc revisions when the machine has them (Debian's is the oldest).
+    let pick: Vec<&String> = ready
+        .iter()
+        .filter(|s| *s == "debian-clang-16" || s.starts_with("zig-"))
+        .take(2)
+        .collect();
+    let [a, b] = pick[..] else { return };
+    let o = wasiprobe(&["sdk", "diff", a, b, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for side in ["a", "b"] {
+        assert!(d[side]["symbols"].as_u64().unwrap() > 500, "{d}");
+        assert!(!d[side]["archives"].as_array().unwrap().is_empty(), "{d}");
+    }
+    let changed = d["added"].as_array().unwrap().len() + d["removed"].as_array().unwrap().len();
+    assert!(changed > 0, "{a} and {b} define the same symbols: {d}");
+    // Text output says the same.
+    let o = wasiprobe(&["sdk", "diff", a, b]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(" added ("));
 }

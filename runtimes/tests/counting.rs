@@ -114,3 +114,56 @@ fn the_counted_functions_are_the_46_of_preview1_in_order() {
         .collect();
     assert_eq!(names, wasiprobe_runtimes::count::FUNCS.to_vec());
 }
+
+/// Counting's cost per host call, against wasmtime-wasi's own linker: a guest making 10^6
+/// clock_time_get calls, run through both. A measurement, printed (`--ignored --nocapture`).
+#[test]
+#[ignore]
+fn counting_cost_per_call() {
+    use std::time::Instant;
+    use wasiprobe_runtimes::inject::Host;
+    use wasmtime::{Engine, Linker, Module, Store};
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "_start") (local $i i32)
+            (loop $l
+              (drop (call $clock (i32.const 1) (i64.const 0) (i32.const 16)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (i32.const 1000000))))))"#,
+    )
+    .unwrap();
+    let mut plain: Linker<Host> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut plain, |h: &mut Host| &mut h.wasi).unwrap();
+    let mut counted = plain.clone();
+    wasiprobe_runtimes::count::install_call_counting(&mut counted).unwrap();
+    let time = |linker: &Linker<Host>| {
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new().build_p1();
+        let mut store = Store::new(&engine, Host::new(wasi, &spec()));
+        let start = linker
+            .instantiate(&mut store, &module)
+            .unwrap()
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .unwrap();
+        let t = Instant::now();
+        start.call(&mut store, ()).unwrap();
+        let ns = t.elapsed().as_nanos() as f64 / 1e6;
+        (ns, store.data().host_calls())
+    };
+    let (mut p, mut c) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        p.push(time(&plain).0);
+        let (ns, calls) = time(&counted);
+        assert_eq!(calls, counts(&[("clock_time_get", 1_000_000)]));
+        c.push(ns);
+    }
+    p.sort_by(f64::total_cmp);
+    c.sort_by(f64::total_cmp);
+    println!(
+        "clock_time_get ns/call, median of 5 x 10^6: wasmtime-wasi {:.1}, counted {:.1}",
+        p[2], c[2]
+    );
+}
