@@ -419,6 +419,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                 scratch_root: None,
                 native: !a.no_native,
                 partition: a.partition,
+                worker_exe: None,
             };
             // Open the history first: a corrupt database is a usage error before anything runs.
             let mut history = a
@@ -685,6 +686,7 @@ fn bench(
         scratch_root: None,
         native: false,
         partition: None,
+        worker_exe: None,
     };
     let f = wasiprobe::bench::measure(&check, &wasm, &opts, iterations)?;
     let (fm, hm) = (

@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use wasiprobe_runtimes::{Injection, Limits, Outcome, Preopen, RunSpec, Runtime, Termination};
+use wasiprobe_runtimes::{
+    Capabilities, HostEnv, Injection, Limits, Outcome, Preopen, RunSpec, Runtime, Termination,
+    Unavailable,
+};
 
 /// The guest path of each case's scratch directory (see probes/PROTOCOL.md).
 pub const SCRATCH_GUEST: &str = "/scratch";
@@ -27,17 +30,83 @@ impl std::fmt::Display for UsageError {
 }
 impl std::error::Error for UsageError {}
 
-pub const RUNTIMES: &[&str] = &["wasmtime"];
+/// Every runtime wasiprobe knows. Those behind a cargo feature that is off are still listed:
+/// asking for one gives an `unavailable` row saying which feature to build with.
+pub const RUNTIMES: &[&str] = &["wasmtime", "wasmer", "wasmi", "wamr", "node", "wasmedge"];
 
-pub fn make_runtime(name: &str) -> Result<Box<dyn Runtime>> {
+/// `--runtime all`: every runtime in [`RUNTIMES`].
+pub const ALL_RUNTIMES: &str = "all";
+
+/// The runtimes a run asks for, expanded and validated (unknown names are usage errors).
+pub fn select_runtimes(opts: &RunOptions) -> Result<Vec<String>> {
+    if opts.runtimes.is_empty() {
+        return Ok(vec!["wasmtime".into()]);
+    }
+    let mut out: Vec<String> = Vec::new();
+    for r in &opts.runtimes {
+        if r == ALL_RUNTIMES {
+            out.extend(RUNTIMES.iter().map(|s| s.to_string()));
+        } else if RUNTIMES.contains(&r.as_str()) {
+            out.push(r.clone());
+        } else {
+            let mut valid = RUNTIMES.to_vec();
+            valid.push(ALL_RUNTIMES);
+            return Err(unknown("runtime", r, &valid));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|r| seen.insert(r.clone()));
+    Ok(out)
+}
+
+/// What the runtimes need from the machine: the tool's cache, and the executable that hosts
+/// crash-isolated workers (`wasiprobe worker`).
+pub fn host_env(opts: &RunOptions) -> HostEnv {
+    HostEnv {
+        cache: opts.provision.cache.clone(),
+        worker_exe: opts.worker_exe.clone().or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .filter(|p| p.file_stem().is_some_and(|s| s == "wasiprobe"))
+        }),
+    }
+}
+
+#[allow(dead_code)]
+fn not_built(feature: &str) -> anyhow::Error {
+    Unavailable(format!(
+        "this wasiprobe was built without the `{feature}` feature \
+         (cargo build --release --features {feature})"
+    ))
+    .into()
+}
+
+/// Builds the named runtime. An [`Unavailable`] error means it cannot run on this machine (the
+/// report says why in its row); any other error is the harness's own failure.
+pub fn make_runtime(name: &str, env: &HostEnv) -> Result<Box<dyn Runtime>> {
+    let _ = env;
     match name {
         "wasmtime" => Ok(Box::new(wasiprobe_runtimes::WasmtimeRuntime::new()?)),
-        _ => Err(UsageError(format!(
-            "unknown runtime '{name}'; valid: {}",
-            RUNTIMES.join(", ")
-        ))
-        .into()),
+        "wasmer" | "wasmi" | "wamr" | "wasmedge" => Err(not_built(name)),
+        "node" => Err(Unavailable("the node runtime is not wired in yet".into()).into()),
+        _ => Err(unknown("runtime", name, RUNTIMES)),
     }
+}
+
+/// Why `caps` cannot run `case` as asked, if it cannot: the cell is then `skip`, not `fail`.
+pub fn cannot_run(caps: &Capabilities, case: &Case, opts: &RunOptions) -> Option<String> {
+    if !caps.preopen_mapping {
+        return Some(format!(
+            "the runtime cannot preopen a directory as {SCRATCH_GUEST}"
+        ));
+    }
+    if !case.stdin.is_empty() && !caps.stdin {
+        return Some("the case feeds stdin and the runtime cannot".into());
+    }
+    if !opts.inject.is_empty() && !caps.fault_injection {
+        return Some("fault injection was asked for and the runtime cannot inject faults".into());
+    }
+    None
 }
 
 pub struct Project {
@@ -82,6 +151,9 @@ pub struct RunOptions {
     pub native: bool,
     /// Run only this deterministic share of the cells (`merge` reassembles the shards).
     pub partition: Option<crate::shard::Partition>,
+    /// The executable that hosts crash-isolated runtime workers; by default this one, when it
+    /// is `wasiprobe`.
+    pub worker_exe: Option<PathBuf>,
 }
 
 /// The pseudo-probe that selects the dark-features census (`probes/dark/`).
@@ -169,16 +241,7 @@ struct Job<'a> {
 pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     let checks = select_checks(project, opts)?;
     let specs = select_sdks(project, opts)?;
-    let runtime_names: Vec<String> = if opts.runtimes.is_empty() {
-        vec!["wasmtime".into()]
-    } else {
-        opts.runtimes.clone()
-    };
-    for r in &runtime_names {
-        if !RUNTIMES.contains(&r.as_str()) {
-            return Err(unknown("runtime", r, RUNTIMES));
-        }
-    }
+    let runtime_names = select_runtimes(opts)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()?;
@@ -223,24 +286,59 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
             .collect()
     });
 
+    let env = host_env(opts);
     let mut runtimes: Vec<Box<dyn Runtime>> = Vec::new();
     let mut runtime_infos = Vec::new();
+    let mut results = Vec::new();
     for name in &runtime_names {
-        let rt = make_runtime(name)?;
-        runtime_infos.push(RuntimeInfo {
-            name: rt.name().into(),
-            version: rt.version(),
-            status: "ready".into(),
-            reason: None,
-            capabilities: serde_json::to_value(rt.capabilities()).ok(),
-        });
-        runtimes.push(rt);
+        match make_runtime(name, &env) {
+            Ok(rt) => {
+                runtime_infos.push(RuntimeInfo {
+                    name: rt.name().into(),
+                    version: rt.version(),
+                    status: "ready".into(),
+                    reason: None,
+                    capabilities: serde_json::to_value(rt.capabilities()).ok(),
+                });
+                runtimes.push(rt);
+            }
+            Err(e) if e.downcast_ref::<Unavailable>().is_some() => {
+                tracing::warn!("runtime {name}: unavailable: {e}");
+                runtime_infos.push(RuntimeInfo {
+                    name: name.clone(),
+                    version: String::new(),
+                    status: "unavailable".into(),
+                    reason: Some(e.to_string()),
+                    capabilities: None,
+                });
+                for sdk in &sdks {
+                    for check in &checks {
+                        if opts
+                            .partition
+                            .is_none_or(|p| p.owns(&sdk.spec.id, name, check.probe()))
+                        {
+                            results.push(Cell {
+                                sdk: sdk.spec.id.clone(),
+                                runtime: name.clone(),
+                                probe: check.probe().into(),
+                                check: check.name().into(),
+                                area: check.area().into(),
+                                verdict: Verdict::Unavailable,
+                                evidence: json!({ "reason": format!("runtime {name}: {e}") }),
+                                duration_ms: 0.0,
+                            });
+                        }
+                    }
+                }
+            }
+            Err(e) => return Err(e.context(format!("starting runtime {name}"))),
+        }
     }
 
     let mut jobs = Vec::new();
-    let mut results = Vec::new();
     for sdk in &sdks {
         for (ri, rt) in runtimes.iter().enumerate() {
+            let caps = rt.capabilities();
             for check in &checks {
                 if opts
                     .partition
@@ -248,17 +346,22 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
                 {
                     continue;
                 }
+                let cell = |verdict, evidence| Cell {
+                    sdk: sdk.spec.id.clone(),
+                    runtime: rt.name().into(),
+                    probe: check.probe().into(),
+                    check: check.name().into(),
+                    area: check.area().into(),
+                    verdict,
+                    evidence,
+                    duration_ms: 0.0,
+                };
                 if !sdk.is_ready() {
-                    results.push(Cell {
-                        sdk: sdk.spec.id.clone(),
-                        runtime: rt.name().into(),
-                        probe: check.probe().into(),
-                        check: check.name().into(),
-                        area: check.area().into(),
-                        verdict: Verdict::Unavailable,
-                        evidence: json!({ "reason": sdk.reason }),
-                        duration_ms: 0.0,
-                    });
+                    results.push(cell(Verdict::Unavailable, json!({ "reason": sdk.reason })));
+                    continue;
+                }
+                if let Some(why) = cannot_run(&caps, &check.case(), opts) {
+                    results.push(cell(Verdict::Skip, json!({ "reason": why })));
                     continue;
                 }
                 if let Some(j) = jobs.iter_mut().find(|j: &&mut Job| {

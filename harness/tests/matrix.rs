@@ -30,6 +30,7 @@ fn options(inject: Vec<Injection>) -> RunOptions {
         scratch_root: None,
         native: false,
         partition: None,
+        worker_exe: None,
     }
 }
 
@@ -85,7 +86,8 @@ impl Runs {
                     .find(|c| c.probe() == probe)
                     .unwrap();
                 let wasm = build_probe(cache, sdk, project, probe).map_err(|e| format!("{e:?}"))?;
-                let rt = run::make_runtime("wasmtime").map_err(|e| format!("{e:#}"))?;
+                let rt = run::make_runtime("wasmtime", &Default::default())
+                    .map_err(|e| format!("{e:#}"))?;
                 let inj: Vec<Injection> =
                     inject.map(|i| vec![i.parse().unwrap()]).unwrap_or_default();
                 run::run_case(rt.as_ref(), &wasm, &check.case(), &options(inj))
@@ -195,7 +197,7 @@ fn control(ctx: &Ctx, sdk: &Provisioned, probe: &str, liar: &str) -> Result<(), 
 /// The same probe run 20 times: every check's verdict must be `pass` every time.
 fn stability(ctx: &Ctx, sdk: &Provisioned, probe: &str) -> Result<(), Failed> {
     let wasm = build_probe(&ctx.cache, sdk, &ctx.project, probe)?;
-    let rt = run::make_runtime("wasmtime").map_err(|e| format!("{e:#}"))?;
+    let rt = run::make_runtime("wasmtime", &Default::default()).map_err(|e| format!("{e:#}"))?;
     let probe_checks: Vec<_> = checks::all()
         .into_iter()
         .filter(|c| c.probe() == probe)

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 pub mod count;
 pub mod inject;
+pub mod process;
 pub mod wasmtime_rt;
 
 pub use inject::Injection;
@@ -107,14 +108,54 @@ pub struct Outcome {
 }
 
 /// What a runtime can do, so the harness can skip a cell honestly instead of failing it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct Capabilities {
+    /// A host directory can be preopened under a guest name of our choosing (`HOST::GUEST`).
     pub preopen_mapping: bool,
     pub stdin: bool,
+    /// Liars can replace Preview 1 functions ([`RunSpec::inject`]).
     pub fault_injection: bool,
+    /// Host calls are counted per function ([`Outcome::host_calls`]).
+    #[serde(default)]
+    pub host_call_counting: bool,
+    /// Pre-opened sockets can be handed to the guest (`sock_accept` on a listener).
+    #[serde(default)]
+    pub sockets: bool,
+    /// How a guest that runs too long is stopped: "epoch", "fuel", "kill" (of a child process).
+    #[serde(default)]
+    pub interruption: String,
+    /// Where the guest runs: "in-process", "worker-process" (crash-isolated), "subprocess".
+    #[serde(default)]
+    pub isolation: String,
     /// Which fields of [`Limits`] it enforces.
     pub enforced_limits: Vec<String>,
 }
+
+impl Capabilities {
+    pub fn enforces(&self, limit: &str) -> bool {
+        self.enforced_limits.iter().any(|l| l == limit)
+    }
+}
+
+/// What a runtime needs from the machine to be built: where the tool keeps its cache
+/// (installed CLI runtimes, scripts), and the executable that hosts crash-isolated workers.
+#[derive(Debug, Clone, Default)]
+pub struct HostEnv {
+    pub cache: PathBuf,
+    /// An executable that runs `worker RUNTIME` (the `wasiprobe` binary itself).
+    pub worker_exe: Option<PathBuf>,
+}
+
+/// A runtime that cannot be used on this machine, with the reason (the report says so in its
+/// row instead of failing every cell).
+#[derive(Debug, Clone)]
+pub struct Unavailable(pub String);
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Unavailable {}
 
 pub trait Runtime: Send + Sync {
     fn name(&self) -> &str;

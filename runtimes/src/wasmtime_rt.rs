@@ -246,6 +246,10 @@ impl Runtime for WasmtimeRuntime {
             preopen_mapping: true,
             stdin: true,
             fault_injection: true,
+            host_call_counting: true,
+            sockets: false,
+            interruption: "epoch".into(),
+            isolation: "in-process".into(),
             enforced_limits: [
                 "wall",
                 "memory_bytes",
