@@ -62,6 +62,11 @@ pub struct RunSpec {
     pub limits: Limits,
     /// Fault injection: Preview 1 functions replaced by liars for this run.
     pub inject: Vec<Injection>,
+    /// Native stack for Wasm execution (wasmtime's `max_wasm_stack`), when the guest needs more
+    /// than the runtime's default: CPython's own scripts give python.wasm 32 MiB. A runtime
+    /// that cannot set it ignores it and says so in its version string.
+    #[serde(default)]
+    pub wasm_stack_bytes: Option<usize>,
 }
 
 /// How the guest ended.
