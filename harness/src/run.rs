@@ -632,6 +632,7 @@ pub fn run_case(
         stdin: case.stdin.clone(),
         limits: opts.limits.clone(),
         inject: opts.inject.clone(),
+        wasm_stack_bytes: None,
     };
     let t0 = unix_ns();
     let outcome = rt.run(wasm, &spec(&root.path().join(SCRATCH_DIR), &case.args))?;
