@@ -85,6 +85,15 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Where each runtime's verdicts differ from a reference runtime's (default wasmtime) on
+    /// the same sdk × probe × check, with both sides' reasons. Exit 1 if any differ.
+    Compare {
+        report: PathBuf,
+        #[arg(long, default_value = "wasmtime")]
+        reference: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Merge the shards of a `run --partition K/N` into one report (and its formats) in --out.
     Merge {
         #[arg(required = true)]
@@ -331,6 +340,24 @@ fn real_main(cli: Cli) -> Result<i32> {
                 exit::OK
             });
         }
+        Cmd::Compare {
+            report,
+            reference,
+            json,
+        } => {
+            let r = Report::load(report)?;
+            let c = wasiprobe::render::compare_runtimes(&r, reference).map_err(UsageError)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+            } else {
+                print!("{}", wasiprobe::render::comparison_markdown(&c));
+            }
+            return Ok(if c.differences.is_empty() {
+                exit::OK
+            } else {
+                exit::FAILURES
+            });
+        }
         Cmd::Merge { shards, out } => {
             let paths: Vec<&std::path::Path> = shards.iter().map(|p| p.as_path()).collect();
             let r = wasiprobe::shard::merge(&paths)?;
@@ -392,6 +419,7 @@ fn real_main(cli: Cli) -> Result<i32> {
         | Cmd::Diff { .. }
         | Cmd::Evidence { .. }
         | Cmd::Report { .. }
+        | Cmd::Compare { .. }
         | Cmd::Merge { .. }
         | Cmd::History { .. }
         | Cmd::Dashboard { .. } => {

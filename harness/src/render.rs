@@ -69,6 +69,17 @@ pub fn markdown(r: &Report) -> String {
             s.identity.libc_fingerprint.as_deref().unwrap_or("")
         );
     }
+    if r.runtimes.len() > 1 {
+        out += &runtimes_markdown(r);
+        let reference = r
+            .runtimes
+            .iter()
+            .find(|rt| rt.name == "wasmtime" && rt.status == "ready")
+            .or_else(|| r.runtimes.iter().find(|rt| rt.status == "ready"));
+        if let Some(Ok(c)) = reference.map(|rt| compare_runtimes(r, &rt.name)) {
+            out += &comparison_markdown(&c);
+        }
+    }
     out += "\n## Verdicts (sdk × runtime × area)\n\n| sdk | runtime | area | pass | not pass |\n|---|---|---|---|---|\n";
     let mut grid: BTreeMap<(&str, &str, &str), (usize, Vec<String>)> = BTreeMap::new();
     for c in &r.results {
@@ -465,6 +476,71 @@ mod tests {
         r
     }
 
+    /// The same checks on wasmtime and on a second runtime "other" with the given verdicts.
+    fn two_runtimes(here: &[(&str, Verdict)], there: &[(&str, Verdict)]) -> Report {
+        let mut r = report(here);
+        let mut other = report(there).results;
+        for c in &mut other {
+            c.runtime = "other".into();
+        }
+        r.results.extend(other);
+        r
+    }
+
+    #[test]
+    fn compare_lists_each_behaviour_that_differs_with_both_reasons() {
+        let r = two_runtimes(
+            &[
+                ("a", Verdict::Pass),
+                ("b", Verdict::Pass),
+                ("c", Verdict::Fail),
+                ("d", Verdict::Pass),
+            ],
+            &[
+                ("a", Verdict::Pass),
+                ("b", Verdict::Trap),
+                ("c", Verdict::Fail),
+                ("d", Verdict::Skip),
+            ],
+        );
+        let c = compare_runtimes(&r, "wasmtime").unwrap();
+        assert_eq!(c.differences.len(), 1, "{c:?}");
+        let d = &c.differences[0];
+        assert_eq!((d.check.as_str(), d.verdict), ("b", Verdict::Trap));
+        assert_eq!(d.why, "b went wrong");
+        assert_eq!(
+            c.agreement,
+            vec![RuntimeAgreement {
+                runtime: "other".into(),
+                compared: 3,
+                same: 2,
+                not_run: 1
+            }]
+        );
+        let md = comparison_markdown(&c);
+        assert!(
+            md.contains("| other | b | zig-0.13 | pass | trap |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn compare_with_identical_runtimes_finds_nothing_and_needs_a_known_reference() {
+        let cells = [("a", Verdict::Pass), ("b", Verdict::Fail)];
+        let r = two_runtimes(&cells, &cells);
+        assert!(compare_runtimes(&r, "wasmtime")
+            .unwrap()
+            .differences
+            .is_empty());
+        // Comparing the other way round must agree.
+        assert!(compare_runtimes(&r, "other")
+            .unwrap()
+            .differences
+            .is_empty());
+        let e = compare_runtimes(&r, "wasmer").unwrap_err();
+        assert!(e.contains("other, wasmtime"), "{e}");
+    }
+
     #[test]
     fn diff_classifies_regressions_fixes_new_and_gone() {
         let old = report(&[
@@ -797,6 +873,190 @@ pub fn evidence_markdown(e: &Evidence) -> String {
         for (probe, added, removed) in &e.imports {
             out += &format!("- `{probe}`: adds {added:?}, drops {removed:?}\n");
         }
+    }
+    out
+}
+
+/// One behaviour (sdk × probe × check) judged differently on some runtime than on the
+/// reference runtime: what a runtime vendor reads first.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuntimeDifference {
+    pub sdk: String,
+    pub probe: String,
+    pub check: String,
+    pub runtime: String,
+    pub reference_verdict: Verdict,
+    pub verdict: Verdict,
+    /// The first problem or reason on each side, one line each.
+    pub reference_why: String,
+    pub why: String,
+}
+
+/// How one runtime compares with the reference over the cells both could run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuntimeAgreement {
+    pub runtime: String,
+    /// Cells judged on both (neither side skip or unavailable).
+    pub compared: usize,
+    pub same: usize,
+    /// Cells this runtime could not run (skip/unavailable) where the reference could.
+    pub not_run: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuntimeComparison {
+    pub reference: String,
+    pub agreement: Vec<RuntimeAgreement>,
+    pub differences: Vec<RuntimeDifference>,
+}
+
+/// Every cell where a runtime's verdict differs from the reference runtime's on the same
+/// sdk × probe × check. Cells that either side did not run (skip, unavailable) are counted,
+/// not compared: a missing runtime is not a behaviour.
+pub fn compare_runtimes(r: &Report, reference: &str) -> Result<RuntimeComparison, String> {
+    let names: Vec<&str> = {
+        let mut v: Vec<&str> = r.results.iter().map(|c| c.runtime.as_str()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if !names.contains(&reference) {
+        return Err(format!(
+            "the report has no cells on runtime '{reference}'; it has: {}",
+            names.join(", ")
+        ));
+    }
+    let not_run = |v: Verdict| matches!(v, Verdict::Skip | Verdict::Unavailable);
+    let by_key: BTreeMap<(&str, &str, &str), &Cell> = r
+        .results
+        .iter()
+        .filter(|c| c.runtime == reference)
+        .map(|c| ((c.sdk.as_str(), c.probe.as_str(), c.check.as_str()), c))
+        .collect();
+    let mut agreement: BTreeMap<&str, RuntimeAgreement> = BTreeMap::new();
+    let mut differences = Vec::new();
+    for c in r.results.iter().filter(|c| c.runtime != reference) {
+        let Some(refc) = by_key.get(&(c.sdk.as_str(), c.probe.as_str(), c.check.as_str())) else {
+            continue;
+        };
+        let a = agreement
+            .entry(c.runtime.as_str())
+            .or_insert_with(|| RuntimeAgreement {
+                runtime: c.runtime.clone(),
+                compared: 0,
+                same: 0,
+                not_run: 0,
+            });
+        if not_run(refc.verdict) {
+            continue;
+        }
+        if not_run(c.verdict) {
+            a.not_run += 1;
+            continue;
+        }
+        a.compared += 1;
+        if c.verdict == refc.verdict {
+            a.same += 1;
+            continue;
+        }
+        differences.push(RuntimeDifference {
+            sdk: c.sdk.clone(),
+            probe: c.probe.clone(),
+            check: c.check.clone(),
+            runtime: c.runtime.clone(),
+            reference_verdict: refc.verdict,
+            verdict: c.verdict,
+            reference_why: one_line(&refc.evidence),
+            why: one_line(&c.evidence),
+        });
+    }
+    differences.sort_by(|a, b| (&a.runtime, &a.check, &a.sdk).cmp(&(&b.runtime, &b.check, &b.sdk)));
+    Ok(RuntimeComparison {
+        reference: reference.into(),
+        agreement: agreement.into_values().collect(),
+        differences,
+    })
+}
+
+/// The comparison as Markdown: agreement per runtime, then each difference with both sides'
+/// reasons.
+pub fn comparison_markdown(c: &RuntimeComparison) -> String {
+    let mut out = format!(
+        "\n## Runtimes compared with {}\n\n| runtime | cells compared | same verdict | differ | not run there |\n|---|---|---|---|---|\n",
+        c.reference
+    );
+    for a in &c.agreement {
+        out += &format!(
+            "| {} | {} | {} | {} | {} |\n",
+            a.runtime,
+            a.compared,
+            a.same,
+            a.compared - a.same,
+            a.not_run
+        );
+    }
+    if !c.differences.is_empty() {
+        out += &format!(
+            "\n| runtime | check | sdk | {} | there | why ({}) | why (there) |\n|---|---|---|---|---|---|---|\n",
+            c.reference, c.reference
+        );
+        for d in c.differences.iter().take(200) {
+            out += &format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                d.runtime,
+                d.check,
+                d.sdk,
+                d.reference_verdict.as_str(),
+                d.verdict.as_str(),
+                d.reference_why,
+                d.why
+            );
+        }
+        if c.differences.len() > 200 {
+            out += &format!(
+                "\n… and {} more (`wasiprobe compare --json`)\n",
+                c.differences.len() - 200
+            );
+        }
+    }
+    out
+}
+
+/// The runtimes of a report: version, status and what each can enforce.
+fn runtimes_markdown(r: &Report) -> String {
+    let mut out = String::from(
+        "\n## Runtimes\n\n| runtime | version | status | isolation | interruption | limits enforced | host-call counts |\n|---|---|---|---|---|---|---|\n",
+    );
+    for rt in &r.runtimes {
+        let caps = rt.capabilities.as_ref();
+        let field = |k: &str| {
+            caps.and_then(|c| c.get(k))
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+                    v => v.to_string(),
+                })
+                .unwrap_or_default()
+        };
+        let status = match &rt.reason {
+            Some(why) => format!("{}: {}", rt.status, why.replace('|', " ")),
+            None => rt.status.clone(),
+        };
+        out += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            rt.name,
+            rt.version.replace('|', " "),
+            status,
+            field("isolation"),
+            field("interruption"),
+            field("enforced_limits"),
+            field("host_call_counting"),
+        );
     }
     out
 }
