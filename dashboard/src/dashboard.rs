@@ -46,12 +46,14 @@ pub fn dashboard_html(report: &Value, history: &[HistoryRun]) -> Result<String> 
     let mut b = String::with_capacity(256 * 1024);
     header(&mut b, report, &cells);
     b.push_str(
-        "<nav><a href=\"#heatmap\">heat map</a><a href=\"#failing\">failing cells</a>\
+        "<nav><a href=\"#heatmap\">heat map</a><a href=\"#runtimes\">runtimes compared</a>\
+         <a href=\"#failing\">failing cells</a>\
          <a href=\"#entropy\">entropy</a><a href=\"#clocks\">clocks</a>\
          <a href=\"#filesystem\">filesystem</a><a href=\"#coverage\">coverage</a>\
          <a href=\"#history\">history</a><a href=\"#cells\">all cells</a></nav>\n",
     );
     heat_map(&mut b, &cells);
+    runtimes_compared(&mut b, &cells);
     failing(&mut b, &cells);
     entropy(&mut b, &cells, &colours);
     clocks(&mut b, &cells, &colours);
@@ -284,6 +286,95 @@ fn heat_cell(b: &mut String, g: Group, area: &str, counts: &BTreeMap<&str, u64>)
         );
     }
     b.push_str("</td>");
+}
+
+/// The first problem or reason of a cell's evidence, for a tooltip.
+fn first_reason(evidence: &Value) -> String {
+    ["problems", "reason"]
+        .iter()
+        .find_map(|k| evidence.get(*k))
+        .map(|v| match v {
+            Value::Array(a) => a
+                .first()
+                .map(|x| x.as_str().map_or(x.to_string(), String::from)),
+            Value::String(s) => Some(s.clone()),
+            v => Some(v.to_string()),
+        })
+        .unwrap_or_default()
+        .unwrap_or_default()
+}
+
+/// Each sdk × probe × check whose verdict is not the same on every runtime that ran it: one
+/// row, one column per runtime, the reason on hover. Runtimes that skipped or were unavailable
+/// are shown but do not make a row differ.
+fn runtimes_compared(b: &mut String, cells: &[Cell]) {
+    let runtimes: BTreeSet<&str> = cells
+        .iter()
+        .map(|c| c.runtime)
+        .filter(|r| *r != "native")
+        .collect();
+    if runtimes.len() < 2 {
+        return;
+    }
+    let mut rows: BTreeMap<(&str, &str, &str), BTreeMap<&str, &Cell>> = BTreeMap::new();
+    for c in cells.iter().filter(|c| runtimes.contains(c.runtime)) {
+        rows.entry((c.sdk, c.probe, c.check))
+            .or_default()
+            .insert(c.runtime, c);
+    }
+    let differing: Vec<_> = rows
+        .iter()
+        .filter(|(_, by_rt)| {
+            let v: BTreeSet<&str> = by_rt
+                .values()
+                .map(|c| c.verdict)
+                .filter(|v| !matches!(*v, "skip" | "unavailable"))
+                .collect();
+            v.len() > 1
+        })
+        .collect();
+    let _ = write!(
+        b,
+        "<section id=\"runtimes\"><h2>Runtimes compared ({} behaviours differ)</h2>\
+         <p class=\"muted\">Each sdk × probe × check judged differently by the runtimes that \
+         ran it; hover a verdict for its reason.</p>",
+        differing.len()
+    );
+    if differing.is_empty() {
+        b.push_str("<p>Every runtime that ran a cell gave it the same verdict.</p></section>\n");
+        return;
+    }
+    b.push_str("<table><thead><tr><th>sdk</th><th>probe</th><th>check</th>");
+    for r in &runtimes {
+        let _ = write!(b, "<th>{}</th>", esc(r));
+    }
+    b.push_str("</tr></thead><tbody>");
+    for ((sdk, probe, check), by_rt) in differing {
+        let _ = write!(
+            b,
+            "<tr class=\"rtdiff\"><td>{}</td><td>{}</td><td>{}</td>",
+            esc(sdk),
+            esc(probe),
+            esc(check)
+        );
+        for r in &runtimes {
+            match by_rt.get(r) {
+                Some(c) => {
+                    let _ = write!(
+                        b,
+                        "<td title=\"{}\" data-runtime=\"{}\" data-verdict=\"{}\">{}</td>",
+                        esc(&first_reason(c.evidence)),
+                        esc(r),
+                        esc(c.verdict),
+                        badge(c.verdict)
+                    );
+                }
+                None => b.push_str("<td class=\"muted\">—</td>"),
+            }
+        }
+        b.push_str("</tr>");
+    }
+    b.push_str("</tbody></table></section>\n");
 }
 
 fn facts_details(evidence: &Value) -> String {

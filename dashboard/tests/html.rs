@@ -438,3 +438,51 @@ fn evidence_page_lists_every_item_once_with_breaking_first() {
     }
     assert_eq!(page.matches("<div class=\"side\">").count(), 15);
 }
+
+/// The sample report's cells copied onto a second runtime, with one verdict changed (when
+/// `change` is set): the comparison must show exactly that behaviour.
+fn on_two_runtimes(change: bool) -> Value {
+    let mut r = sample_report();
+    let results = r["results"].as_array_mut().unwrap();
+    let mut copies: Vec<Value> = results
+        .iter()
+        .filter(|c| c["runtime"] == "wasmtime")
+        .cloned()
+        .collect();
+    for c in &mut copies {
+        c["runtime"] = json!("wasmi");
+    }
+    let target = copies
+        .iter_mut()
+        .find(|c| c["verdict"] == "pass")
+        .expect("a passing cell");
+    let key = (
+        target["sdk"].as_str().unwrap().to_string(),
+        target["check"].as_str().unwrap().to_string(),
+    );
+    if change {
+        target["verdict"] = json!("trap");
+        target["evidence"] = json!({"reason": "wasm trap: out of bounds"});
+    }
+    results.extend(copies);
+    r["diff_key"] = json!([key.0, key.1]);
+    r
+}
+
+#[test]
+fn runtimes_compared_shows_each_differing_behaviour_and_only_those() {
+    let r = on_two_runtimes(true);
+    let html = dashboard_html(&r, &[]).unwrap();
+    assert!(
+        html.contains("Runtimes compared (1 behaviours differ)"),
+        "no section"
+    );
+    let rows = html.matches("<tr class=\"rtdiff\">").count();
+    assert_eq!(rows, 1);
+    assert!(html.contains("title=\"wasm trap: out of bounds\""));
+    assert!(html.contains(&format!("<td>{}</td>", r["diff_key"][1].as_str().unwrap())));
+    // Negative control: the same verdicts on both runtimes show no row.
+    let same = dashboard_html(&on_two_runtimes(false), &[]).unwrap();
+    assert!(same.contains("Runtimes compared (0 behaviours differ)"));
+    assert_eq!(same.matches("<tr class=\"rtdiff\">").count(), 0);
+}
