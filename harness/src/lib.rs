@@ -13,6 +13,7 @@ pub mod report;
 pub mod run;
 pub mod shard;
 pub mod symbols;
+pub mod testsuite;
 pub mod util;
 
 /// Exit statuses of the `wasiprobe` binary.

@@ -114,6 +114,9 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Run test suites in the WebAssembly wasi-testsuite format (a directory with manifest.json,
+    /// NAME.wasm and NAME.json) on our runtimes, in parallel. Exit 1 on any fail or xpass.
+    Testsuite(TestsuiteArgs),
     /// Measure the harness's cost per cell against a bare wasmtime run of the same module.
     Bench {
         #[arg(long)]
@@ -167,6 +170,39 @@ struct RunArgs {
     /// Add the report to this history database and plot the history in report.html.
     #[arg(long, value_name = "DB")]
     history: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct TestsuiteArgs {
+    /// Suite directories (each holding manifest.json), e.g. tests/c/testsuite/wasm32-wasip1.
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Runtime to run on (repeatable; `all` for every one; default wasmtime).
+    #[arg(long = "runtime", value_name = "NAME")]
+    runtimes: Vec<String>,
+    /// Expectation file (TOML: [[suite]] name, [[suite.test]] name, action = "skip" /
+    /// expected = "fail"); repeatable. `--exclude-filter` is the reference runner's name.
+    #[arg(
+        long = "expectations",
+        alias = "exclude-filter",
+        value_name = "FILE.toml"
+    )]
+    expectations: Vec<PathBuf>,
+    /// One JSON document with every test's outcome instead of the text report.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value_t = default_jobs())]
+    jobs: usize,
+    /// Run only tests whose name contains SUBSTR.
+    #[arg(long, value_name = "SUBSTR")]
+    filter: Option<String>,
+    /// Wall-clock limit per test, in milliseconds.
+    #[arg(long, default_value_t = 20_000)]
+    timeout_ms: u64,
+    /// Require stdout/stderr to equal the expected text; the reference runner only checks that
+    /// the output starts with it.
+    #[arg(long)]
+    exact_output: bool,
 }
 
 #[derive(Subcommand)]
@@ -285,6 +321,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             return entropy_assess(file, format, *sequences, *json);
         }
         Cmd::Coverage { files, json } => return coverage(files, *json),
+        Cmd::Testsuite(a) => return testsuite(a, &popts),
         Cmd::Evidence {
             report,
             locked,
@@ -422,7 +459,8 @@ fn real_main(cli: Cli) -> Result<i32> {
         | Cmd::Compare { .. }
         | Cmd::Merge { .. }
         | Cmd::History { .. }
-        | Cmd::Dashboard { .. } => {
+        | Cmd::Dashboard { .. }
+        | Cmd::Testsuite(_) => {
             unreachable!()
         }
         Cmd::Run(a) => {
@@ -511,6 +549,38 @@ fn real_main(cli: Cli) -> Result<i32> {
             sdk, iterations, ..
         } => bench(&project, popts, sdk, iterations),
     }
+}
+
+fn testsuite(a: &TestsuiteArgs, popts: &provision::Options) -> Result<i32> {
+    let opts = wasiprobe::testsuite::Options {
+        dirs: a.dirs.clone(),
+        runtimes: a.runtimes.clone(),
+        expectations: a.expectations.clone(),
+        jobs: a.jobs,
+        filter: a.filter.clone(),
+        limits: Limits {
+            wall: Duration::from_millis(a.timeout_ms),
+            ..Limits::default()
+        },
+        exact_output: a.exact_output,
+        host: wasiprobe_runtimes::HostEnv {
+            cache: popts.cache.clone(),
+            worker_exe: std::env::current_exe()
+                .ok()
+                .filter(|p| p.file_stem().is_some_and(|s| s == "wasiprobe")),
+        },
+    };
+    let r = wasiprobe::testsuite::execute(&opts)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", r.text());
+    }
+    Ok(if r.has_failures() {
+        exit::FAILURES
+    } else {
+        exit::OK
+    })
 }
 
 /// report.json, report.md (given), report.html and junit.xml into `dir`, each atomically.

@@ -1,0 +1,349 @@
+//! `wasiprobe testsuite` end to end on the fixtures in `tests/testsuite-fixtures/` (suites in the
+//! wasi-testsuite format; the guests are WAT, compiled into a temporary copy of the fixtures):
+//! outcomes, counts, JSON shape, exit codes, usage errors, and that the corpus is left as it was.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite-fixtures")
+}
+
+/// A copy of the fixtures with every `NAME.wat` compiled to `NAME.wasm` beside it.
+fn corpus() -> tempfile::TempDir {
+    fn copy(src: &Path, dst: &Path) {
+        std::fs::create_dir_all(dst).unwrap();
+        for e in std::fs::read_dir(src).unwrap() {
+            let e = e.unwrap();
+            let to = dst.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to);
+            } else if e.path().extension().is_some_and(|x| x == "wat") {
+                let wasm = wat::parse_file(e.path())
+                    .unwrap_or_else(|err| panic!("{}: {err}", e.path().display()));
+                std::fs::write(to.with_extension("wasm"), wasm).unwrap();
+            } else {
+                std::fs::copy(e.path(), &to).unwrap();
+            }
+        }
+    }
+    let d = tempfile::tempdir().unwrap();
+    copy(&fixtures(), d.path());
+    d
+}
+
+/// Every file under `dir` with its bytes (directories as empty entries), to compare a corpus
+/// before and after a run.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+    let mut m = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(dir).unwrap().to_path_buf();
+            if e.file_type().unwrap().is_dir() {
+                m.insert(rel, None);
+                stack.push(e.path());
+            } else {
+                m.insert(rel, Some(std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    m
+}
+
+fn wasiprobe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+        .arg("testsuite")
+        .args(args)
+        .env("WASIPROBE_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// test name → the JSON entry of `runtime`.
+fn by_test<'a>(v: &'a Value, runtime: &str) -> BTreeMap<String, &'a Value> {
+    v["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["runtime"] == runtime)
+        .map(|t| (t["test"].as_str().unwrap().to_string(), t))
+        .collect()
+}
+
+#[test]
+fn fixtures_give_every_outcome_and_leave_the_corpus_alone() {
+    let c = corpus();
+    let before = snapshot(c.path());
+    let exp = c.path().join("expectations.toml");
+    let (basic, p3) = (c.path().join("basic"), c.path().join("wasip3"));
+    let args = [
+        s(&basic),
+        s(&p3),
+        "--expectations",
+        s(&exp),
+        "--timeout-ms",
+        "2000",
+        "--jobs",
+        "4",
+    ];
+    let o = wasiprobe(&[&args[..], &["--json"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let t = by_test(&v, "wasmtime");
+    let outcome = |name: &str| t[name]["outcome"].as_str().unwrap().to_string();
+    for pass in [
+        "hello", "args", "env", "exit", "readfile", "writes", "stderr", "prefix", "ops",
+    ] {
+        assert_eq!(outcome(pass), "pass", "{pass}: {}", t[pass]);
+        assert!(t[pass].get("differences").is_none(), "{}", t[pass]);
+    }
+    for fail in ["wrong_stdout", "loop", "corrupt"] {
+        assert_eq!(outcome(fail), "fail", "{fail}: {}", t[fail]);
+    }
+    assert_eq!(outcome("known_bug"), "xfail");
+    assert_eq!(outcome("fixed_bug"), "xpass");
+    assert_eq!(outcome("skipped"), "skip");
+    assert_eq!(outcome("socket"), "skip");
+    // The same name in the other suite, skipped for its WASI version.
+    let p3_hello = v["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["suite"] == "wasiprobe fixtures [wasm32-wasip3]")
+        .unwrap();
+    assert_eq!(p3_hello["outcome"], "skip");
+    assert!(p3_hello["reason"]
+        .as_str()
+        .unwrap()
+        .contains("wasm32-wasip3"));
+
+    // What differed, structured.
+    let d = &t["wrong_stdout"]["differences"][0];
+    assert_eq!(d["kind"], "output", "{d}");
+    assert_eq!(d["stream"], "stdout");
+    assert_eq!(d["expected"], "goodbye\n");
+    assert_eq!(d["got"], "hello\n");
+    assert_eq!(d["offset"], 0);
+    assert_eq!(t["loop"]["differences"][0]["kind"], "timeout");
+    assert_eq!(t["loop"]["differences"][0]["wall_ms"], 2000);
+    assert_eq!(t["corrupt"]["differences"][0]["kind"], "load_error");
+    let kb = &t["known_bug"]["differences"][0];
+    assert_eq!(
+        (
+            kb["kind"].as_str(),
+            kb["expected"].as_i64(),
+            kb["got"].as_i64()
+        ),
+        (Some("exit_code"), Some(0), Some(1))
+    );
+    assert!(t["skipped"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("expectations.toml"));
+    assert!(t["socket"]["reason"].as_str().unwrap().contains("connect"));
+    for x in v["tests"].as_array().unwrap() {
+        for k in ["suite", "test", "runtime", "outcome"] {
+            assert!(x[k].is_string(), "{k} in {x}");
+        }
+    }
+    let sum = &v["summary"]["wasmtime"];
+    let counts: Vec<i64> = ["pass", "fail", "skip", "xfail", "xpass"]
+        .iter()
+        .map(|k| sum[k].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts, [9, 3, 3, 1, 1], "{sum}");
+    // The legacy runner's `wasi_functions` is unknown to the current format: a warning, as
+    // there.
+    assert!(
+        text(&o.stderr).contains("wasi_functions"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // The text report: a line per fail / xpass, then the counts.
+    let o = wasiprobe(&args);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("wasmtime: 9 pass, 3 fail, 3 skip, 1 xfail, 1 xpass"),
+        "{out}"
+    );
+    for line in [
+        "FAIL  wasmtime [wasiprobe fixtures] wrong_stdout: stdout (prefix) differs at char 0",
+        "FAIL  wasmtime [wasiprobe fixtures] loop: timeout",
+        "FAIL  wasmtime [wasiprobe fixtures] corrupt: load error",
+        "XPASS wasmtime [wasiprobe fixtures] fixed_bug",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("FAIL")).count(),
+        3,
+        "{out}"
+    );
+
+    // Tests wrote into their dirs (writes created a file) but only in their scratch copies.
+    assert_eq!(before, snapshot(c.path()), "the corpus changed");
+}
+
+#[test]
+fn output_is_a_prefix_unless_exact_output() {
+    let c = corpus();
+    let basic = c.path().join("basic");
+    let o = wasiprobe(&[s(&basic), "--filter", "prefix"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("wasmtime: 1 pass, 0 fail"));
+    let o = wasiprobe(&[s(&basic), "--filter", "prefix", "--exact-output"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stdout).contains("stdout (exact) differs at char 5"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn expectations_decide_the_exit_code() {
+    let c = corpus();
+    let basic = c.path().join("basic");
+    let exp = c.path().join("expectations.toml");
+    // Passing, and expected to fail: xpass fails the run.
+    let o = wasiprobe(&[
+        s(&basic),
+        "--filter",
+        "fixed_bug",
+        "--expectations",
+        s(&exp),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains("0 xfail, 1 xpass"));
+    // Without the expectation it is an ordinary pass.
+    let o = wasiprobe(&[s(&basic), "--filter", "fixed_bug"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    // An expected failure that fails does not fail the run; without the file it does.
+    let o = wasiprobe(&[
+        s(&basic),
+        "--filter",
+        "known_bug",
+        "--exclude-filter",
+        s(&exp),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("1 xfail"));
+    let o = wasiprobe(&[s(&basic), "--filter", "known_bug"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains("exit code: expected 0, got 1"));
+}
+
+#[test]
+fn an_unavailable_runtime_skips_with_the_reason() {
+    if cfg!(feature = "wasmer") {
+        return; // built in: it is available, and the fixtures above cover running.
+    }
+    let c = corpus();
+    let basic = c.path().join("basic");
+    let o = wasiprobe(&[s(&basic), "--runtime", "wasmer", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let t = by_test(&v, "wasmer");
+    assert_eq!(t.len(), 17);
+    for (name, x) in &t {
+        assert_eq!(x["outcome"], "skip", "{name}");
+        assert!(x["reason"].as_str().unwrap().contains("feature"), "{x}");
+    }
+    let o = wasiprobe(&[s(&basic), "--runtime", "wasmer"]);
+    let out = text(&o.stdout);
+    assert!(out.contains("wasmer: 0 pass, 0 fail, 17 skip"), "{out}");
+    assert!(out.contains("unavailable:"), "{out}");
+}
+
+#[test]
+fn parallel_and_serial_runs_agree_in_order_and_outcome() {
+    let c = corpus();
+    let basic = c.path().join("basic");
+    let run = |jobs: &str| -> Vec<(String, String)> {
+        let o = wasiprobe(&[s(&basic), "--jobs", jobs, "--json", "--timeout-ms", "2000"]);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["test"].to_string(), t["outcome"].to_string()))
+            .collect()
+    };
+    let serial = run("1");
+    assert_eq!(serial.len(), 17);
+    let mut sorted = serial.clone();
+    sorted.sort();
+    assert_eq!(serial, sorted, "tests are reported by name");
+    assert_eq!(serial, run("4"));
+}
+
+#[test]
+fn bad_input_is_a_usage_error_naming_the_cause() {
+    let c = corpus();
+    // No such directory.
+    let missing = c.path().join("nope");
+    let o = wasiprobe(&[s(&missing)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("nope"), "{}", text(&o.stderr));
+    // A directory above the suites: no manifest, and the suites below it are named.
+    let o = wasiprobe(&[s(c.path())]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = text(&o.stderr);
+    assert!(
+        e.contains("no manifest.json") && e.contains("basic") && e.contains("wasip3"),
+        "{e}"
+    );
+    // Malformed test JSON: file and line.
+    let basic = c.path().join("basic");
+    std::fs::write(
+        basic.join("hello.json"),
+        "{\n  \"stdout\": \"hello\\n\",\n  oops\n}\n",
+    )
+    .unwrap();
+    let o = wasiprobe(&[s(&basic)]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = text(&o.stderr);
+    assert!(e.contains("hello.json:3:"), "{e}");
+    // A field of the wrong type.
+    std::fs::write(basic.join("hello.json"), r#"{"args": "x"}"#).unwrap();
+    let e = text(&wasiprobe(&[s(&basic)]).stderr);
+    assert!(e.contains("hello.json") && e.contains("`args`"), "{e}");
+    std::fs::write(basic.join("hello.json"), r#"{"stdout": "hello\n"}"#).unwrap();
+    // Malformed expectations: file, line and field.
+    let bad = c.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "version = 1\n\n[[suite]]\nname = \"wasiprobe fixtures\"\n\n[[suite.test]]\nname = \"hello\"\naction = \"skpi\"\n",
+    )
+    .unwrap();
+    let o = wasiprobe(&[s(&basic), "--expectations", s(&bad)]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = text(&o.stderr);
+    assert!(e.contains("bad.toml:8:") && e.contains("action"), "{e}");
+    std::fs::write(&bad, "[[suite]\nname = 1\n").unwrap();
+    let o = wasiprobe(&[s(&basic), "--expectations", s(&bad)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("bad.toml:1:"),
+        "{}",
+        text(&o.stderr)
+    );
+    // Unknown runtime.
+    let o = wasiprobe(&[s(&basic), "--runtime", "wasm3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("valid: wasmtime"));
+}
