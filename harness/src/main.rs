@@ -105,6 +105,18 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Internal: run one guest in this process for a runtime that needs a worker process
+    /// (its WASI writes to the process's own stdio); writes the status file the parent reads.
+    #[command(hide = true)]
+    Worker {
+        runtime: String,
+        #[arg(long)]
+        module: PathBuf,
+        #[arg(long)]
+        spec: PathBuf,
+        #[arg(long)]
+        status: PathBuf,
+    },
     /// Measure the harness's cost per cell against a bare wasmtime run of the same module.
     Bench {
         #[arg(long)]
@@ -199,7 +211,8 @@ enum SdkCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Install or download SDKs (all when none is named).
+    /// Install or download SDKs, and the PyPI packages of `[[runtime]]` entries named or, when
+    /// nothing is named, of all of them.
     Fetch { ids: Vec<String> },
     /// Compile and run a trivial program with each ready SDK.
     Doctor { ids: Vec<String> },
@@ -276,6 +289,12 @@ fn real_main(cli: Cli) -> Result<i32> {
             return entropy_assess(file, format, *sequences, *json);
         }
         Cmd::Coverage { files, json } => return coverage(files, *json),
+        Cmd::Worker {
+            runtime,
+            module,
+            spec,
+            status,
+        } => return worker(runtime, module, spec, status),
         Cmd::Evidence {
             report,
             locked,
@@ -389,6 +408,7 @@ fn real_main(cli: Cli) -> Result<i32> {
         Cmd::Liars
         | Cmd::Entropy { .. }
         | Cmd::Coverage { .. }
+        | Cmd::Worker { .. }
         | Cmd::Diff { .. }
         | Cmd::Evidence { .. }
         | Cmd::Report { .. }
@@ -485,6 +505,23 @@ fn real_main(cli: Cli) -> Result<i32> {
     }
 }
 
+fn worker(
+    runtime: &str,
+    module: &std::path::Path,
+    spec: &std::path::Path,
+    status: &std::path::Path,
+) -> Result<i32> {
+    let _ = (module, spec, status);
+    match runtime {
+        #[cfg(feature = "wasmedge")]
+        "wasmedge" => wasiprobe_runtimes::wasmedge_rt::worker_main(module, spec, status),
+        _ => Err(UsageError(format!(
+            "no worker for runtime '{runtime}' in this build"
+        ))
+        .into()),
+    }
+}
+
 /// report.json, report.md (given), report.html and junit.xml into `dir`, each atomically.
 fn write_formats(r: &Report, md: &str, dir: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -558,14 +595,39 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
             Ok(exit::OK)
         }
         SdkCmd::Fetch { ids } => {
-            let list: Vec<Provisioned> = selected(project, &ids)?
+            // `[[runtime]]` names are accepted too: their `pypi` packages are installed.
+            let (rt_ids, sdk_ids): (Vec<String>, Vec<String>) = ids
+                .iter()
+                .cloned()
+                .partition(|i| project.matrix.runtime(i).is_some());
+            let sdks = if !sdk_ids.is_empty() || ids.is_empty() {
+                selected(project, &sdk_ids)?
+            } else {
+                vec![]
+            };
+            let list: Vec<Provisioned> = sdks
                 .into_iter()
                 .map(|s| provision::fetch(s, popts))
                 .collect();
             print_sdks(&list);
-            let named_missing = list
+            let mut named_missing = list
                 .iter()
                 .any(|p| !p.is_ready() && ids.contains(&p.spec.id));
+            for r in project
+                .matrix
+                .runtimes
+                .iter()
+                .filter(|r| r.pypi.is_some() && (ids.is_empty() || rt_ids.contains(&r.name)))
+            {
+                let pkg = r.pypi.as_deref().unwrap_or_default();
+                match provision::fetch_runtime(r, popts) {
+                    Ok(()) => println!("{:<18} runtime   ready       {pkg}", r.name),
+                    Err(e) => {
+                        println!("{:<18} runtime   unavailable {pkg}\n{:<18} {e:#}", r.name, "");
+                        named_missing |= rt_ids.contains(&r.name);
+                    }
+                }
+            }
             Ok(if named_missing { exit::USAGE } else { exit::OK })
         }
         SdkCmd::Doctor { ids } => {

@@ -86,7 +86,7 @@ impl Runs {
                     .find(|c| c.probe() == probe)
                     .unwrap();
                 let wasm = build_probe(cache, sdk, project, probe).map_err(|e| format!("{e:?}"))?;
-                let rt = run::make_runtime("wasmtime", &Default::default())
+                let rt = run::make_runtime("wasmtime", &Default::default(), &[])
                     .map_err(|e| format!("{e:#}"))?;
                 let inj: Vec<Injection> =
                     inject.map(|i| vec![i.parse().unwrap()]).unwrap_or_default();
@@ -197,7 +197,7 @@ fn control(ctx: &Ctx, sdk: &Provisioned, probe: &str, liar: &str) -> Result<(), 
 /// The same probe run 20 times: every check's verdict must be `pass` every time.
 fn stability(ctx: &Ctx, sdk: &Provisioned, probe: &str) -> Result<(), Failed> {
     let wasm = build_probe(&ctx.cache, sdk, &ctx.project, probe)?;
-    let rt = run::make_runtime("wasmtime", &Default::default()).map_err(|e| format!("{e:#}"))?;
+    let rt = run::make_runtime("wasmtime", &Default::default(), &[]).map_err(|e| format!("{e:#}"))?;
     let probe_checks: Vec<_> = checks::all()
         .into_iter()
         .filter(|c| c.probe() == probe)
