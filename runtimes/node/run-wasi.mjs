@@ -24,7 +24,9 @@
 
 import { WASI } from 'node:wasi';
 import fs from 'node:fs';
-import process from 'node:process';
+// The global `process`, never `import ... from 'node:process'`: importing that module reads every
+// property of `process`, and its `stdout`/`stdin` getters open fds 0 and 1 as libuv pipes, which
+// makes them non-blocking, and then the guest's large writes fail with EAGAIN.
 
 const TRAP_STATUS = 134;
 const LOAD_ERROR_STATUS = 1;
