@@ -244,7 +244,8 @@ enum SdkCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Install or download SDKs (all when none is named).
+    /// Install or download SDKs, and the PyPI packages of `[[runtime]]` entries named or, when
+    /// nothing is named, of all of them.
     Fetch { ids: Vec<String> },
     /// Compile and run a trivial program with each ready SDK.
     Doctor { ids: Vec<String> },
@@ -321,7 +322,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             return entropy_assess(file, format, *sequences, *json);
         }
         Cmd::Coverage { files, json } => return coverage(files, *json),
-        Cmd::Testsuite(a) => return testsuite(a, &popts),
+        Cmd::Testsuite(a) => return testsuite(a, &popts, &cli),
         Cmd::Evidence {
             report,
             locked,
@@ -453,6 +454,7 @@ fn real_main(cli: Cli) -> Result<i32> {
         Cmd::Liars
         | Cmd::Entropy { .. }
         | Cmd::Coverage { .. }
+        | Cmd::Worker { .. }
         | Cmd::Diff { .. }
         | Cmd::Evidence { .. }
         | Cmd::Report { .. }
@@ -551,8 +553,17 @@ fn real_main(cli: Cli) -> Result<i32> {
     }
 }
 
-fn testsuite(a: &TestsuiteArgs, popts: &provision::Options) -> Result<i32> {
+fn testsuite(a: &TestsuiteArgs, popts: &provision::Options, cli: &Cli) -> Result<i32> {
+    // The matrix's CLI runtimes can run suites too; without a matrix there are only the
+    // built-in runtimes, but a matrix that is there must be valid.
+    let has_matrix = cli.matrix.is_some() || cli.root.join("sdk-matrix.toml").exists();
+    let configured = if has_matrix {
+        run::load_matrix(&cli.root, cli.matrix.as_deref())?.runtimes
+    } else {
+        Vec::new()
+    };
     let opts = wasiprobe::testsuite::Options {
+        configured,
         dirs: a.dirs.clone(),
         runtimes: a.runtimes.clone(),
         expectations: a.expectations.clone(),
@@ -656,14 +667,39 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
             Ok(exit::OK)
         }
         SdkCmd::Fetch { ids } => {
-            let list: Vec<Provisioned> = selected(project, &ids)?
+            // `[[runtime]]` names are accepted too: their `pypi` packages are installed.
+            let (rt_ids, sdk_ids): (Vec<String>, Vec<String>) = ids
+                .iter()
+                .cloned()
+                .partition(|i| project.matrix.runtime(i).is_some());
+            let sdks = if !sdk_ids.is_empty() || ids.is_empty() {
+                selected(project, &sdk_ids)?
+            } else {
+                vec![]
+            };
+            let list: Vec<Provisioned> = sdks
                 .into_iter()
                 .map(|s| provision::fetch(s, popts))
                 .collect();
             print_sdks(&list);
-            let named_missing = list
+            let mut named_missing = list
                 .iter()
                 .any(|p| !p.is_ready() && ids.contains(&p.spec.id));
+            for r in project
+                .matrix
+                .runtimes
+                .iter()
+                .filter(|r| r.pypi.is_some() && (ids.is_empty() || rt_ids.contains(&r.name)))
+            {
+                let pkg = r.pypi.as_deref().unwrap_or_default();
+                match provision::fetch_runtime(r, popts) {
+                    Ok(()) => println!("{:<18} runtime   ready       {pkg}", r.name),
+                    Err(e) => {
+                        println!("{:<18} runtime   unavailable {pkg}\n{:<18} {e:#}", r.name, "");
+                        named_missing |= rt_ids.contains(&r.name);
+                    }
+                }
+            }
             Ok(if named_missing { exit::USAGE } else { exit::OK })
         }
         SdkCmd::Doctor { ids } => {

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
+use wasiprobe_runtimes::cli_rt::{self, CliKind, CliSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -21,6 +22,42 @@ struct RawMatrix {
     schema: Spanned<u32>,
     #[serde(default)]
     sdk: Vec<RawSdk>,
+    #[serde(default)]
+    runtime: Vec<RawRuntime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RuntimeKind {
+    Adapter,
+    Command,
+}
+
+/// A `[[runtime]]`: a runtime with a command line (see `wasiprobe_runtimes::cli_rt`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuntime {
+    name: Spanned<String>,
+    kind: RuntimeKind,
+    #[serde(default)]
+    adapter: Option<String>,
+    #[serde(default)]
+    command: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    runtime: Option<String>,
+    #[serde(default)]
+    pypi: Option<Spanned<String>>,
+    #[serde(default)]
+    capabilities: Option<RawCaps>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCaps {
+    #[serde(default)]
+    enforced_limits: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    host_call_counting: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,6 +111,9 @@ pub struct SdkSpec {
 pub struct Matrix {
     pub path: PathBuf,
     pub sdks: Vec<SdkSpec>,
+    /// The `[[runtime]]` entries. Their `root` is the matrix file's directory until
+    /// `run::Project::load` sets the project root.
+    pub runtimes: Vec<CliSpec>,
 }
 
 /// A matrix error that names the file, the line and the field.
@@ -196,10 +236,123 @@ impl Matrix {
                 cflags: s.cflags,
             });
         }
+        let mut runtimes = Vec::new();
+        let mut names = HashSet::new();
+        for r in raw.runtime {
+            let at = Some(r.name.span().start);
+            let name = r.name.get_ref().clone();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(err(
+                    at,
+                    format!("field `name`: '{name}' must be non-empty and use only letters, digits, '-', '_' and '.'"),
+                ));
+            }
+            if crate::run::RUNTIMES.contains(&name.as_str()) || name == crate::run::ALL_RUNTIMES {
+                return Err(err(
+                    at,
+                    format!("field `name`: '{name}' is the name of a built-in runtime"),
+                ));
+            }
+            if !names.insert(name.clone()) {
+                return Err(err(at, format!("field `name`: '{name}' is declared twice")));
+            }
+            let field = |f: &str, what: &str| err(at, format!("runtime '{name}': field `{f}` {what}"));
+            let kind = match (r.kind, r.adapter, r.command) {
+                (RuntimeKind::Adapter, Some(a), None) => CliKind::Adapter(a),
+                (RuntimeKind::Adapter, None, _) => {
+                    return Err(field("adapter", "is required for kind adapter"))
+                }
+                (RuntimeKind::Adapter, Some(_), Some(_)) => {
+                    return Err(field("command", "is not allowed for kind adapter"))
+                }
+                (RuntimeKind::Command, None, Some(c)) => {
+                    let line = Some(c.span().start);
+                    let c = c.into_inner();
+                    cli_rt::validate_template(&c).map_err(|e| {
+                        err(line, format!("runtime '{name}': field `command`: {e}"))
+                    })?;
+                    if r.runtime.is_none() {
+                        return Err(field("runtime", "is required for kind command (it is `{runtime}`)"));
+                    }
+                    CliKind::Command(c)
+                }
+                (RuntimeKind::Command, _, None) => {
+                    return Err(field("command", "is required for kind command"))
+                }
+                (RuntimeKind::Command, Some(_), Some(_)) => {
+                    return Err(field("adapter", "is not allowed for kind command"))
+                }
+            };
+            let pypi = match r.pypi {
+                Some(p) => {
+                    let v = p.get_ref();
+                    let ok = v.split_once("==").is_some_and(|(a, b)| {
+                        !a.is_empty() && !b.is_empty() && !v.contains(char::is_whitespace)
+                    });
+                    if !ok {
+                        return Err(err(
+                            Some(p.span().start),
+                            format!("runtime '{name}': field `pypi`: '{v}' is not PACKAGE==VERSION"),
+                        ));
+                    }
+                    if r.runtime.is_none() {
+                        return Err(field(
+                            "runtime",
+                            "is required with `pypi` (the executable's path inside the package)",
+                        ));
+                    }
+                    Some(v.clone())
+                }
+                None => None,
+            };
+            let (enforced_limits, host_call_counting) = match r.capabilities {
+                Some(c) => {
+                    let limits = match c.enforced_limits {
+                        Some(l) => {
+                            if let Some(bad) = l
+                                .get_ref()
+                                .iter()
+                                .find(|n| !cli_rt::LIMIT_NAMES.contains(&n.as_str()))
+                            {
+                                return Err(err(
+                                    Some(l.span().start),
+                                    format!(
+                                        "runtime '{name}': field `capabilities.enforced_limits`: unknown limit '{bad}'; valid: {}",
+                                        cli_rt::LIMIT_NAMES.join(", ")
+                                    ),
+                                ));
+                            }
+                            Some(l.into_inner())
+                        }
+                        None => None,
+                    };
+                    (limits, c.host_call_counting)
+                }
+                None => (None, None),
+            };
+            runtimes.push(CliSpec {
+                name,
+                kind,
+                runtime: r.runtime,
+                pypi,
+                enforced_limits,
+                host_call_counting,
+                root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            });
+        }
         Ok(Matrix {
             path: path.to_owned(),
             sdks,
+            runtimes,
         })
+    }
+
+    pub fn runtime(&self, name: &str) -> Option<&CliSpec> {
+        self.runtimes.iter().find(|r| r.name == name)
     }
 
     pub fn get(&self, id: &str) -> Option<&SdkSpec> {

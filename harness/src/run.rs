@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use wasiprobe_runtimes::{
-    Capabilities, HostEnv, Injection, Limits, Outcome, Preopen, RunSpec, Runtime, Termination,
+    Capabilities, CliSpec, HostEnv, Injection, Limits, Outcome, Preopen, RunSpec, Runtime, Termination,
     Unavailable,
 };
 
@@ -37,19 +37,25 @@ pub const RUNTIMES: &[&str] = &["wasmtime", "wasmer", "wasmi", "wamr", "node", "
 /// `--runtime all`: every runtime in [`RUNTIMES`].
 pub const ALL_RUNTIMES: &str = "all";
 
-/// The runtimes a run asks for, expanded and validated (unknown names are usage errors).
-pub fn select_runtimes(opts: &RunOptions) -> Result<Vec<String>> {
-    if opts.runtimes.is_empty() {
+/// The runtimes a run asks for, expanded and validated (unknown names are usage errors). Besides
+/// [`RUNTIMES`], the `[[runtime]]` entries of the project's matrix are runtimes by their name.
+pub fn select_runtimes(asked: &[String], configured: &[CliSpec]) -> Result<Vec<String>> {
+    if asked.is_empty() {
         return Ok(vec!["wasmtime".into()]);
     }
+    let known: Vec<&str> = RUNTIMES
+        .iter()
+        .copied()
+        .chain(configured.iter().map(|c| c.name.as_str()))
+        .collect();
     let mut out: Vec<String> = Vec::new();
-    for r in &opts.runtimes {
+    for r in asked {
         if r == ALL_RUNTIMES {
-            out.extend(RUNTIMES.iter().map(|s| s.to_string()));
-        } else if RUNTIMES.contains(&r.as_str()) {
+            out.extend(known.iter().map(|s| s.to_string()));
+        } else if known.contains(&r.as_str()) {
             out.push(r.clone());
         } else {
-            let mut valid = RUNTIMES.to_vec();
+            let mut valid = known.clone();
             valid.push(ALL_RUNTIMES);
             return Err(unknown("runtime", r, &valid));
         }
@@ -83,14 +89,46 @@ fn not_built(feature: &str) -> anyhow::Error {
 
 /// Builds the named runtime. An [`Unavailable`] error means it cannot run on this machine (the
 /// report says why in its row); any other error is the harness's own failure.
-pub fn make_runtime(name: &str, env: &HostEnv) -> Result<Box<dyn Runtime>> {
-    let _ = env;
+/// `configured`: the `[[runtime]]` entries of the project's matrix.
+pub fn make_runtime(
+    name: &str,
+    env: &HostEnv,
+    configured: &[CliSpec],
+) -> Result<Box<dyn Runtime>> {
     match name {
         "wasmtime" => Ok(Box::new(wasiprobe_runtimes::WasmtimeRuntime::new()?)),
-        "wasmer" | "wasmi" | "wamr" | "wasmedge" => Err(not_built(name)),
-        "node" => Err(Unavailable("the node runtime is not wired in yet".into()).into()),
-        _ => Err(unknown("runtime", name, RUNTIMES)),
+        "node" => Ok(Box::new(wasiprobe_runtimes::NodeRuntime::new(env)?)),
+        "wasmer" | "wasmi" | "wamr" => Err(not_built(name)),
+        #[cfg(feature = "wasmedge")]
+        "wasmedge" => Ok(Box::new(wasiprobe_runtimes::wasmedge_rt::WasmEdgeRuntime::new(
+            env,
+        )?)),
+        #[cfg(not(feature = "wasmedge"))]
+        "wasmedge" => Err(wasmedge_unavailable()),
+        _ => match configured.iter().find(|c| c.name == name) {
+            Some(c) => Ok(Box::new(wasiprobe_runtimes::CliRuntime::new(
+                c.clone(),
+                env,
+            )?)),
+            None => {
+                let mut valid = RUNTIMES.to_vec();
+                valid.extend(configured.iter().map(|c| c.name.as_str()));
+                Err(unknown("runtime", name, &valid))
+            }
+        },
     }
+}
+
+/// Why the embedded WasmEdge cannot run here.
+#[cfg(not(feature = "wasmedge"))]
+fn wasmedge_unavailable() -> anyhow::Error {
+    Unavailable(
+        "this wasiprobe was built without the `wasmedge` feature, which needs the native \
+         libwasmedge, not obtainable from the package registries reachable here; a `wasmedge` \
+         CLI on PATH can be run as a `[[runtime]] kind = \"command\"` (see sdk-matrix.toml)"
+            .into(),
+    )
+    .into()
 }
 
 /// Why `caps` cannot run `case` as asked, if it cannot: the cell is then `skip`, not `fail`.
@@ -115,12 +153,22 @@ pub struct Project {
     pub probes: Vec<Probe>,
 }
 
+/// The project's matrix: `matrix`, else `ROOT/sdk-matrix.toml`; its CLI runtimes resolve their
+/// adapters relative to `root`.
+pub fn load_matrix(root: &Path, matrix: Option<&Path>) -> Result<Matrix> {
+    let mpath = matrix
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("sdk-matrix.toml"));
+    let mut matrix = Matrix::load(&mpath)?;
+    for r in &mut matrix.runtimes {
+        r.root = root.to_owned();
+    }
+    Ok(matrix)
+}
+
 impl Project {
     pub fn load(root: &Path, matrix: Option<&Path>) -> Result<Project> {
-        let mpath = matrix
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| root.join("sdk-matrix.toml"));
-        let matrix = Matrix::load(&mpath)?;
+        let matrix = load_matrix(root, matrix)?;
         let probes = build::discover(&root.join("probes"))
             .with_context(|| format!("{} has no probes/ (use --root)", root.display()))?;
         Ok(Project {
@@ -241,7 +289,7 @@ struct Job<'a> {
 pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     let checks = select_checks(project, opts)?;
     let specs = select_sdks(project, opts)?;
-    let runtime_names = select_runtimes(opts)?;
+    let runtime_names = select_runtimes(&opts.runtimes, &project.matrix.runtimes)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()?;
@@ -286,12 +334,22 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
             .collect()
     });
 
+    if opts.fetch_zig {
+        for r in &project.matrix.runtimes {
+            if runtime_names.contains(&r.name) {
+                if let Err(e) = provision::fetch_runtime(r, &opts.provision) {
+                    // The runtime's row will say it is unavailable, and why.
+                    tracing::warn!("runtime {}: {e:#}", r.name);
+                }
+            }
+        }
+    }
     let env = host_env(opts);
     let mut runtimes: Vec<Box<dyn Runtime>> = Vec::new();
     let mut runtime_infos = Vec::new();
     let mut results = Vec::new();
     for name in &runtime_names {
-        match make_runtime(name, &env) {
+        match make_runtime(name, &env, &project.matrix.runtimes) {
             Ok(rt) => {
                 runtime_infos.push(RuntimeInfo {
                     name: rt.name().into(),

@@ -82,6 +82,8 @@ pub struct Options {
     /// Compare stdout/stderr exactly instead of as a prefix (the reference's `read`).
     pub exact_output: bool,
     pub host: HostEnv,
+    /// The `[[runtime]]` entries of the project's matrix (CLI runtimes by name).
+    pub configured: Vec<wasiprobe_runtimes::CliSpec>,
 }
 
 /// One suite directory, read and validated.
@@ -911,10 +913,10 @@ pub fn execute(opts: &Options) -> Result<Run> {
         .map(|p| Expectations::load(p))
         .collect::<Result<_>>()?;
     warn_stale(&suites, &expectations, opts.filter.is_some());
-    let names = select_runtimes(&opts.runtimes)?;
+    let names = crate::run::select_runtimes(&opts.runtimes, &opts.configured)?;
     let mut runtimes: Vec<(RuntimeStatus, Option<Box<dyn Runtime>>)> = Vec::new();
     for n in &names {
-        match crate::run::make_runtime(n, &opts.host) {
+        match crate::run::make_runtime(n, &opts.host, &opts.configured) {
             Ok(rt) => runtimes.push((
                 RuntimeStatus {
                     name: n.clone(),
@@ -1029,31 +1031,6 @@ pub fn execute(opts: &Options) -> Result<Run> {
         summary,
         wall_ms: started.elapsed().as_millis(),
     })
-}
-
-fn select_runtimes(asked: &[String]) -> Result<Vec<String>> {
-    use crate::run::{ALL_RUNTIMES, RUNTIMES};
-    if asked.is_empty() {
-        return Ok(vec!["wasmtime".into()]);
-    }
-    let mut out: Vec<String> = Vec::new();
-    for r in asked {
-        let add: Vec<String> = if r == ALL_RUNTIMES {
-            RUNTIMES.iter().map(|s| s.to_string()).collect()
-        } else if RUNTIMES.contains(&r.as_str()) {
-            vec![r.clone()]
-        } else {
-            let mut valid = RUNTIMES.to_vec();
-            valid.push(ALL_RUNTIMES);
-            return Err(crate::run::unknown("runtime", r, &valid));
-        };
-        for a in add {
-            if !out.contains(&a) {
-                out.push(a);
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// An expectation naming a suite or test that is not there usually means a rename upstream:

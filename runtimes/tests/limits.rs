@@ -4,17 +4,25 @@
 
 use std::time::Duration;
 use wasiprobe_runtimes::{
-    HostEnv, Limits, Outcome, Preopen, RunSpec, Runtime, Termination, WasmtimeRuntime,
+    HostEnv, Limits, NodeRuntime, Outcome, Preopen, RunSpec, Runtime, Termination, Unavailable,
+    WasmtimeRuntime,
 };
 
 /// Every runtime this binary was built with (the cargo features decide). A runtime that is
 /// unavailable on this machine is named on stderr and left out.
 fn runtimes() -> Vec<Box<dyn Runtime>> {
-    let _env = HostEnv {
+    let env = HostEnv {
         cache: std::env::temp_dir().join("wasiprobe-limits-test"),
         worker_exe: None,
     };
-    let v: Vec<Box<dyn Runtime>> = vec![Box::new(WasmtimeRuntime::new().unwrap())];
+    let mut v: Vec<Box<dyn Runtime>> = vec![Box::new(WasmtimeRuntime::new().unwrap())];
+    match NodeRuntime::new(&env) {
+        Ok(rt) => v.push(Box::new(rt)),
+        Err(e) if e.downcast_ref::<Unavailable>().is_some() => {
+            eprintln!("node: unavailable, not tested here: {e}")
+        }
+        Err(e) => panic!("node: {e:#}"),
+    }
     v
 }
 
