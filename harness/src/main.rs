@@ -217,6 +217,13 @@ fn default_jobs() -> usize {
 }
 
 fn main() {
+    // The crash-isolated runtime worker (`worker RUNTIME SPEC.json`, started by the runtime's
+    // parent side): before logging and argument parsing, so nothing but the guest writes to
+    // its stdout and stderr.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "worker") {
+        std::process::exit(worker(&args));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("WASIPROBE_LOG")
@@ -239,6 +246,18 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+fn worker(args: &[String]) -> i32 {
+    #[cfg(feature = "wamr")]
+    if args.get(1).is_some_and(|r| r == "wamr") {
+        return wasiprobe_runtimes::wamr_rt::worker_main(args);
+    }
+    eprintln!(
+        "wasiprobe worker: no worker for '{}' in this build (wamr, with the `wamr` feature)",
+        args.get(1).map_or("", String::as_str)
+    );
+    exit::USAGE
 }
 
 fn provision_options(cli: &Cli) -> Result<provision::Options> {

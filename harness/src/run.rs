@@ -84,10 +84,19 @@ fn not_built(feature: &str) -> anyhow::Error {
 /// Builds the named runtime. An [`Unavailable`] error means it cannot run on this machine (the
 /// report says why in its row); any other error is the harness's own failure.
 pub fn make_runtime(name: &str, env: &HostEnv) -> Result<Box<dyn Runtime>> {
+    // Only the worker runtimes read it.
     let _ = env;
     match name {
         "wasmtime" => Ok(Box::new(wasiprobe_runtimes::WasmtimeRuntime::new()?)),
-        "wasmer" | "wasmi" | "wamr" | "wasmedge" => Err(not_built(name)),
+        #[cfg(feature = "wasmi")]
+        "wasmi" => Ok(Box::new(wasiprobe_runtimes::WasmiRuntime::new()?)),
+        #[cfg(feature = "wamr")]
+        "wamr" => Ok(Box::new(wasiprobe_runtimes::WamrRuntime::new(env)?)),
+        #[cfg(not(feature = "wasmi"))]
+        "wasmi" => Err(not_built(name)),
+        #[cfg(not(feature = "wamr"))]
+        "wamr" => Err(not_built(name)),
+        "wasmer" | "wasmedge" => Err(not_built(name)),
         "node" => Err(Unavailable("the node runtime is not wired in yet".into()).into()),
         _ => Err(unknown("runtime", name, RUNTIMES)),
     }
@@ -103,8 +112,19 @@ pub fn cannot_run(caps: &Capabilities, case: &Case, opts: &RunOptions) -> Option
     if !case.stdin.is_empty() && !caps.stdin {
         return Some("the case feeds stdin and the runtime cannot".into());
     }
-    if !opts.inject.is_empty() && !caps.fault_injection {
-        return Some("fault injection was asked for and the runtime cannot inject faults".into());
+    for inj in &opts.inject {
+        if inj.is_worker_fault() {
+            if caps.isolation != "worker-process" {
+                return Some(format!(
+                    "{inj} is a fault of a worker process and the runtime runs {}",
+                    caps.isolation
+                ));
+            }
+        } else if !caps.fault_injection {
+            return Some(format!(
+                "fault injection ({inj}) was asked for and the runtime cannot inject faults"
+            ));
+        }
     }
     None
 }

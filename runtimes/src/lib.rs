@@ -12,9 +12,17 @@ use std::time::Duration;
 pub mod count;
 pub mod inject;
 pub mod process;
+#[cfg(feature = "wamr")]
+pub mod wamr_rt;
+#[cfg(feature = "wasmi")]
+pub mod wasmi_rt;
 pub mod wasmtime_rt;
 
 pub use inject::Injection;
+#[cfg(feature = "wamr")]
+pub use wamr_rt::WamrRuntime;
+#[cfg(feature = "wasmi")]
+pub use wasmi_rt::WasmiRuntime;
 pub use wasmtime_rt::WasmtimeRuntime;
 
 /// A host directory made visible to the guest under `guest` (the `HOST::GUEST` of CLI runtimes).

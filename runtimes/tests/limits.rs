@@ -10,12 +10,27 @@ use wasiprobe_runtimes::{
 /// Every runtime this binary was built with (the cargo features decide). A runtime that is
 /// unavailable on this machine is named on stderr and left out.
 fn runtimes() -> Vec<Box<dyn Runtime>> {
-    let _env = HostEnv {
-        cache: std::env::temp_dir().join("wasiprobe-limits-test"),
-        worker_exe: None,
-    };
-    let v: Vec<Box<dyn Runtime>> = vec![Box::new(WasmtimeRuntime::new().unwrap())];
+    let _env = host_env();
+    #[allow(unused_mut)]
+    let mut v: Vec<Box<dyn Runtime>> = vec![Box::new(WasmtimeRuntime::new().unwrap())];
+    #[cfg(feature = "wasmi")]
+    v.push(Box::new(wasiprobe_runtimes::WasmiRuntime::new().unwrap()));
+    #[cfg(feature = "wamr")]
+    v.push(Box::new(
+        wasiprobe_runtimes::WamrRuntime::new(&_env).unwrap(),
+    ));
     v
+}
+
+fn host_env() -> HostEnv {
+    HostEnv {
+        cache: std::env::temp_dir().join("wasiprobe-limits-test"),
+        // This crate's own worker binary: the tests have no `wasiprobe` to host WAMR.
+        #[cfg(feature = "wamr")]
+        worker_exe: Some(env!("CARGO_BIN_EXE_wasiprobe-wamr-worker").into()),
+        #[cfg(not(feature = "wamr"))]
+        worker_exe: None,
+    }
 }
 
 /// Runs `f` on each runtime that enforces `limit` (every runtime when `None`).
