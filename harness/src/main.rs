@@ -263,6 +263,13 @@ fn default_jobs() -> usize {
 }
 
 fn main() {
+    // The crash-isolated runtime worker (`worker RUNTIME SPEC.json`, started by the runtime's
+    // parent side): before logging and argument parsing, so nothing but the guest writes to
+    // its stdout and stderr.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "worker") {
+        std::process::exit(worker(&args));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("WASIPROBE_LOG")
@@ -285,6 +292,39 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+fn worker(args: &[String]) -> i32 {
+    #[cfg(feature = "wamr")]
+    if args.get(1).is_some_and(|r| r == "wamr") {
+        return wasiprobe_runtimes::wamr_rt::worker_main(args);
+    }
+    #[cfg(feature = "wasmedge")]
+    if args.get(1).is_some_and(|r| r == "wasmedge") {
+        let flag = |f: &str| {
+            args.iter()
+                .position(|a| a == f)
+                .and_then(|i| args.get(i + 1))
+                .map(PathBuf::from)
+        };
+        return match (flag("--module"), flag("--spec"), flag("--status")) {
+            (Some(m), Some(s), Some(st)) => {
+                wasiprobe_runtimes::wasmedge_rt::worker_main(&m, &s, &st).unwrap_or_else(|e| {
+                    eprintln!("wasiprobe worker wasmedge: {e:#}");
+                    exit::USAGE
+                })
+            }
+            _ => {
+                eprintln!("wasiprobe worker wasmedge: needs --module, --spec and --status");
+                exit::USAGE
+            }
+        };
+    }
+    eprintln!(
+        "wasiprobe worker: no worker for '{}' in this build (wamr, with the `wamr` feature)",
+        args.get(1).map_or("", String::as_str)
+    );
+    exit::USAGE
 }
 
 fn provision_options(cli: &Cli) -> Result<provision::Options> {
@@ -454,7 +494,6 @@ fn real_main(cli: Cli) -> Result<i32> {
         Cmd::Liars
         | Cmd::Entropy { .. }
         | Cmd::Coverage { .. }
-        | Cmd::Worker { .. }
         | Cmd::Diff { .. }
         | Cmd::Evidence { .. }
         | Cmd::Report { .. }
@@ -695,7 +734,10 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
                 match provision::fetch_runtime(r, popts) {
                     Ok(()) => println!("{:<18} runtime   ready       {pkg}", r.name),
                     Err(e) => {
-                        println!("{:<18} runtime   unavailable {pkg}\n{:<18} {e:#}", r.name, "");
+                        println!(
+                            "{:<18} runtime   unavailable {pkg}\n{:<18} {e:#}",
+                            r.name, ""
+                        );
                         named_missing |= rt_ids.contains(&r.name);
                     }
                 }

@@ -13,8 +13,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use wasiprobe_runtimes::{
-    Capabilities, CliSpec, HostEnv, Injection, Limits, Outcome, Preopen, RunSpec, Runtime, Termination,
-    Unavailable,
+    Capabilities, CliSpec, HostEnv, Injection, Limits, Outcome, Preopen, RunSpec, Runtime,
+    Termination, Unavailable,
 };
 
 /// The guest path of each case's scratch directory (see probes/PROTOCOL.md).
@@ -90,19 +90,23 @@ fn not_built(feature: &str) -> anyhow::Error {
 /// Builds the named runtime. An [`Unavailable`] error means it cannot run on this machine (the
 /// report says why in its row); any other error is the harness's own failure.
 /// `configured`: the `[[runtime]]` entries of the project's matrix.
-pub fn make_runtime(
-    name: &str,
-    env: &HostEnv,
-    configured: &[CliSpec],
-) -> Result<Box<dyn Runtime>> {
+pub fn make_runtime(name: &str, env: &HostEnv, configured: &[CliSpec]) -> Result<Box<dyn Runtime>> {
     match name {
         "wasmtime" => Ok(Box::new(wasiprobe_runtimes::WasmtimeRuntime::new()?)),
         "node" => Ok(Box::new(wasiprobe_runtimes::NodeRuntime::new(env)?)),
-        "wasmer" | "wasmi" | "wamr" => Err(not_built(name)),
+        #[cfg(feature = "wasmi")]
+        "wasmi" => Ok(Box::new(wasiprobe_runtimes::WasmiRuntime::new()?)),
+        #[cfg(feature = "wamr")]
+        "wamr" => Ok(Box::new(wasiprobe_runtimes::WamrRuntime::new(env)?)),
+        #[cfg(not(feature = "wasmi"))]
+        "wasmi" => Err(not_built(name)),
+        #[cfg(not(feature = "wamr"))]
+        "wamr" => Err(not_built(name)),
+        "wasmer" => Err(not_built(name)),
         #[cfg(feature = "wasmedge")]
-        "wasmedge" => Ok(Box::new(wasiprobe_runtimes::wasmedge_rt::WasmEdgeRuntime::new(
-            env,
-        )?)),
+        "wasmedge" => Ok(Box::new(
+            wasiprobe_runtimes::wasmedge_rt::WasmEdgeRuntime::new(env)?,
+        )),
         #[cfg(not(feature = "wasmedge"))]
         "wasmedge" => Err(wasmedge_unavailable()),
         _ => match configured.iter().find(|c| c.name == name) {
@@ -141,8 +145,19 @@ pub fn cannot_run(caps: &Capabilities, case: &Case, opts: &RunOptions) -> Option
     if !case.stdin.is_empty() && !caps.stdin {
         return Some("the case feeds stdin and the runtime cannot".into());
     }
-    if !opts.inject.is_empty() && !caps.fault_injection {
-        return Some("fault injection was asked for and the runtime cannot inject faults".into());
+    for inj in &opts.inject {
+        if inj.is_worker_fault() {
+            if caps.isolation != "worker-process" {
+                return Some(format!(
+                    "{inj} is a fault of a worker process and the runtime runs {}",
+                    caps.isolation
+                ));
+            }
+        } else if !caps.fault_injection {
+            return Some(format!(
+                "fault injection ({inj}) was asked for and the runtime cannot inject faults"
+            ));
+        }
     }
     None
 }

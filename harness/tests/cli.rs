@@ -871,7 +871,14 @@ fn the_wasmtime_adapter_reads_traps_from_wasmtimes_own_words_only() {
             .output()
             .unwrap();
         let v = json_of(&out.join("report.json"));
-        assert_eq!(v["runtimes"][0]["version"].as_str().unwrap().split(" (").next(), Some("wasmtime 0.0.0"));
+        assert_eq!(
+            v["runtimes"][0]["version"]
+                .as_str()
+                .unwrap()
+                .split(" (")
+                .next(),
+            Some("wasmtime 0.0.0")
+        );
         let cell = v["results"]
             .as_array()
             .unwrap()
@@ -887,7 +894,13 @@ fn the_wasmtime_adapter_reads_traps_from_wasmtimes_own_words_only() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(cell["verdict"], "trap", "{cell}");
-    assert!(cell["evidence"]["reason"].as_str().unwrap().contains("unreachable"), "{cell}");
+    assert!(
+        cell["evidence"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"),
+        "{cell}"
+    );
     let (_, cell) = run(
         "Error: failed to run main module `x.wasm`\\n\\nCaused by:\\n    0: failed to invoke command default\\n    1: forcing trap when growing memory to 4294967296 bytes\\n",
         "1",

@@ -156,6 +156,12 @@ pub const LIARS: &[(&str, &str, &str)] = &[
         "enosys",
         "returns ENOSYS without calling the real implementation",
     ),
+    (
+        "worker",
+        "segfault",
+        "not a liar: the runtime's worker process dies by SIGSEGV before the guest starts \
+         (runtimes in a worker process only; the crash-isolation control)",
+    ),
 ];
 
 /// The guest name of the hidden preopen behind `path_open:dotdot-escape`.
@@ -178,6 +184,13 @@ impl FromStr for Injection {
             func: func.into(),
             mode: mode.into(),
         })
+    }
+}
+
+impl Injection {
+    /// A fault of the worker process that hosts a runtime (`worker:*`), not of a function.
+    pub fn is_worker_fault(&self) -> bool {
+        self.func == "worker"
     }
 }
 
@@ -393,6 +406,10 @@ pub fn install_liars(linker: &mut Linker<Host>, inject: &[Injection]) -> wasmtim
             ("random_get", mode) => random_liar(linker, mode)?,
             ("fd_tell", "lie") => fd_tell_lie(linker)?,
             ("fd_advise", "enosys") => fd_advise_enosys(linker)?,
+            ("worker", _) => wasmtime::bail!(
+                "{inj} kills a runtime's worker process; wasmtime runs in this process and \
+                 refuses it"
+            ),
             _ => wasmtime::bail!("unknown injection {inj}"),
         }
     }

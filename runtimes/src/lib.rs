@@ -15,13 +15,21 @@ pub mod count;
 pub mod inject;
 pub mod node_rt;
 pub mod process;
-pub mod wasmtime_rt;
+#[cfg(feature = "wamr")]
+pub mod wamr_rt;
 #[cfg(feature = "wasmedge")]
 pub mod wasmedge_rt;
+#[cfg(feature = "wasmi")]
+pub mod wasmi_rt;
+pub mod wasmtime_rt;
 
 pub use cli_rt::{CliKind, CliRuntime, CliSpec};
 pub use inject::Injection;
 pub use node_rt::NodeRuntime;
+#[cfg(feature = "wamr")]
+pub use wamr_rt::WamrRuntime;
+#[cfg(feature = "wasmi")]
+pub use wasmi_rt::WasmiRuntime;
 pub use wasmtime_rt::WasmtimeRuntime;
 
 /// A host directory made visible to the guest under `guest` (the `HOST::GUEST` of CLI runtimes).

@@ -305,7 +305,10 @@ impl CappedPipe {
     pub fn take(&self) -> Vec<u8> {
         std::mem::take(&mut *self.buf.lock().unwrap())
     }
-    fn push(&self, bytes: &[u8]) -> bool {
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+    pub(crate) fn push(&self, bytes: &[u8]) -> bool {
         let mut b = self.buf.lock().unwrap();
         let room = self.cap - b.len();
         if bytes.len() > room {

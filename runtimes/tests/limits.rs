@@ -11,10 +11,7 @@ use wasiprobe_runtimes::{
 /// Every runtime this binary was built with (the cargo features decide). A runtime that is
 /// unavailable on this machine is named on stderr and left out.
 fn runtimes() -> Vec<Box<dyn Runtime>> {
-    let env = HostEnv {
-        cache: std::env::temp_dir().join("wasiprobe-limits-test"),
-        worker_exe: None,
-    };
+    let env = host_env();
     let mut v: Vec<Box<dyn Runtime>> = vec![Box::new(WasmtimeRuntime::new().unwrap())];
     match NodeRuntime::new(&env) {
         Ok(rt) => v.push(Box::new(rt)),
@@ -23,7 +20,24 @@ fn runtimes() -> Vec<Box<dyn Runtime>> {
         }
         Err(e) => panic!("node: {e:#}"),
     }
+    #[cfg(feature = "wasmi")]
+    v.push(Box::new(wasiprobe_runtimes::WasmiRuntime::new().unwrap()));
+    #[cfg(feature = "wamr")]
+    v.push(Box::new(
+        wasiprobe_runtimes::WamrRuntime::new(&env).unwrap(),
+    ));
     v
+}
+
+fn host_env() -> HostEnv {
+    HostEnv {
+        cache: std::env::temp_dir().join("wasiprobe-limits-test"),
+        // This crate's own worker binary: the tests have no `wasiprobe` to host WAMR.
+        #[cfg(feature = "wamr")]
+        worker_exe: Some(env!("CARGO_BIN_EXE_wasiprobe-wamr-worker").into()),
+        #[cfg(not(feature = "wamr"))]
+        worker_exe: None,
+    }
 }
 
 /// Runs `f` on each runtime that enforces `limit` (every runtime when `None`).
@@ -226,6 +240,8 @@ fn open_files_are_limited_with_emfile() {
             guest: "/scratch".into(),
         });
         // Opens "f" (O_CREAT) 20 times without closing; exits with the first non-zero errno.
+        // Rights as a libc asks for O_RDWR (fd_read | fd_write): WAMR refuses rights a
+        // preopen cannot pass on (ENOTCAPABLE), the others mask them.
         let o = run_wat_on(
             rt,
             &module(
@@ -234,7 +250,7 @@ fn open_files_are_limited_with_emfile() {
             (func (export "_start") (local $i i32) (local $e i32)
               (loop $l
                 (local.set $e (call $path_open (i32.const 3) (i32.const 0) (i32.const 200) (i32.const 1)
-                  (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 300)))
+                  (i32.const 1) (i64.const 0x42) (i64.const 0) (i32.const 0) (i32.const 300)))
                 (if (local.get $e) (then (call $proc_exit (local.get $e))))
                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
                 (br_if $l (i32.lt_u (local.get $i) (i32.const 20))))
@@ -278,5 +294,81 @@ fn a_missing_import_is_a_load_error() {
             Termination::LoadError { message } => assert!(message.contains("nope"), "{message}"),
             t => panic!("expected load error, got {t:?}"),
         }
+    });
+}
+
+const HELLO_EXIT_7: &str = r#"
+    (data (i32.const 100) "hello\n")
+    (func (export "_start")
+      (i32.store (i32.const 0) (i32.const 100))
+      (i32.store (i32.const 4) (i32.const 6))
+      (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (call $proc_exit (i32.const 7)))"#;
+
+#[test]
+fn an_in_process_runtime_refuses_the_worker_crash() {
+    let mut s = spec();
+    s.inject.push("worker:segfault".parse().unwrap());
+    let rt = WasmtimeRuntime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("guest.wasm");
+    std::fs::write(&path, wat::parse_str(module(HELLO_EXIT_7)).unwrap()).unwrap();
+    let e = rt.run(&path, &s).unwrap_err();
+    assert!(format!("{e:#}").contains("worker:segfault"), "{e:#}");
+}
+
+/// The crash-isolation control: the worker really dies by SIGSEGV; the cell is a crash, and the
+/// same runtime runs the next guest normally.
+#[cfg(feature = "wamr")]
+#[test]
+fn a_worker_killed_by_sigsegv_is_a_crash_and_the_next_run_works() {
+    let rt = wasiprobe_runtimes::WamrRuntime::new(&host_env()).unwrap();
+    let mut s = spec();
+    s.inject.push("worker:segfault".parse().unwrap());
+    let o = run_wat_on(&rt, &module(HELLO_EXIT_7), &s);
+    match o.termination {
+        Termination::Crash { message } => assert!(message.contains("SIGSEGV"), "{message}"),
+        t => panic!("expected crash, got {t:?}"),
+    }
+    let o = run_wat_on(&rt, &module(HELLO_EXIT_7), &spec());
+    assert_eq!(o.termination, Termination::Exited { code: 7 });
+    assert_eq!(o.stdout, b"hello\n");
+}
+
+#[cfg(feature = "wamr")]
+#[test]
+fn wamr_without_a_worker_executable_is_unavailable() {
+    let env = HostEnv {
+        cache: std::env::temp_dir(),
+        worker_exe: None,
+    };
+    let e = wasiprobe_runtimes::WamrRuntime::new(&env).err().unwrap();
+    assert!(e.to_string().contains("worker"), "{e}");
+}
+
+#[test]
+fn stdin_reaches_the_guest() {
+    each(None, |rt| {
+        let mut s = spec();
+        s.stdin = b"ping".to_vec();
+        // Reads up to 16 bytes of stdin and echoes them to stdout.
+        let o = run_wat_on(
+            rt,
+            &format!(
+                r#"(module
+              (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+              {HEADER}
+              (func (export "_start")
+                (i32.store (i32.const 0) (i32.const 100))
+                (i32.store (i32.const 4) (i32.const 16))
+                (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (i32.store (i32.const 4) (i32.load (i32.const 8)))
+                (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (call $proc_exit (i32.const 0))))"#
+            ),
+            &s,
+        );
+        assert_eq!(o.termination, Termination::Exited { code: 0 });
+        assert_eq!(o.stdout, b"ping");
     });
 }
