@@ -948,6 +948,9 @@ pub fn execute(opts: &Options) -> Result<Run> {
             }
         }
     }
+    if jobs.is_empty() {
+        tracing::warn!("no test selected (is --filter too narrow, or the suites empty?)");
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()?;
@@ -1205,7 +1208,7 @@ fn output_diff(
         let end = (at + AFTER).min(v.len());
         let mut s: String = v[from.min(v.len())..end].iter().collect();
         if from > 0 {
-            s.insert_str(0, "…");
+            s.insert(0, '…');
         }
         if end < v.len() {
             s.push('…');

@@ -71,13 +71,13 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// test name → the JSON entry of `runtime`.
+/// test name → the JSON entry of `runtime` in the `basic` fixture suite.
 fn by_test<'a>(v: &'a Value, runtime: &str) -> BTreeMap<String, &'a Value> {
     v["tests"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|t| t["runtime"] == runtime)
+        .filter(|t| t["runtime"] == runtime && t["suite"] == "wasiprobe fixtures")
         .map(|t| (t["test"].as_str().unwrap().to_string(), t))
         .collect()
 }
@@ -258,14 +258,14 @@ fn an_unavailable_runtime_skips_with_the_reason() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let t = by_test(&v, "wasmer");
-    assert_eq!(t.len(), 17);
+    assert_eq!(t.len(), 16);
     for (name, x) in &t {
         assert_eq!(x["outcome"], "skip", "{name}");
         assert!(x["reason"].as_str().unwrap().contains("feature"), "{x}");
     }
     let o = wasiprobe(&[s(&basic), "--runtime", "wasmer"]);
     let out = text(&o.stdout);
-    assert!(out.contains("wasmer: 0 pass, 0 fail, 17 skip"), "{out}");
+    assert!(out.contains("wasmer: 0 pass, 0 fail, 16 skip"), "{out}");
     assert!(out.contains("unavailable:"), "{out}");
 }
 
@@ -284,7 +284,7 @@ fn parallel_and_serial_runs_agree_in_order_and_outcome() {
             .collect()
     };
     let serial = run("1");
-    assert_eq!(serial.len(), 17);
+    assert_eq!(serial.len(), 16);
     let mut sorted = serial.clone();
     sorted.sort();
     assert_eq!(serial, sorted, "tests are reported by name");
@@ -346,4 +346,45 @@ fn bad_input_is_a_usage_error_naming_the_cause() {
     let o = wasiprobe(&[s(&basic), "--runtime", "wasm3"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("valid: wasmtime"));
+}
+
+/// Not a check: tests per second with `--jobs 1` and with every core, on the passing fixtures
+/// repeated to a few hundred tests. `cargo test --release -p wasiprobe --test testsuite bench
+/// -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn bench_parallel_against_serial() {
+    let c = corpus();
+    let basic = c.path().join("basic");
+    let suite = c.path().join("bench");
+    std::fs::create_dir_all(&suite).unwrap();
+    std::fs::copy(basic.join("manifest.json"), suite.join("manifest.json")).unwrap();
+    for d in ["data.dir", "write.dir"] {
+        std::fs::create_dir_all(suite.join(d)).unwrap();
+        for e in std::fs::read_dir(basic.join(d)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), suite.join(d).join(e.file_name())).unwrap();
+        }
+    }
+    let copies = 40;
+    let names = ["hello", "env", "exit", "readfile", "writes", "stderr"];
+    for n in names {
+        for i in 0..copies {
+            let to = suite.join(format!("{n}_{i:03}"));
+            std::fs::copy(basic.join(format!("{n}.wasm")), to.with_extension("wasm")).unwrap();
+            std::fs::copy(basic.join(format!("{n}.json")), to.with_extension("json")).unwrap();
+        }
+    }
+    let tests = names.len() * copies;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for jobs in [1, cores] {
+        let start = std::time::Instant::now();
+        let o = wasiprobe(&[s(&suite), "--jobs", &jobs.to_string()]);
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+        println!(
+            "--jobs {jobs}: {tests} tests in {secs:.2} s = {:.0} tests/s",
+            tests as f64 / secs
+        );
+    }
 }
