@@ -123,9 +123,17 @@ struct Finding {
     #[serde(default)]
     runtime: Option<String>,
     check: String,
+    /// The verdict the cell must have; `fail` when absent (a runtime that hangs or traps on a
+    /// probe is a `timeout` or `trap`).
+    #[serde(default = "fail")]
+    verdict: Verdict,
     contains: String,
     #[allow(dead_code)]
     why: String,
+}
+
+fn fail() -> Verdict {
+    Verdict::Fail
 }
 
 impl Finding {
@@ -164,7 +172,7 @@ fn cell(ctx: &Ctx, sdk: &Provisioned, runtime: &str, check_name: &str) -> Result
     let (verdict, evidence) = judged(&rec, check.as_ref())?;
     let known = known_finding(&sdk.spec.id, runtime, check_name);
     match known {
-        Some(f) if verdict != Verdict::Fail || !evidence.to_string().contains(&f.contains) => {
+        Some(f) if verdict != f.verdict || !evidence.to_string().contains(&f.contains) => {
             Err(format!(
                 "known finding ({}) no longer seen: verdict {verdict:?}; evidence: {evidence}",
                 f.contains
@@ -362,7 +370,20 @@ fn main() {
         .iter()
         .find(|s| s.spec.id == "zig-0.13")
         .or(ready.first());
-    for rt in run::RUNTIMES.iter().copied().filter(|r| *r != "wasmtime") {
+    let names: Vec<String> = run::RUNTIMES
+        .iter()
+        .map(|r| r.to_string())
+        .chain(ctx.project.matrix.runtimes.iter().map(|r| r.name.clone()))
+        .filter(|r| r != "wasmtime")
+        .collect();
+    for rt in names {
+        let rt = rt.as_str();
+        if let Some(spec) = ctx.project.matrix.runtimes.iter().find(|r| r.name == rt) {
+            // CLI runtimes from a package are installed like the zig wheels.
+            if let Err(e) = provision::fetch_runtime(spec, &opts.provision) {
+                eprintln!("runtime {rt}: {e:#}");
+            }
+        }
         let made = run::make_runtime(rt, &host_env(), &ctx.project.matrix.runtimes);
         let (Some(sdk), Ok(_)) = (one, &made) else {
             let why = match &made {
@@ -379,8 +400,8 @@ fn main() {
         };
         for check in &all {
             let name = format!("{}::{rt}::{}::{}", sdk.spec.id, check.probe(), check.name());
-            let (c, s, n) = (ctx.clone(), (*sdk).clone(), check.name());
-            trials.push(Trial::test(name, move || cell(&c, &s, rt, n)));
+            let (c, s, n, r) = (ctx.clone(), (*sdk).clone(), check.name(), rt.to_string());
+            trials.push(Trial::test(name, move || cell(&c, &s, &r, n)));
         }
     }
     if let Some(sdk) = ready.first() {
