@@ -515,10 +515,7 @@ fn worker(
     match runtime {
         #[cfg(feature = "wasmedge")]
         "wasmedge" => wasiprobe_runtimes::wasmedge_rt::worker_main(module, spec, status),
-        _ => Err(UsageError(format!(
-            "no worker for runtime '{runtime}' in this build"
-        ))
-        .into()),
+        _ => Err(UsageError(format!("no worker for runtime '{runtime}' in this build")).into()),
     }
 }
 
@@ -623,7 +620,10 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
                 match provision::fetch_runtime(r, popts) {
                     Ok(()) => println!("{:<18} runtime   ready       {pkg}", r.name),
                     Err(e) => {
-                        println!("{:<18} runtime   unavailable {pkg}\n{:<18} {e:#}", r.name, "");
+                        println!(
+                            "{:<18} runtime   unavailable {pkg}\n{:<18} {e:#}",
+                            r.name, ""
+                        );
                         named_missing |= rt_ids.contains(&r.name);
                     }
                 }

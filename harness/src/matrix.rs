@@ -260,7 +260,8 @@ impl Matrix {
             if !names.insert(name.clone()) {
                 return Err(err(at, format!("field `name`: '{name}' is declared twice")));
             }
-            let field = |f: &str, what: &str| err(at, format!("runtime '{name}': field `{f}` {what}"));
+            let field =
+                |f: &str, what: &str| err(at, format!("runtime '{name}': field `{f}` {what}"));
             let kind = match (r.kind, r.adapter, r.command) {
                 (RuntimeKind::Adapter, Some(a), None) => CliKind::Adapter(a),
                 (RuntimeKind::Adapter, None, _) => {
@@ -276,7 +277,10 @@ impl Matrix {
                         err(line, format!("runtime '{name}': field `command`: {e}"))
                     })?;
                     if r.runtime.is_none() {
-                        return Err(field("runtime", "is required for kind command (it is `{runtime}`)"));
+                        return Err(field(
+                            "runtime",
+                            "is required for kind command (it is `{runtime}`)",
+                        ));
                     }
                     CliKind::Command(c)
                 }
@@ -296,7 +300,9 @@ impl Matrix {
                     if !ok {
                         return Err(err(
                             Some(p.span().start),
-                            format!("runtime '{name}': field `pypi`: '{v}' is not PACKAGE==VERSION"),
+                            format!(
+                                "runtime '{name}': field `pypi`: '{v}' is not PACKAGE==VERSION"
+                            ),
                         ));
                     }
                     if r.runtime.is_none() {

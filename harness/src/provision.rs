@@ -2,7 +2,6 @@
 //! actually found. An SDK that cannot be had is `unavailable` with the reason — never dropped.
 
 use crate::matrix::{Kind, SdkSpec};
-use wasiprobe_runtimes::cli_rt::{self, CliSpec};
 use crate::util::{command_output, hash_tree};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -11,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use wasiprobe_runtimes::cli_rt::{self, CliSpec};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]

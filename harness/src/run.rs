@@ -13,8 +13,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use wasiprobe_runtimes::{
-    Capabilities, CliSpec, HostEnv, Injection, Limits, Outcome, Preopen, RunSpec, Runtime, Termination,
-    Unavailable,
+    Capabilities, CliSpec, HostEnv, Injection, Limits, Outcome, Preopen, RunSpec, Runtime,
+    Termination, Unavailable,
 };
 
 /// The guest path of each case's scratch directory (see probes/PROTOCOL.md).
@@ -90,19 +90,15 @@ fn not_built(feature: &str) -> anyhow::Error {
 /// Builds the named runtime. An [`Unavailable`] error means it cannot run on this machine (the
 /// report says why in its row); any other error is the harness's own failure.
 /// `configured`: the `[[runtime]]` entries of the project's matrix.
-pub fn make_runtime(
-    name: &str,
-    env: &HostEnv,
-    configured: &[CliSpec],
-) -> Result<Box<dyn Runtime>> {
+pub fn make_runtime(name: &str, env: &HostEnv, configured: &[CliSpec]) -> Result<Box<dyn Runtime>> {
     match name {
         "wasmtime" => Ok(Box::new(wasiprobe_runtimes::WasmtimeRuntime::new()?)),
         "node" => Ok(Box::new(wasiprobe_runtimes::NodeRuntime::new(env)?)),
         "wasmer" | "wasmi" | "wamr" => Err(not_built(name)),
         #[cfg(feature = "wasmedge")]
-        "wasmedge" => Ok(Box::new(wasiprobe_runtimes::wasmedge_rt::WasmEdgeRuntime::new(
-            env,
-        )?)),
+        "wasmedge" => Ok(Box::new(
+            wasiprobe_runtimes::wasmedge_rt::WasmEdgeRuntime::new(env)?,
+        )),
         #[cfg(not(feature = "wasmedge"))]
         "wasmedge" => Err(wasmedge_unavailable()),
         _ => match configured.iter().find(|c| c.name == name) {

@@ -48,7 +48,10 @@ pub fn contract_args(module: &Path, spec: &RunSpec) -> Vec<OsString> {
 /// The extension variables for one run; `status` is where the adapter writes its status.
 pub fn extension_env(spec: &RunSpec, status: &Path) -> Vec<(String, OsString)> {
     let mut v = vec![
-        ("WASIPROBE_STATUS".to_string(), status.as_os_str().to_owned()),
+        (
+            "WASIPROBE_STATUS".to_string(),
+            status.as_os_str().to_owned(),
+        ),
         (
             "WASIPROBE_MAX_MEMORY".into(),
             spec.limits.memory_bytes.to_string().into(),

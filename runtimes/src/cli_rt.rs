@@ -439,7 +439,7 @@ mod tests {
             (t(&["{runtime}", "{wasm}", "--a={args}"]), "own"),
             (t(&["{runtime}", "{wasm}", "{dir.host}={env.key}"]), "both"),
             (t(&["{runtime}", "run"]), "{wasm}"),
-            (t(&["{runtime}", "{wasm", ]), "without"),
+            (t(&["{runtime}", "{wasm"]), "without"),
             (vec![], "empty"),
         ] {
             let e = validate_template(&bad).unwrap_err();

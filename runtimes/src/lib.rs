@@ -15,9 +15,9 @@ pub mod count;
 pub mod inject;
 pub mod node_rt;
 pub mod process;
-pub mod wasmtime_rt;
 #[cfg(feature = "wasmedge")]
 pub mod wasmedge_rt;
+pub mod wasmtime_rt;
 
 pub use cli_rt::{CliKind, CliRuntime, CliSpec};
 pub use inject::Injection;

@@ -89,7 +89,8 @@ pub fn worker_main(module: &Path, spec: &Path, status: &Path) -> Result<i32> {
     use wasmedge_sdk::vm::SyncInst;
     use wasmedge_sdk::{params, Module, Store, Vm};
 
-    let spec: RunSpec = serde_json::from_slice(&std::fs::read(spec)?).context("reading the spec")?;
+    let spec: RunSpec =
+        serde_json::from_slice(&std::fs::read(spec)?).context("reading the spec")?;
     let pages = (spec.limits.memory_bytes / 65536).min(65536) as u32;
     let config = ConfigBuilder::new(CommonConfigOptions::default())
         .with_runtime_config(RuntimeConfigOptions::default().max_memory_pages(pages))
@@ -132,7 +133,12 @@ pub fn worker_main(module: &Path, spec: &Path, status: &Path) -> Result<i32> {
                 Ok(_) => Termination::Exited { code: 0 },
                 // proc_exit ends `_start` with "terminated"; the code is read from the WASI module
                 // below, once the store has let go of it.
-                Err(e) if matches!(*e, WasmEdgeError::Core(CoreError::Common(CoreCommonError::Terminated))) => {
+                Err(e)
+                    if matches!(
+                        *e,
+                        WasmEdgeError::Core(CoreError::Common(CoreCommonError::Terminated))
+                    ) =>
+                {
                     Termination::Exited { code: i32::MIN }
                 }
                 Err(e) => Termination::Trap {

@@ -225,7 +225,9 @@ fn open_files_are_limited_with_emfile() {
             host: dir.path().to_owned(),
             guest: "/scratch".into(),
         });
-        // Opens "f" (O_CREAT) 20 times without closing; exits with the first non-zero errno.
+        // Opens "f" (O_CREAT) 20 times without closing; exits with the first non-zero errno. It asks
+        // for fd_read|fd_write only: a runtime that checks rights (node's uvwasi) refuses rights
+        // the preopen does not pass on, with ENOTCAPABLE, which is not what this test is about.
         let o = run_wat_on(
             rt,
             &module(
@@ -234,7 +236,7 @@ fn open_files_are_limited_with_emfile() {
             (func (export "_start") (local $i i32) (local $e i32)
               (loop $l
                 (local.set $e (call $path_open (i32.const 3) (i32.const 0) (i32.const 200) (i32.const 1)
-                  (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 300)))
+                  (i32.const 1) (i64.const 0x42) (i64.const 0) (i32.const 0) (i32.const 300)))
                 (if (local.get $e) (then (call $proc_exit (local.get $e))))
                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
                 (br_if $l (i32.lt_u (local.get $i) (i32.const 20))))
