@@ -15,12 +15,17 @@ pub mod count;
 pub mod inject;
 pub mod node_rt;
 pub mod process;
+<<<<<<< HEAD
 #[cfg(feature = "wamr")]
 pub mod wamr_rt;
 #[cfg(feature = "wasmedge")]
 pub mod wasmedge_rt;
 #[cfg(feature = "wasmi")]
 pub mod wasmi_rt;
+=======
+#[cfg(feature = "wasmedge")]
+pub mod wasmedge_rt;
+>>>>>>> cli
 pub mod wasmtime_rt;
 
 pub use cli_rt::{CliKind, CliRuntime, CliSpec};

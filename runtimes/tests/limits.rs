@@ -240,8 +240,8 @@ fn open_files_are_limited_with_emfile() {
             guest: "/scratch".into(),
         });
         // Opens "f" (O_CREAT) 20 times without closing; exits with the first non-zero errno.
-        // Rights as a libc asks for O_RDWR (fd_read | fd_write): WAMR refuses rights a
-        // preopen cannot pass on (ENOTCAPABLE), the others mask them.
+        // Rights as a libc asks for O_RDWR (fd_read | fd_write): WAMR and node's uvwasi refuse
+        // rights a preopen cannot pass on (ENOTCAPABLE), the others mask them.
         let o = run_wat_on(
             rt,
             &module(
