@@ -87,7 +87,11 @@ pub fn make_runtime(name: &str, env: &HostEnv) -> Result<Box<dyn Runtime>> {
     let _ = env;
     match name {
         "wasmtime" => Ok(Box::new(wasiprobe_runtimes::WasmtimeRuntime::new()?)),
-        "wasmer" | "wasmi" | "wamr" | "wasmedge" => Err(not_built(name)),
+        #[cfg(feature = "wasmer")]
+        "wasmer" => Ok(Box::new(wasiprobe_runtimes::WasmerRuntime::new()?)),
+        #[cfg(not(feature = "wasmer"))]
+        "wasmer" => Err(not_built(name)),
+        "wasmi" | "wamr" | "wasmedge" => Err(not_built(name)),
         "node" => Err(Unavailable("the node runtime is not wired in yet".into()).into()),
         _ => Err(unknown("runtime", name, RUNTIMES)),
     }

@@ -12,9 +12,13 @@ use std::time::Duration;
 pub mod count;
 pub mod inject;
 pub mod process;
+#[cfg(feature = "wasmer")]
+pub mod wasmer_rt;
 pub mod wasmtime_rt;
 
 pub use inject::Injection;
+#[cfg(feature = "wasmer")]
+pub use wasmer_rt::WasmerRuntime;
 pub use wasmtime_rt::WasmtimeRuntime;
 
 /// A host directory made visible to the guest under `guest` (the `HOST::GUEST` of CLI runtimes).
