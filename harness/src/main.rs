@@ -592,7 +592,6 @@ fn real_main(cli: Cli) -> Result<i32> {
     }
 }
 
-<<<<<<< HEAD
 fn testsuite(a: &TestsuiteArgs, popts: &provision::Options, cli: &Cli) -> Result<i32> {
     // The matrix's CLI runtimes can run suites too; without a matrix there are only the
     // built-in runtimes, but a matrix that is there must be valid.
@@ -626,19 +625,6 @@ fn testsuite(a: &TestsuiteArgs, popts: &provision::Options, cli: &Cli) -> Result
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         print!("{}", r.text());
-=======
-fn worker(
-    runtime: &str,
-    module: &std::path::Path,
-    spec: &std::path::Path,
-    status: &std::path::Path,
-) -> Result<i32> {
-    let _ = (module, spec, status);
-    match runtime {
-        #[cfg(feature = "wasmedge")]
-        "wasmedge" => wasiprobe_runtimes::wasmedge_rt::worker_main(module, spec, status),
-        _ => Err(UsageError(format!("no worker for runtime '{runtime}' in this build")).into()),
->>>>>>> cli
     }
     Ok(if r.has_failures() {
         exit::FAILURES

@@ -102,6 +102,9 @@ pub fn make_runtime(name: &str, env: &HostEnv, configured: &[CliSpec]) -> Result
         "wasmi" => Err(not_built(name)),
         #[cfg(not(feature = "wamr"))]
         "wamr" => Err(not_built(name)),
+        #[cfg(feature = "wasmer")]
+        "wasmer" => Ok(Box::new(wasiprobe_runtimes::WasmerRuntime::new()?)),
+        #[cfg(not(feature = "wasmer"))]
         "wasmer" => Err(not_built(name)),
         #[cfg(feature = "wasmedge")]
         "wasmedge" => Ok(Box::new(

@@ -228,12 +228,7 @@ fn control(ctx: &Ctx, sdk: &Provisioned, probe: &str, liar: &str) -> Result<(), 
 /// The same probe run 20 times: every check's verdict must be `pass` every time.
 fn stability(ctx: &Ctx, sdk: &Provisioned, probe: &str) -> Result<(), Failed> {
     let wasm = build_probe(&ctx.cache, sdk, &ctx.project, probe)?;
-<<<<<<< HEAD
     let rt = run::make_runtime("wasmtime", &host_env(), &[]).map_err(|e| format!("{e:#}"))?;
-=======
-    let rt =
-        run::make_runtime("wasmtime", &Default::default(), &[]).map_err(|e| format!("{e:#}"))?;
->>>>>>> cli
     let probe_checks: Vec<_> = checks::all()
         .into_iter()
         .filter(|c| c.probe() == probe)

@@ -15,17 +15,14 @@ pub mod count;
 pub mod inject;
 pub mod node_rt;
 pub mod process;
-<<<<<<< HEAD
 #[cfg(feature = "wamr")]
 pub mod wamr_rt;
 #[cfg(feature = "wasmedge")]
 pub mod wasmedge_rt;
+#[cfg(feature = "wasmer")]
+pub mod wasmer_rt;
 #[cfg(feature = "wasmi")]
 pub mod wasmi_rt;
-=======
-#[cfg(feature = "wasmedge")]
-pub mod wasmedge_rt;
->>>>>>> cli
 pub mod wasmtime_rt;
 
 pub use cli_rt::{CliKind, CliRuntime, CliSpec};
@@ -33,6 +30,8 @@ pub use inject::Injection;
 pub use node_rt::NodeRuntime;
 #[cfg(feature = "wamr")]
 pub use wamr_rt::WamrRuntime;
+#[cfg(feature = "wasmer")]
+pub use wasmer_rt::WasmerRuntime;
 #[cfg(feature = "wasmi")]
 pub use wasmi_rt::WasmiRuntime;
 pub use wasmtime_rt::WasmtimeRuntime;

@@ -26,6 +26,8 @@ fn runtimes() -> Vec<Box<dyn Runtime>> {
     v.push(Box::new(
         wasiprobe_runtimes::WamrRuntime::new(&env).unwrap(),
     ));
+    #[cfg(feature = "wasmer")]
+    v.push(Box::new(wasiprobe_runtimes::WasmerRuntime::new().unwrap()));
     v
 }
 
@@ -86,7 +88,25 @@ const HEADER: &str = r#"
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_get" (func $prestat_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $prestat_dir_name (param i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
+  (data (i32.const 400) "/scratch")
+  ;; The fd of the preopen named "/scratch" (not always 3: wasmer puts its virtual root there).
+  ;; prestat at 420 (name length at 424), name at 432; "/scratch" is 8 bytes, one i64.
+  (func $scratch (result i32) (local $fd i32)
+    (local.set $fd (i32.const 3))
+    (loop $l
+      (if (i32.eqz (call $prestat_get (local.get $fd) (i32.const 420)))
+        (then
+          (if (i32.eq (i32.load (i32.const 424)) (i32.const 8))
+            (then
+              (drop (call $prestat_dir_name (local.get $fd) (i32.const 432) (i32.const 8)))
+              (if (i64.eq (i64.load (i32.const 432)) (i64.load (i32.const 400)))
+                (then (return (local.get $fd))))))))
+      (local.set $fd (i32.add (local.get $fd) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $fd) (i32.const 64))))
+    unreachable)
 "#;
 
 fn module(body: &str) -> String {
@@ -249,7 +269,7 @@ fn open_files_are_limited_with_emfile() {
             (data (i32.const 200) "f")
             (func (export "_start") (local $i i32) (local $e i32)
               (loop $l
-                (local.set $e (call $path_open (i32.const 3) (i32.const 0) (i32.const 200) (i32.const 1)
+                (local.set $e (call $path_open (call $scratch) (i32.const 0) (i32.const 200) (i32.const 1)
                   (i32.const 1) (i64.const 0x42) (i64.const 0) (i32.const 0) (i32.const 300)))
                 (if (local.get $e) (then (call $proc_exit (local.get $e))))
                 (local.set $i (i32.add (local.get $i) (i32.const 1)))

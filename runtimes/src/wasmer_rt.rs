@@ -1,0 +1,893 @@
+//! Embedded wasmer 7.4 (singlepass compiler) with wasmer-wasix's Preview 1, behind the cargo
+//! feature `wasmer`.
+//!
+//! Singlepass only: wasmer's cranelift backend is a different cranelift major than wasmtime's,
+//! and both must link into one binary.
+//!
+//! Limits:
+//! - wall time: a watchdog. Guest code is stopped by wasmer's host interrupt (a signal to the
+//!   guest thread that traps at the next instruction); a guest blocked in a host call (a long
+//!   `poll_oneoff`) is woken by a WASIX SIGKILL to its process, which wasmer-wasix's async
+//!   syscalls wait on. If neither ends it within the grace period, the thread is abandoned and
+//!   the run is reported as a timeout anyway.
+//! - memory: engine tunables (one engine clone per run, sharing compiled code) that refuse a
+//!   memory whose initial size, or a `memory.grow` whose result, is past the limit. wasmer
+//!   makes a refused grow return -1 to the guest rather than trap, so the refusal also asks the
+//!   watchdog to interrupt the guest; the run is `Oom` however the guest reacted.
+//! - stdout/stderr: capped sinks that keep what fits, fail the overflowing write, and ask the
+//!   watchdog to interrupt the guest.
+//! - open files: `path_open`/`fd_close` are wrapped (with every other Preview 1 import, which
+//!   also gives host-call counts) through a wasmer-wasix instantiation hook.
+
+use crate::count;
+use crate::{Capabilities, Outcome, RunSpec, Runtime, Termination};
+use anyhow::{Context as _, Result};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasmer::sys::vm::{
+    ExpectedValue, LinearMemory, MemoryError, MemoryStyle, TableStyle, ThreadConditions, VMConfig,
+    VMMemory, VMMemoryDefinition, VMSharedMemory, VMTable, VMTableDefinition, WaiterError,
+};
+use wasmer::sys::{BaseTunables, NativeEngineExt, Tunables};
+use wasmer::{
+    AsStoreMut, Engine, Extern, Function, FunctionEnv, FunctionEnvMut, Imports, Instance, Memory,
+    MemoryType, Module, Pages, RuntimeError, Store, TableType, Value,
+};
+use wasmer_wasix::runtime::task_manager::tokio::TokioTaskManager;
+use wasmer_wasix::runtime::{InstantiationHook, InstantiationState};
+use wasmer_wasix::virtual_fs;
+use wasmer_wasix::wasmer_wasix_types::wasi::Signal;
+use wasmer_wasix::{
+    PluggableRuntime, WasiEnv, WasiError, WasiProcess, WasiRuntimeError, WasiThreadError,
+};
+
+pub const WASMER_VERSION: &str = "7.4.2";
+pub const WASMER_WASIX_VERSION: &str = "0.704.2";
+
+const P1: &str = "wasi_snapshot_preview1";
+/// Preview 1's EMFILE.
+const ERRNO_MFILE: i32 = 33;
+/// How long past the wall limit (or a limit's stop request) the watchdog waits for the guest
+/// thread to come back before it abandons it.
+const WATCHDOG_GRACE: Duration = Duration::from_secs(2);
+/// How often the watchdog repeats an interrupt: wasmer documents it as best effort (a signal
+/// that lands between two calls into the guest is lost).
+const INTERRUPT_RETRY: Duration = Duration::from_millis(20);
+
+pub struct WasmerRuntime {
+    engine: Engine,
+    tasks: Arc<TokioTaskManager>,
+    tokio: tokio::runtime::Handle,
+    // Owns the worker threads wasmer-wasix's async file and timer operations run on.
+    _tokio_rt: tokio::runtime::Runtime,
+    modules: Mutex<HashMap<[u8; 32], Module>>,
+}
+
+impl WasmerRuntime {
+    pub fn new() -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("wasmer-io")
+            .enable_all()
+            .build()
+            .context("starting the tokio runtime for wasmer-wasix")?;
+        let tokio = rt.handle().clone();
+        let tasks = Arc::new(TokioTaskManager::new(tokio.clone()));
+        Ok(WasmerRuntime {
+            engine: Engine::from(wasmer::sys::Singlepass::default()),
+            tasks,
+            tokio,
+            _tokio_rt: rt,
+            modules: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Compiled modules are cached by content hash (singlepass compiles fast, but a probe runs
+    /// in many cells).
+    pub fn module(&self, bytes: &[u8]) -> Result<Module> {
+        let key: [u8; 32] = Sha256::digest(bytes).into();
+        if let Some(m) = self.modules.lock().unwrap().get(&key) {
+            return Ok(m.clone());
+        }
+        let m = Module::new(&self.engine, bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.modules.lock().unwrap().insert(key, m.clone());
+        Ok(m)
+    }
+
+    pub fn run_module(&self, module: &Module, spec: &RunSpec) -> Result<Outcome> {
+        if !spec.inject.is_empty() {
+            anyhow::bail!("the wasmer runtime has no fault injection (its capabilities say so)");
+        }
+        let (tx, rx) = mpsc::channel();
+        let run = Arc::new(RunState::new(spec, tx.clone()));
+        let stdout = CappedOut::new(spec.limits.stdout_bytes, "stdout", run.clone());
+        let stderr = CappedOut::new(spec.limits.stderr_bytes, "stderr", run.clone());
+
+        // The tunables are the engine's, so each run gets an engine clone (compiled code and
+        // the module stay shared) carrying its own limit.
+        let mut engine = self.engine.clone();
+        engine.set_tunables(LimitTunables {
+            base: BaseTunables::new(),
+            run: run.clone(),
+            vmconfig: VMConfig {
+                wasm_stack_size: spec.wasm_stack_bytes,
+            },
+        });
+        let mut rt = PluggableRuntime::new(self.tasks.clone());
+        rt.set_engine(engine.clone());
+        rt.with_instantiation_hook(Shim {
+            run: run.clone(),
+            acct: Mutex::new(None),
+        });
+
+        let start = Instant::now();
+        let job = GuestJob {
+            engine,
+            runtime: Arc::new(rt),
+            module: module.clone(),
+            spec: spec.clone(),
+            stdout: stdout.clone(),
+            stderr: stderr.clone(),
+            tokio: self.tokio.clone(),
+            tx,
+        };
+        std::thread::Builder::new()
+            .name("wasmer-guest".into())
+            .stack_size(8 << 20)
+            .spawn(move || {
+                let tx = job.tx.clone();
+                let end = job.run();
+                let _ = tx.send(Event::Done(end));
+            })?;
+
+        let end = watch(&rx, start, spec.limits.wall, &run);
+        let termination = classify(end, &run, &stdout, &stderr);
+        Ok(Outcome {
+            termination,
+            stdout: stdout.take(),
+            stderr: stderr.take(),
+            duration: start.elapsed(),
+            host_calls: run.host_calls(),
+        })
+    }
+}
+
+/// What the guest thread and the limit enforcers tell the watchdog.
+enum Event {
+    /// The store exists: how to stop its Wasm code.
+    Interrupter(wasmer::Interrupter),
+    /// The WASI process exists: how to wake it from a blocking host call.
+    Process(WasiProcess),
+    /// A limit (memory, output) was hit: stop the guest now.
+    Stop,
+    Done(End),
+}
+
+/// How the guest thread's run ended, before the limits are taken into account.
+enum End {
+    Exited(i32),
+    Trap(String),
+    LoadError(String),
+    /// The watchdog gave up waiting for the guest thread.
+    Abandoned,
+}
+
+/// Waits for the guest, interrupting it at the deadline or when a limit asks to stop it.
+fn watch(rx: &mpsc::Receiver<Event>, start: Instant, wall: Duration, run: &RunState) -> End {
+    let deadline = start + wall;
+    let mut interrupter: Option<wasmer::Interrupter> = None;
+    let mut process: Option<WasiProcess> = None;
+    // Set once the guest is being stopped: when to give up on it.
+    let mut give_up: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        let wait = match give_up {
+            Some(_) => INTERRUPT_RETRY,
+            None => deadline.saturating_duration_since(now),
+        };
+        match rx.recv_timeout(wait) {
+            Ok(Event::Done(end)) => return end,
+            Ok(Event::Interrupter(i)) => interrupter = Some(i),
+            Ok(Event::Process(p)) => process = Some(p),
+            Ok(Event::Stop) => {
+                give_up.get_or_insert(now + WATCHDOG_GRACE);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if give_up.is_none() {
+                    run.timed_out.store(true, Ordering::SeqCst);
+                    give_up = Some(now + WATCHDOG_GRACE);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return End::Abandoned,
+        }
+        if let Some(limit) = give_up {
+            if Instant::now() >= limit {
+                return End::Abandoned;
+            }
+            if let Some(i) = &interrupter {
+                i.interrupt();
+            }
+            if let Some(p) = &process {
+                p.signal_process(Signal::Sigkill);
+            }
+        }
+    }
+}
+
+fn classify(end: End, run: &RunState, stdout: &CappedOut, stderr: &CappedOut) -> Termination {
+    if stdout.overflowed() {
+        return Termination::OutputLimit {
+            stream: "stdout".into(),
+        };
+    }
+    if stderr.overflowed() {
+        return Termination::OutputLimit {
+            stream: "stderr".into(),
+        };
+    }
+    if let Some(requested) = *run.denied.lock().unwrap() {
+        return Termination::Oom {
+            requested_bytes: requested,
+        };
+    }
+    if run.timed_out.load(Ordering::SeqCst) {
+        return Termination::Timeout;
+    }
+    match end {
+        End::Exited(code) => Termination::Exited { code },
+        End::Trap(message) => Termination::Trap { message },
+        End::LoadError(message) => Termination::LoadError { message },
+        // Only a stop request can lead here without a timeout; its flag was checked above.
+        End::Abandoned => Termination::Crash {
+            message: "the guest thread did not stop when asked".into(),
+        },
+    }
+}
+
+/// Everything the guest thread needs; it owns the store from creation to drop.
+struct GuestJob {
+    engine: Engine,
+    runtime: Arc<PluggableRuntime>,
+    module: Module,
+    spec: RunSpec,
+    stdout: CappedOut,
+    stderr: CappedOut,
+    tokio: tokio::runtime::Handle,
+    tx: mpsc::Sender<Event>,
+}
+
+impl GuestJob {
+    fn run(self) -> End {
+        // wasmer-wasix's host filesystem and timers expect a tokio context on this thread.
+        let _enter = self.tokio.enter();
+        let mut store = Store::new(self.engine.clone());
+        let _ = self.tx.send(Event::Interrupter(store.interrupter()));
+        let builder = match self.builder() {
+            Ok(b) => b,
+            Err(e) => return End::LoadError(format!("{e:#}")),
+        };
+        let (instance, wasi) = match builder.instantiate(self.module.clone(), &mut store) {
+            Ok(x) => x,
+            Err(e) => return instantiation_failure(e),
+        };
+        let _ = self
+            .tx
+            .send(Event::Process(wasi.data(&store).process.clone()));
+        let start = match instance.exports.get_function("_start") {
+            Ok(f) => f.clone(),
+            Err(e) => {
+                wasi.on_exit(&mut store, None);
+                return End::LoadError(format!("no `_start` export: {e}"));
+            }
+        };
+        let result = start.call(&mut store, &[]);
+        let end = match result {
+            Ok(_) => End::Exited(0),
+            Err(e) => runtime_error(e),
+        };
+        let code = match end {
+            End::Exited(c) => Some(wasmer_wasix::wasmer_wasix_types::wasi::ExitCode::from(
+                c as u16,
+            )),
+            _ => None,
+        };
+        wasi.on_exit(&mut store, code);
+        end
+    }
+
+    fn builder(&self) -> Result<wasmer_wasix::WasiEnvBuilder> {
+        let spec = &self.spec;
+        let argv0 = spec.args.first().cloned().unwrap_or_default();
+        let mut b = WasiEnv::builder(argv0)
+            .args(spec.args.iter().skip(1))
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Box::new(virtual_fs::StaticFile::new(spec.stdin.clone())))
+            .stdout(Box::new(self.stdout.clone()))
+            .stderr(Box::new(self.stderr.clone()))
+            .runtime(self.runtime.clone());
+        // wasmer-wasix always hands the guest its virtual root "/" as fd 3, with every right;
+        // it is kept empty and read-only (so a guest cannot fill host memory through it), and
+        // each host directory is mounted at its guest path, which is what is preopened:
+        // wasmer's own CLI mounts `--volume HOST:GUEST` the same way.
+        let root = virtual_fs::MountFileSystem::new();
+        root.mount(
+            Path::new("/"),
+            Arc::new(virtual_fs::EmptyFileSystem::default())
+                as Arc<dyn virtual_fs::FileSystem + Send + Sync>,
+        )
+        .map_err(|e| anyhow::anyhow!("mount the virtual root: {e}"))?;
+        for p in &spec.preopens {
+            let at = if p.guest.starts_with('/') {
+                p.guest.clone()
+            } else {
+                format!("/{}", p.guest)
+            };
+            let host = virtual_fs::host_fs::FileSystem::new(self.tokio.clone(), &p.host)
+                .map_err(|e| anyhow::anyhow!("preopen {}: {e}", p.host.display()))?;
+            root.mount(Path::new(&at), Arc::new(host))
+                .map_err(|e| anyhow::anyhow!("mount {} at {at}: {e}", p.host.display()))?;
+            let relative = (!p.guest.starts_with('/')).then(|| p.guest.clone());
+            b = b
+                .preopen_build(|d| {
+                    d.directory(&at).read(true).write(true).create(true);
+                    if let Some(alias) = &relative {
+                        d.alias(alias);
+                    }
+                    d
+                })
+                .map_err(|e| anyhow::anyhow!("preopen {} as {}: {e}", p.host.display(), p.guest))?;
+        }
+        Ok(b.mount_fs(root))
+    }
+}
+
+fn instantiation_failure(e: WasiRuntimeError) -> End {
+    // A trap in the module's start function is the guest's doing, not a load error.
+    if let WasiRuntimeError::Thread(WasiThreadError::InstanceCreateFailed(ie)) = &e {
+        if let wasmer::InstantiationError::Start(rt) = ie.as_ref() {
+            return runtime_error(rt.clone());
+        }
+    }
+    End::LoadError(format!("{e}"))
+}
+
+fn runtime_error(e: RuntimeError) -> End {
+    if let Some(WasiError::Exit(code)) = e.downcast_ref::<WasiError>() {
+        return End::Exited(code.raw());
+    }
+    End::Trap(format!("{e}"))
+}
+
+/// The per-run state the limit enforcers share with the watchdog.
+struct RunState {
+    memory_limit: u64,
+    /// Bytes of all the run's linear memories together.
+    memory_used: AtomicU64,
+    /// The memory size (bytes) a refused allocation asked for.
+    denied: Mutex<Option<u64>>,
+    timed_out: AtomicBool,
+    max_open_files: u32,
+    calls: [AtomicU64; count::N],
+    tx: Mutex<mpsc::Sender<Event>>,
+}
+
+impl RunState {
+    fn new(spec: &RunSpec, tx: mpsc::Sender<Event>) -> Self {
+        RunState {
+            memory_limit: spec.limits.memory_bytes,
+            memory_used: AtomicU64::new(0),
+            denied: Mutex::new(None),
+            timed_out: AtomicBool::new(false),
+            max_open_files: spec.limits.open_files,
+            calls: std::array::from_fn(|_| AtomicU64::new(0)),
+            tx: Mutex::new(tx),
+        }
+    }
+
+    fn stop(&self) {
+        let _ = self.tx.lock().unwrap().send(Event::Stop);
+    }
+
+    /// Accounts for a memory going from `old` to `new` bytes, or refuses it (and asks for the
+    /// guest to be stopped) when all memories together would pass the limit.
+    fn admit(&self, old: u64, new: u64) -> bool {
+        let used = self.memory_used.load(Ordering::SeqCst);
+        let total = used - old.min(used) + new;
+        if total > self.memory_limit {
+            self.denied.lock().unwrap().get_or_insert(new);
+            self.stop();
+            return false;
+        }
+        self.memory_used.store(total, Ordering::SeqCst);
+        true
+    }
+
+    fn host_calls(&self) -> BTreeMap<String, u64> {
+        self.calls
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let n = c.load(Ordering::Relaxed);
+                (n > 0).then(|| (count::name(i).to_string(), n))
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunState")
+    }
+}
+
+struct LimitTunables {
+    base: BaseTunables,
+    run: Arc<RunState>,
+    vmconfig: VMConfig,
+}
+
+fn pages_bytes(p: Pages) -> u64 {
+    p.0 as u64 * wasmer::WASM_PAGE_SIZE as u64
+}
+
+impl LimitTunables {
+    fn limited(&self, m: VMMemory) -> VMMemory {
+        VMMemory(Box::new(LimitedMemory {
+            inner: m,
+            run: self.run.clone(),
+        }))
+    }
+    fn admit_initial(&self, ty: &MemoryType) -> Result<(), MemoryError> {
+        let bytes = pages_bytes(ty.minimum);
+        match self.run.admit(0, bytes) {
+            true => Ok(()),
+            false => Err(MemoryError::MinimumMemoryTooLarge {
+                min_requested: ty.minimum,
+                max_allowed: Pages((self.run.memory_limit / wasmer::WASM_PAGE_SIZE as u64) as u32),
+            }),
+        }
+    }
+}
+
+impl Tunables for LimitTunables {
+    fn memory_style(&self, memory: &MemoryType) -> MemoryStyle {
+        self.base.memory_style(memory)
+    }
+    fn table_style(&self, table: &TableType) -> TableStyle {
+        self.base.table_style(table)
+    }
+    fn create_host_memory(
+        &self,
+        ty: &MemoryType,
+        style: &MemoryStyle,
+    ) -> Result<VMMemory, MemoryError> {
+        self.admit_initial(ty)?;
+        Ok(self.limited(self.base.create_host_memory(ty, style)?))
+    }
+    unsafe fn create_vm_memory(
+        &self,
+        ty: &MemoryType,
+        style: &MemoryStyle,
+        vm_definition_location: NonNull<VMMemoryDefinition>,
+    ) -> Result<VMMemory, MemoryError> {
+        self.admit_initial(ty)?;
+        // SAFETY: forwarded unchanged; the caller upholds the base implementation's contract.
+        let m = unsafe {
+            self.base
+                .create_vm_memory(ty, style, vm_definition_location)?
+        };
+        Ok(self.limited(m))
+    }
+    fn create_host_table(&self, ty: &TableType, style: &TableStyle) -> Result<VMTable, String> {
+        self.base.create_host_table(ty, style)
+    }
+    unsafe fn create_vm_table(
+        &self,
+        ty: &TableType,
+        style: &TableStyle,
+        vm_definition_location: NonNull<VMTableDefinition>,
+    ) -> Result<VMTable, String> {
+        // SAFETY: forwarded unchanged; the caller upholds the base implementation's contract.
+        unsafe { self.base.create_vm_table(ty, style, vm_definition_location) }
+    }
+    fn vmconfig(&self) -> &VMConfig {
+        &self.vmconfig
+    }
+}
+
+/// A linear memory that asks [`RunState::admit`] before it grows.
+#[derive(Debug)]
+struct LimitedMemory {
+    inner: VMMemory,
+    run: Arc<RunState>,
+}
+
+impl LinearMemory for LimitedMemory {
+    fn ty(&self) -> MemoryType {
+        self.inner.ty()
+    }
+    fn size(&self) -> Pages {
+        self.inner.size()
+    }
+    fn style(&self) -> MemoryStyle {
+        self.inner.style()
+    }
+    fn grow(&mut self, delta: Pages) -> Result<Pages, MemoryError> {
+        let cur = self.inner.size();
+        let new = pages_bytes(cur) + pages_bytes(delta);
+        if !self.run.admit(pages_bytes(cur), new) {
+            return Err(MemoryError::CouldNotGrow {
+                current: cur,
+                attempted_delta: delta,
+            });
+        }
+        self.inner.grow(delta)
+    }
+    fn grow_at_least(&mut self, min_size: u64) -> Result<(), MemoryError> {
+        let cur = pages_bytes(self.inner.size());
+        if min_size > cur && !self.run.admit(cur, min_size) {
+            return Err(MemoryError::CouldNotGrow {
+                current: self.inner.size(),
+                attempted_delta: Pages(
+                    (min_size - cur).div_ceil(wasmer::WASM_PAGE_SIZE as u64) as u32
+                ),
+            });
+        }
+        self.inner.grow_at_least(min_size)
+    }
+    fn reset(&mut self) -> Result<(), MemoryError> {
+        self.inner.reset()
+    }
+    fn vmmemory(&self) -> NonNull<VMMemoryDefinition> {
+        self.inner.vmmemory()
+    }
+    fn try_clone(&self) -> Result<Box<dyn LinearMemory + Send + Sync + 'static>, MemoryError> {
+        LinearMemory::try_clone(&self.inner)
+    }
+    unsafe fn initialize_with_data(
+        &self,
+        start: usize,
+        data: &[u8],
+    ) -> Result<(), wasmer::sys::vm::Trap> {
+        // SAFETY: forwarded unchanged; the caller upholds the inner memory's contract.
+        unsafe { self.inner.initialize_with_data(start, data) }
+    }
+    fn copy(&self) -> Result<Box<dyn LinearMemory + Send + Sync + 'static>, MemoryError> {
+        LinearMemory::copy(&self.inner)
+    }
+    fn as_shared(&self) -> Result<VMSharedMemory, MemoryError> {
+        self.inner.as_shared()
+    }
+    unsafe fn do_wait(
+        &mut self,
+        dst: u32,
+        expected: ExpectedValue,
+        timeout: Option<Duration>,
+    ) -> Result<u32, WaiterError> {
+        // SAFETY: forwarded unchanged; the caller upholds the inner memory's contract.
+        unsafe { self.inner.do_wait(dst, expected, timeout) }
+    }
+    fn do_notify(&mut self, dst: u32, count: u32) -> u32 {
+        self.inner.do_notify(dst, count)
+    }
+    fn thread_conditions(&self) -> Option<&ThreadConditions> {
+        self.inner.thread_conditions()
+    }
+}
+
+impl Drop for LimitedMemory {
+    fn drop(&mut self) {
+        let bytes = pages_bytes(self.inner.size());
+        let used = self.run.memory_used.load(Ordering::SeqCst);
+        self.run
+            .memory_used
+            .store(used.saturating_sub(bytes), Ordering::SeqCst);
+    }
+}
+
+/// Wraps every Preview 1 import the module uses: each call is counted, and `path_open` /
+/// `fd_close` keep the open-file count.
+#[derive(Debug)]
+struct Shim {
+    run: Arc<RunState>,
+    acct: Mutex<Option<FunctionEnv<Acct>>>,
+}
+
+#[derive(Debug)]
+struct Acct {
+    run: Arc<RunState>,
+    memory: Option<Memory>,
+    fd_close: Option<Function>,
+    open_files: u32,
+}
+
+impl InstantiationHook for Shim {
+    fn prepare_imports(
+        &self,
+        module: &Module,
+        store: &mut wasmer::StoreMut,
+        imports: &mut Imports,
+    ) -> anyhow::Result<InstantiationState> {
+        let fd_close = match imports.get_export(P1, "fd_close") {
+            Some(Extern::Function(f)) => Some(f),
+            _ => None,
+        };
+        let env = FunctionEnv::new(
+            store,
+            Acct {
+                run: self.run.clone(),
+                memory: None,
+                fd_close,
+                open_files: 0,
+            },
+        );
+        for import in module.imports() {
+            if import.module() != P1 {
+                continue;
+            }
+            let name = import.name();
+            let Some(id) = wasiprobe_coverage::PREVIEW1
+                .iter()
+                .position(|f| f.name == name)
+            else {
+                continue;
+            };
+            let Some(Extern::Function(real)) = imports.get_export(P1, name) else {
+                continue;
+            };
+            let ty = real.ty(store);
+            let wrapped = match name {
+                "path_open" => Function::new_with_env(store, &env, ty, move |ctx, args| {
+                    path_open(ctx, args, &real, id)
+                }),
+                "fd_close" => Function::new_with_env(store, &env, ty, move |mut ctx, args| {
+                    let (acct, mut store) = ctx.data_and_store_mut();
+                    acct.run.calls[id].fetch_add(1, Ordering::Relaxed);
+                    let r = real.call(&mut store, args)?;
+                    // Preopens and stdio are not counted on open, so never let closing them
+                    // underflow (as the wasmtime runtime does).
+                    if r.first().and_then(Value::i32) == Some(0) && args[0].unwrap_i32() > 2 {
+                        acct.open_files = acct.open_files.saturating_sub(1);
+                    }
+                    Ok(r.into_vec())
+                }),
+                _ => Function::new_with_env(store, &env, ty, move |mut ctx, args| {
+                    ctx.data().run.calls[id].fetch_add(1, Ordering::Relaxed);
+                    let mut store = ctx.as_store_mut();
+                    Ok(real.call(&mut store, args)?.into_vec())
+                }),
+            };
+            imports.define(P1, name, wrapped);
+        }
+        *self.acct.lock().unwrap() = Some(env);
+        Ok(InstantiationState::empty())
+    }
+
+    fn configure_new_instance(
+        &self,
+        _module: &Module,
+        store: &mut wasmer::StoreMut,
+        instance: &Instance,
+        imported_memory: Option<&Memory>,
+        _state: InstantiationState,
+    ) -> anyhow::Result<()> {
+        let memory = imported_memory.cloned().or_else(|| {
+            instance.exports.iter().find_map(|(_, e)| match e {
+                Extern::Memory(m) => Some(m.clone()),
+                _ => None,
+            })
+        });
+        if let Some(env) = self.acct.lock().unwrap().as_ref() {
+            env.as_mut(store).memory = memory;
+        }
+        Ok(())
+    }
+}
+
+fn path_open(
+    mut ctx: FunctionEnvMut<Acct>,
+    args: &[Value],
+    real: &Function,
+    id: usize,
+) -> Result<Vec<Value>, RuntimeError> {
+    let (acct, mut store) = ctx.data_and_store_mut();
+    acct.run.calls[id].fetch_add(1, Ordering::Relaxed);
+    let r = real.call(&mut store, args)?;
+    if r.first().and_then(Value::i32) != Some(0) {
+        return Ok(r.into_vec());
+    }
+    if acct.open_files >= acct.run.max_open_files {
+        // Over the limit: undo the open and report EMFILE, as a POSIX kernel would.
+        let fd_out = args[8].unwrap_i32() as u32 as u64;
+        let mut fd = [0u8; 4];
+        let memory = acct
+            .memory
+            .as_ref()
+            .ok_or_else(|| RuntimeError::new("path_open: the guest has no memory"))?;
+        memory
+            .view(&store)
+            .read(fd_out, &mut fd)
+            .map_err(|e| RuntimeError::new(format!("path_open: read the new fd: {e}")))?;
+        if let Some(close) = &acct.fd_close {
+            close.call(&mut store, &[Value::I32(i32::from_le_bytes(fd))])?;
+        }
+        return Ok(vec![Value::I32(ERRNO_MFILE)]);
+    }
+    acct.open_files += 1;
+    Ok(r.into_vec())
+}
+
+impl Runtime for WasmerRuntime {
+    fn name(&self) -> &str {
+        "wasmer"
+    }
+    fn version(&self) -> String {
+        format!("{WASMER_VERSION} (embedded, wasmer-wasix {WASMER_WASIX_VERSION}, singlepass)")
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            preopen_mapping: true,
+            stdin: true,
+            // The liars are written against wasmtime-wasi's Preview 1 implementation.
+            fault_injection: false,
+            host_call_counting: true,
+            sockets: false,
+            // wasmer's host interrupt (a signal to the guest thread), plus a WASIX SIGKILL for
+            // a guest blocked in a host call.
+            interruption: "signal".into(),
+            isolation: "in-process".into(),
+            enforced_limits: [
+                "wall",
+                "memory_bytes",
+                "stdout_bytes",
+                "stderr_bytes",
+                "open_files",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+    fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
+        let bytes = std::fs::read(module).with_context(|| format!("read {}", module.display()))?;
+        let start = Instant::now();
+        match self.module(&bytes) {
+            Ok(m) => self.run_module(&m, spec),
+            Err(e) => Ok(Outcome {
+                termination: Termination::LoadError {
+                    message: format!("{e:#}"),
+                },
+                stdout: vec![],
+                stderr: vec![],
+                duration: start.elapsed(),
+                host_calls: Default::default(),
+            }),
+        }
+    }
+}
+
+/// A stdout/stderr sink that keeps at most `cap` bytes; the write that would pass them keeps
+/// what fits, fails, and asks the watchdog to stop the guest.
+#[derive(Clone)]
+struct CappedOut {
+    buf: Arc<Mutex<Vec<u8>>>,
+    cap: usize,
+    name: &'static str,
+    overflow: Arc<AtomicBool>,
+    run: Arc<RunState>,
+}
+
+impl std::fmt::Debug for CappedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CappedOut({})", self.name)
+    }
+}
+
+impl CappedOut {
+    fn new(cap: usize, name: &'static str, run: Arc<RunState>) -> Self {
+        CappedOut {
+            buf: Default::default(),
+            cap,
+            name,
+            overflow: Default::default(),
+            run,
+        }
+    }
+    fn overflowed(&self) -> bool {
+        self.overflow.load(Ordering::SeqCst)
+    }
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.buf.lock().unwrap())
+    }
+    fn push(&self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut b = self.buf.lock().unwrap();
+        let room = self.cap - b.len();
+        if bytes.len() > room {
+            b.extend_from_slice(&bytes[..room]);
+            self.overflow.store(true, Ordering::SeqCst);
+            self.run.stop();
+            return Err(std::io::Error::other(format!(
+                "{} limit of {} bytes reached",
+                self.name, self.cap
+            )));
+        }
+        b.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+}
+
+mod sink_impls {
+    use super::CappedOut;
+    use std::io::{self, SeekFrom};
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
+    use wasmer_wasix::virtual_fs::VirtualFile;
+
+    impl AsyncWrite for CappedOut {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(self.push(buf))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+    impl AsyncRead for CappedOut {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            _buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Ready(Err(io::ErrorKind::Unsupported.into()))
+        }
+    }
+    impl AsyncSeek for CappedOut {
+        fn start_seek(self: Pin<&mut Self>, _position: SeekFrom) -> io::Result<()> {
+            // A pipe: Preview 1 guests must see ESPIPE, as they would on a host pipe.
+            Err(io::Error::from_raw_os_error(libc::ESPIPE))
+        }
+        fn poll_complete(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+            Poll::Ready(Err(io::Error::from_raw_os_error(libc::ESPIPE)))
+        }
+    }
+    impl VirtualFile for CappedOut {
+        fn last_accessed(&self) -> u64 {
+            0
+        }
+        fn last_modified(&self) -> u64 {
+            0
+        }
+        fn created_time(&self) -> u64 {
+            0
+        }
+        fn size(&self) -> u64 {
+            0
+        }
+        fn set_len(&mut self, _new_size: u64) -> wasmer_wasix::virtual_fs::Result<()> {
+            Err(wasmer_wasix::FsError::PermissionDenied)
+        }
+        fn unlink(&mut self) -> wasmer_wasix::virtual_fs::Result<()> {
+            Ok(())
+        }
+        fn poll_read_ready(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(0))
+        }
+        fn poll_write_ready(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(1 << 16))
+        }
+    }
+}
