@@ -155,6 +155,33 @@ pub struct Capabilities {
     pub enforced_limits: Vec<String>,
 }
 
+/// The names of every field of [`Limits`], as `Capabilities::enforced_limits` lists them.
+pub const ALL_LIMITS: [&str; 5] = [
+    "wall",
+    "memory_bytes",
+    "stdout_bytes",
+    "stderr_bytes",
+    "open_files",
+];
+
+/// `enforced_limits` for a runtime that enforces every limit.
+pub fn all_limits() -> Vec<String> {
+    ALL_LIMITS.map(String::from).to_vec()
+}
+
+impl Outcome {
+    /// A module that could not be loaded, linked or instantiated: nothing ran.
+    pub fn load_error(message: String, duration: Duration) -> Outcome {
+        Outcome {
+            termination: Termination::LoadError { message },
+            stdout: vec![],
+            stderr: vec![],
+            duration,
+            host_calls: Default::default(),
+        }
+    }
+}
+
 impl Capabilities {
     pub fn enforces(&self, limit: &str) -> bool {
         self.enforced_limits.iter().any(|l| l == limit)

@@ -140,15 +140,7 @@ impl Runtime for NodeRuntime {
             sockets: false,
             interruption: "kill".into(),
             isolation: "subprocess".into(),
-            enforced_limits: [
-                "wall",
-                "memory_bytes",
-                "stdout_bytes",
-                "stderr_bytes",
-                "open_files",
-            ]
-            .map(String::from)
-            .to_vec(),
+            enforced_limits: crate::all_limits(),
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {

@@ -87,15 +87,7 @@ impl Runtime for WamrRuntime {
             sockets: false,
             interruption: "kill".into(),
             isolation: "worker-process".into(),
-            enforced_limits: [
-                "wall",
-                "memory_bytes",
-                "stdout_bytes",
-                "stderr_bytes",
-                "open_files",
-            ]
-            .map(String::from)
-            .to_vec(),
+            enforced_limits: crate::all_limits(),
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {

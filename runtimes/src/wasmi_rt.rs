@@ -579,15 +579,7 @@ impl Runtime for WasmiRuntime {
             sockets: false,
             interruption: "fuel".into(),
             isolation: "in-process".into(),
-            enforced_limits: [
-                "wall",
-                "memory_bytes",
-                "stdout_bytes",
-                "stderr_bytes",
-                "open_files",
-            ]
-            .map(String::from)
-            .to_vec(),
+            enforced_limits: crate::all_limits(),
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
@@ -595,15 +587,7 @@ impl Runtime for WasmiRuntime {
         let start = Instant::now();
         match self.module(&bytes) {
             Ok(m) => self.run_module(&m, spec),
-            Err(e) => Ok(Outcome {
-                termination: Termination::LoadError {
-                    message: format!("{e:#}"),
-                },
-                stdout: vec![],
-                stderr: vec![],
-                duration: start.elapsed(),
-                host_calls: Default::default(),
-            }),
+            Err(e) => Ok(Outcome::load_error(format!("{e:#}"), start.elapsed())),
         }
     }
 }

@@ -250,15 +250,7 @@ impl Runtime for WasmtimeRuntime {
             sockets: false,
             interruption: "epoch".into(),
             isolation: "in-process".into(),
-            enforced_limits: [
-                "wall",
-                "memory_bytes",
-                "stdout_bytes",
-                "stderr_bytes",
-                "open_files",
-            ]
-            .map(String::from)
-            .to_vec(),
+            enforced_limits: crate::all_limits(),
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
@@ -266,17 +258,7 @@ impl Runtime for WasmtimeRuntime {
         let start = Instant::now();
         let m = match self.module(&bytes) {
             Ok(m) => m,
-            Err(e) => {
-                return Ok(Outcome {
-                    termination: Termination::LoadError {
-                        message: format!("{e:#}"),
-                    },
-                    stdout: vec![],
-                    stderr: vec![],
-                    duration: start.elapsed(),
-                    host_calls: Default::default(),
-                })
-            }
+            Err(e) => return Ok(Outcome::load_error(format!("{e:#}"), start.elapsed())),
         };
         self.run_module(&m, spec)
     }
