@@ -44,6 +44,8 @@ impl EngineSet {
         let mut config = Config::new();
         config.epoch_interruption(true);
         if let Some(bytes) = wasm_stack {
+            // wasmtime validates max_wasm_stack against the async stack even for sync calls.
+            config.async_stack_size(bytes + (1 << 20));
             config.max_wasm_stack(bytes);
         }
         let engine = Engine::new(&config)?;

@@ -196,7 +196,8 @@ pub fn import_all(
         if finished {
             continue;
         }
-        for m in batch.iter().filter(|m| !results.contains_key(*m)) {
+        let left: Vec<&String> = batch.iter().filter(|m| !results.contains_key(*m)).collect();
+        for m in left {
             let (o, obs) = run(&["import".to_string(), m.clone()])?;
             processes += 1;
             let (mut got, _) = obs.as_deref().map(parse_imports).unwrap_or_default();

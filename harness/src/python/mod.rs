@@ -474,7 +474,7 @@ pub fn twin_cells(
 }
 
 /// What the report says about one Python binary: identity, launch options, census, footprint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PythonReport {
     pub provisioned: PyProvisioned,
     /// Runtime options used for every Python run (stack, flags).
