@@ -863,7 +863,7 @@ pub fn python_footprint_md(
     let failing: Vec<(&String, &crate::python::census::ImportResult)> = c
         .imports
         .iter()
-        .filter(|(_, r)| !matches!(r.result.as_str(), "ok" | "absent"))
+        .filter(|(_, r)| !matches!(r.result.as_str(), "ok" | "absent" | "not-imported"))
         .collect();
     if !failing.is_empty() {
         out += "\n| module | result | message |\n|---|---|---|\n";

@@ -15,20 +15,51 @@ import sys
 P = "census"
 
 
+OUT = sys.stdout
+
+
 def emit(check, **fields):
-    sys.stdout.write(json.dumps({"probe": P, "check": check, **fields}) + "\n")
-    sys.stdout.flush()
+    # Always the real stdout: a module that prints on import (`this`) is sent elsewhere.
+    OUT.write(json.dumps({"probe": P, "check": check, **fields}) + "\n")
+    OUT.flush()
 
 
 def stdlib_dirs():
+    """The stdlib directories, and the stdlib zip (pythonXY.zip) when sys.path has one: some
+    WASI builds ship the stdlib as a zip of sourceless .pyc files."""
     import sysconfig
     paths = sysconfig.get_paths()
     out = []
+    for p in [e for e in sys.path if e.endswith(".zip") and e.startswith(sys.prefix)]:
+        if os.path.isfile(p):
+            out.append(p)
     for k in ("stdlib", "platstdlib"):
         d = paths.get(k)
         if d and os.path.isdir(d) and d not in out:
             out.append(d)
     return out
+
+
+def walk_zip(archive):
+    """(module, kind, path, source bytes, pyc bytes) for every module in a stdlib zip; sizes
+    are uncompressed, as the importer hands them to the interpreter."""
+    import zipfile
+    with zipfile.ZipFile(archive) as z:
+        for info in z.infolist():
+            name = info.filename
+            stem, ext = os.path.splitext(name)
+            if ext not in (".py", ".pyc"):
+                continue
+            parts = stem.split("/")
+            if not all(p.isidentifier() for p in parts) or "__pycache__" in parts:
+                continue
+            pkg = parts[-1] == "__init__"
+            mod = ".".join(parts[:-1] if pkg else parts)
+            if not mod:
+                continue
+            src = info.file_size if ext == ".py" else 0
+            pyc = info.file_size if ext == ".pyc" else 0
+            yield (mod, "package" if pkg else "module", archive + "/" + name, src, pyc)
 
 
 def size(path):
@@ -74,7 +105,7 @@ def do_list():
          prefix=sys.prefix, dirs=stdlib_dirs(), cache_tag=sys.implementation.cache_tag)
     seen = set()
     for d in stdlib_dirs():
-        for name, kind, path, src, pyc in walk(d):
+        for name, kind, path, src, pyc in (walk_zip(d) if d.endswith(".zip") else walk(d)):
             if name in seen:
                 continue
             seen.add(name)
@@ -93,10 +124,13 @@ def do_list():
 
 
 def do_import(names):
+    import contextlib
     import importlib
+    import io
     for name in names:
         try:
-            importlib.import_module(name)
+            with contextlib.redirect_stdout(io.StringIO()):
+                importlib.import_module(name)
             emit("stdlib_census", what="import", module=name, result="ok")
         except BaseException as e:  # SystemExit and KeyboardInterrupt from odd modules, too
             emit("stdlib_census", what="import", module=name,

@@ -238,13 +238,26 @@ pub fn census(
     let start = Instant::now();
     let script = script(root)?;
     let (identity, modules) = list(py, rt, &script, opts)?;
+    // `__main__` modules are programs: importing one runs it (unittest.__main__ exits).
+    let is_main = |m: &ModuleInfo| m.module == "__main__" || m.module.ends_with(".__main__");
     let names: Vec<String> = modules
         .iter()
-        .filter(|m| m.kind != "absent")
+        .filter(|m| m.kind != "absent" && !is_main(m))
         .map(|m| m.module.clone())
         .collect();
     let run = |args: &[String]| py_run(py, rt, &script, args, opts);
     let (mut imports, mut processes) = import_all(&names, &run)?;
+    for m in modules.iter().filter(|m| is_main(m)) {
+        imports.insert(
+            m.module.clone(),
+            ImportResult {
+                result: "not-imported".into(),
+                error: None,
+                message: Some("a __main__ module is a program: importing it runs it".into()),
+                isolated: false,
+            },
+        );
+    }
     for m in modules.iter().filter(|m| m.kind == "absent") {
         imports.insert(
             m.module.clone(),

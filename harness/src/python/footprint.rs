@@ -41,7 +41,7 @@ pub struct Closure {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StripEntry {
-    /// The file or package directory, relative to the stdlib directory it lives in.
+    /// The file or package directory, relative to the stdlib directory or zip it lives in.
     pub path: String,
     pub module: String,
     /// "cannot-work-on-wasi" or "tests-only"
@@ -123,7 +123,7 @@ pub fn footprint(census: &Census, closure: Option<Closure>) -> Footprint {
         let failed = census
             .imports
             .get(&m.module)
-            .filter(|r| !matches!(r.result.as_str(), "ok" | "absent"));
+            .filter(|r| !matches!(r.result.as_str(), "ok" | "absent" | "not-imported"));
         let (reason, detail) = if let Some(r) = failed {
             (
                 "cannot-work-on-wasi",
