@@ -925,7 +925,7 @@ pub fn python_footprint_md(
             .join(", ")
     );
     let mut e: Vec<_> = f.strip_plan.entries.iter().collect();
-    e.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    e.sort_by_key(|x| std::cmp::Reverse(x.bytes));
     for x in e.iter().take(25) {
         out += &format!("| {} | {} | {} |\n", x.path, x.reason, x.bytes);
     }

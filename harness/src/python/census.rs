@@ -67,6 +67,9 @@ pub struct Census {
     pub duration_ms: f64,
 }
 
+/// How a guest run ended and its stdout, parsed by the protocol (or why it could not be).
+pub type PyRun = (Outcome, Result<Vec<Observation>, String>);
+
 /// One run of `census.py` (or another script): its outcome and parsed stdout.
 pub fn py_run(
     py: &PyProvisioned,
@@ -74,7 +77,7 @@ pub fn py_run(
     script: &str,
     args: &[String],
     opts: &RunOptions,
-) -> Result<(Outcome, Result<Vec<Observation>, String>)> {
+) -> Result<PyRun> {
     let dir = tempfile::Builder::new()
         .prefix("wasiprobe-py-")
         .tempdir_in(opts.scratch_root.clone().unwrap_or_else(std::env::temp_dir))?;
@@ -177,7 +180,7 @@ pub fn parse_imports(obs: &[Observation]) -> (BTreeMap<String, ImportResult>, bo
 /// of processes started.
 pub fn import_all(
     names: &[String],
-    run: &dyn Fn(&[String]) -> Result<(Outcome, Result<Vec<Observation>, String>)>,
+    run: &dyn Fn(&[String]) -> Result<PyRun>,
 ) -> Result<(BTreeMap<String, ImportResult>, usize)> {
     let mut results = BTreeMap::new();
     let mut processes = 0;

@@ -524,7 +524,8 @@ pub fn execute(
             None => tracing::info!("python {}: ready ({} bytes)", spec.id, py.wasm_bytes),
             Some(r) => tracing::warn!("python {}: {}: {r}", spec.id, py.status),
         }
-        let jobs: Vec<(&dyn Runtime, &(&Twin, Vec<Box<dyn Check>>))> = runtimes
+        type TwinJob<'a> = (&'a dyn Runtime, &'a (&'static Twin, Vec<Box<dyn Check>>));
+        let jobs: Vec<TwinJob> = runtimes
             .iter()
             .flat_map(|rt| twins.iter().map(move |t| (*rt, t)))
             .collect();
