@@ -8,6 +8,7 @@ pub mod dark;
 pub mod matrix;
 pub mod protocol;
 pub mod provision;
+pub mod python;
 pub mod render;
 pub mod report;
 pub mod run;

@@ -117,6 +117,12 @@ enum Cmd {
     /// Run test suites in the WebAssembly wasi-testsuite format (a directory with manifest.json,
     /// NAME.wasm and NAME.json) on our runtimes, in parallel. Exit 1 on any fail or xpass.
     Testsuite(TestsuiteArgs),
+    /// CPython-for-WASI: the stdlib footprint, an entry module's import closure and the strip
+    /// plan (census on the embedded wasmtime).
+    Python {
+        #[command(subcommand)]
+        cmd: PythonCmd,
+    },
     /// Measure the harness's cost per cell against a bare wasmtime run of the same module.
     Bench {
         #[arg(long)]
@@ -126,6 +132,23 @@ enum Cmd {
         /// Instead: time the full SP 800-22 battery (100 sequences of 10^6 bits of ChaCha20).
         #[arg(long)]
         entropy: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PythonCmd {
+    /// Census the stdlib, measure ENTRY's import closure, write strip-plan-ID.{txt,json}.
+    Footprint {
+        /// The module whose transitive import closure is measured (and never stripped).
+        #[arg(long, default_value = wasiprobe::python::DEFAULT_ENTRY)]
+        entry: String,
+        /// The `[[python]]` id (default: every one in the matrix).
+        #[arg(long = "python", value_name = "ID")]
+        python: Vec<String>,
+        #[arg(long, value_name = "DIR", default_value = "wasiprobe-out")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -545,7 +568,12 @@ fn real_main(cli: Cli) -> Result<i32> {
                 report.build.compiled, report.build.cached, report.build.failed
             );
             println!("report: {}", opts.out.join("report.json").display());
-            let ready = report.sdks.iter().filter(|s| s.is_ready()).count();
+            let ready = report.sdks.iter().filter(|s| s.is_ready()).count()
+                + report
+                    .python
+                    .values()
+                    .filter(|p| p.provisioned.is_ready())
+                    .count();
             let missing: Vec<&str> = report
                 .sdks
                 .iter()
@@ -581,6 +609,15 @@ fn real_main(cli: Cli) -> Result<i32> {
             })
         }
         Cmd::Sdk { cmd } => sdk_cmd(&project, &popts, cmd),
+        Cmd::Python {
+            cmd:
+                PythonCmd::Footprint {
+                    entry,
+                    python,
+                    out,
+                    json,
+                },
+        } => python_footprint(&project, popts, &entry, &python, &out, json),
         Cmd::Bench {
             entropy: true,
             iterations,
@@ -706,11 +743,14 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
             Ok(exit::OK)
         }
         SdkCmd::Fetch { ids } => {
-            // `[[runtime]]` names are accepted too: their `pypi` packages are installed.
-            let (rt_ids, sdk_ids): (Vec<String>, Vec<String>) = ids
+            // `[[runtime]]` and `[[python]]` ids are accepted too: their packages are installed.
+            let (rt_ids, rest): (Vec<String>, Vec<String>) = ids
                 .iter()
                 .cloned()
                 .partition(|i| project.matrix.runtime(i).is_some());
+            let (py_ids, sdk_ids): (Vec<String>, Vec<String>) = rest
+                .into_iter()
+                .partition(|id| project.matrix.python(id).is_some());
             let sdks = if !sdk_ids.is_empty() || ids.is_empty() {
                 selected(project, &sdk_ids)?
             } else {
@@ -741,6 +781,30 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
                         named_missing |= rt_ids.contains(&r.name);
                     }
                 }
+            }
+            for spec in project
+                .matrix
+                .pythons
+                .iter()
+                .filter(|p| py_ids.contains(&p.id) || (ids.is_empty()))
+            {
+                let p = wasiprobe::python::fetch(spec, popts);
+                println!(
+                    "{:<22} {:<11} python {} {}",
+                    spec.id,
+                    p.status,
+                    spec.version,
+                    p.reason.clone().unwrap_or_else(|| format!(
+                        "{} ({} bytes, sha256 {})",
+                        p.wasm
+                            .as_deref()
+                            .map(|w| w.display().to_string())
+                            .unwrap_or_default(),
+                        p.wasm_bytes,
+                        p.sha256.as_deref().unwrap_or("?")
+                    ))
+                );
+                named_missing |= !p.is_ready() && ids.contains(&spec.id);
             }
             Ok(if named_missing { exit::USAGE } else { exit::OK })
         }
@@ -985,4 +1049,74 @@ fn bench_entropy(iterations: usize) -> Result<i32> {
         times.len()
     );
     Ok(exit::OK)
+}
+
+fn python_footprint(
+    project: &Project,
+    popts: provision::Options,
+    entry: &str,
+    ids: &[String],
+    out: &std::path::Path,
+    json: bool,
+) -> Result<i32> {
+    for id in ids {
+        if project.matrix.python(id).is_none() {
+            return Err(run::unknown("python", id, &project.matrix.python_ids()));
+        }
+    }
+    std::fs::create_dir_all(out)?;
+    let opts = RunOptions {
+        sdks: vec![],
+        runtimes: vec![],
+        probes: vec![],
+        checks: vec![],
+        inject: vec![],
+        out: out.to_owned(),
+        keep: false,
+        jobs: 1,
+        limits: Limits::default(),
+        provision: popts,
+        fetch_zig: true,
+        scratch_root: None,
+        native: false,
+        partition: None,
+        worker_exe: None,
+    };
+    let rt = wasiprobe_runtimes::WasmtimeRuntime::new()?;
+    let mut bad = false;
+    for spec in project
+        .matrix
+        .pythons
+        .iter()
+        .filter(|p| ids.is_empty() || ids.contains(&p.id))
+    {
+        let py = wasiprobe::python::fetch(spec, &opts.provision);
+        if !py.is_ready() {
+            eprintln!(
+                "wasiprobe: python {}: {}: {}",
+                spec.id,
+                py.status,
+                py.reason.as_deref().unwrap_or("?")
+            );
+            bad = true;
+            continue;
+        }
+        let c = wasiprobe::python::census::census(&project.root, &py, &rt, &opts)?;
+        let closure = wasiprobe::python::closure(&project.root, &py, &rt, entry, &c, &opts)?;
+        let f = wasiprobe::python::footprint::footprint(&c, Some(closure));
+        wasiprobe::python::footprint::write_strip_plan(&f.strip_plan, out, &spec.id)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&f)?);
+        } else {
+            print!(
+                "{}",
+                wasiprobe::render::python_footprint_md(&spec.id, &c, &f)
+            );
+        }
+        eprintln!(
+            "strip plan: {}",
+            out.join(format!("strip-plan-{}.txt", spec.id)).display()
+        );
+    }
+    Ok(if bad { exit::USAGE } else { exit::OK })
 }

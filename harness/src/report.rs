@@ -133,6 +133,10 @@ pub struct Report {
     /// The dark-features census per SDK then feature (`probes/dark/`, see `dark.rs`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dark_features: BTreeMap<String, BTreeMap<String, crate::dark::Census>>,
+    /// Per CPython binary (`[[python]]`): identity, launch options, stdlib census, footprint and
+    /// strip plan, C-extension builds. Its twin cells are in `results` (sdk = the python id).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub python: BTreeMap<String, crate::python::PythonReport>,
 }
 
 impl Report {

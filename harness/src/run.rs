@@ -251,6 +251,7 @@ pub fn select_checks(project: &Project, opts: &RunOptions) -> Result<Vec<Box<dyn
     let check_names: Vec<&str> = all.iter().map(|c| c.name()).collect();
     let mut probe_names: Vec<&str> = project.probes.iter().map(|p| p.name.as_str()).collect();
     probe_names.push(DARK);
+    probe_names.extend(crate::python::probe_names());
     for c in &opts.checks {
         if !check_names.contains(&c.as_str()) {
             return Err(unknown("check", c, &check_names));
@@ -270,8 +271,10 @@ pub fn select_checks(project: &Project, opts: &RunOptions) -> Result<Vec<Box<dyn
 
 pub fn select_sdks(project: &Project, opts: &RunOptions) -> Result<Vec<crate::matrix::SdkSpec>> {
     for s in &opts.sdks {
-        if project.matrix.get(s).is_none() {
-            return Err(unknown("sdk", s, &project.matrix.ids()));
+        if project.matrix.get(s).is_none() && project.matrix.python(s).is_none() {
+            let mut valid = project.matrix.ids();
+            valid.extend(project.matrix.python_ids());
+            return Err(unknown("sdk", s, &valid));
         }
     }
     Ok(project
@@ -485,6 +488,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
         summary: Default::default(),
         imports: imports_of(&builds),
         dark_features: Default::default(),
+        python: Default::default(),
     };
     let report_path = opts.out.join("report.json");
     let shared = Mutex::new((report.clone(), Instant::now()));
@@ -508,6 +512,10 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
             .collect()
     });
     report.results.extend(cells);
+    let rts: Vec<&dyn Runtime> = runtimes.iter().map(|r| r.as_ref()).collect();
+    let (py_cells, py_reports) = crate::python::execute(project, &rts, opts, &pool);
+    report.results.extend(py_cells);
+    report.python = py_reports;
     if wants_dark(opts) {
         let rts: Vec<&dyn Runtime> = runtimes.iter().map(|r| r.as_ref()).collect();
         let ready: Vec<&Provisioned> = sdks.iter().filter(|s| s.is_ready()).collect();
@@ -690,6 +698,14 @@ fn case_root(case: &Case, opts: &RunOptions) -> Result<tempfile::TempDir> {
     Ok(root)
 }
 
+/// How a case's argv becomes a [`RunSpec`]: the C probes run as themselves; a Python twin
+/// runs as `python.wasm -B -c SCRIPT ARGS…` with its interpreter's stack and preopens.
+pub struct Launcher<'a> {
+    /// (the case's scratch directory, the case's argv) → the spec.
+    #[allow(clippy::type_complexity)]
+    pub build: &'a dyn Fn(&Path, &[String]) -> RunSpec,
+}
+
 /// Runs one case in its own scratch directory (preopened as `/scratch`).
 pub fn run_case(
     rt: &dyn Runtime,
@@ -697,8 +713,7 @@ pub fn run_case(
     case: &Case,
     opts: &RunOptions,
 ) -> Result<RunRecord> {
-    let root = case_root(case, opts)?;
-    let spec = |scratch: &Path, args: &[String]| RunSpec {
+    let build = |scratch: &Path, args: &[String]| RunSpec {
         args: args.to_vec(),
         env: case.env.clone(),
         preopens: vec![Preopen {
@@ -709,6 +724,28 @@ pub fn run_case(
         limits: opts.limits.clone(),
         inject: opts.inject.clone(),
         wasm_stack_bytes: None,
+    };
+    run_case_with(rt, wasm, case, opts, &Launcher { build: &build })
+}
+
+/// [`run_case`] with the spec built by `launch` (the case's env and stdin are added to it).
+pub fn run_case_with(
+    rt: &dyn Runtime,
+    wasm: &Path,
+    case: &Case,
+    opts: &RunOptions,
+    launch: &Launcher,
+) -> Result<RunRecord> {
+    let root = case_root(case, opts)?;
+    let spec = |scratch: &Path, args: &[String]| {
+        let mut s = (launch.build)(scratch, args);
+        for kv in &case.env {
+            if !s.env.contains(kv) {
+                s.env.push(kv.clone());
+            }
+        }
+        s.stdin = case.stdin.clone();
+        s
     };
     let t0 = unix_ns();
     let outcome = rt.run(wasm, &spec(&root.path().join(SCRATCH_DIR), &case.args))?;

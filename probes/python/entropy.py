@@ -1,7 +1,8 @@
-"""entropy (Python twin): the randomness CPython on WASI hands out — os.urandom, secrets,
-and random's seeding — printed in the probe protocol (../PROTOCOL.md). Runs once a CPython
-binary is configured for the harness; `entropy.py prefix` prints only the first draws, for the
-cross-run comparison (two processes must not agree)."""
+"""entropy (Python twin of probes/c/entropy.c): the randomness CPython on WASI hands out —
+os.urandom, secrets and random's self-seeding — in the probe protocol (../PROTOCOL.md), judged
+by the same entropy checks. Streams go to files in /scratch named SOURCE.bin (the cross-run
+check compares a stream's start with the prefix drawn first). `prefix` as the first argument
+prints only the first draws, for the second process of the cross-run check."""
 import json
 import os
 import random
@@ -13,22 +14,35 @@ P = "entropy"
 
 def emit(check, **fields):
     sys.stdout.write(json.dumps({"probe": P, "check": check, **fields}) + "\n")
+    sys.stdout.flush()
+
+
+def draw_random(k):
+    # random seeds itself from os.urandom at import: a fixed host seed shows here as well.
+    return random.getrandbits(8 * k).to_bytes(k, "little") if k else b""
+
+
+SOURCES = {
+    "os.urandom": os.urandom,
+    "secrets": secrets.token_bytes,
+    "random": draw_random,
+}
 
 
 def prefix():
-    emit("entropy_cross_run", what="prefix", source="os.urandom", errno=0, hex=os.urandom(32).hex())
-    emit("entropy_cross_run", what="prefix", source="secrets", errno=0, hex=secrets.token_bytes(32).hex())
-    # random seeds itself from os.urandom at import; two processes must not share a stream.
-    emit("entropy_cross_run", what="prefix", source="random", errno=0,
-         hex=random.getrandbits(256).to_bytes(32, "little").hex())
+    for name, draw in SOURCES.items():
+        try:
+            emit("entropy_cross_run", what="prefix", source=name, errno=0, hex=draw(32).hex())
+        except OSError as e:
+            emit("entropy_cross_run", what="prefix", source=name, errno=e.errno or -1)
 
 
-def stream(source, draw, total, file):
-    path = os.path.join("/scratch", file)
+def stream(source, draw, total):
+    file = source + ".bin"
     err = 0
     done = 0
     try:
-        with open(path, "wb") as f:
+        with open(os.path.join("/scratch", file), "wb") as f:
             while done < total:
                 k = min(65536, total - done)
                 f.write(draw(k))
@@ -44,9 +58,9 @@ def main():
         return
     total = int(os.environ.get("WASIPROBE_ENTROPY_BYTES", "12500000"))
     prefix()
-    stream("os.urandom", os.urandom, total, "os_urandom.bin")
-    stream("secrets", secrets.token_bytes, 1 << 20, "secrets.bin")
+    stream("os.urandom", os.urandom, total)
+    stream("secrets", secrets.token_bytes, 1 << 20)
+    stream("random", draw_random, 1 << 20)
 
 
-if __name__ == "__main__":
-    main()
+main()

@@ -26,48 +26,42 @@ const TICK: Duration = Duration::from_millis(10);
 /// How long past the wall limit the watchdog waits for a guest stuck in a host call.
 const WATCHDOG_GRACE: Duration = Duration::from_secs(2);
 
-pub struct WasmtimeRuntime {
+/// Native stack the guest thread gets beyond `max_wasm_stack`: host calls and wasmtime's own
+/// frames run on the same thread and need room of their own.
+const HOST_STACK_MARGIN: usize = 8 << 20;
+
+/// One engine and its linker. `max_wasm_stack` is an engine setting in wasmtime 48, so every
+/// distinct [`RunSpec::wasm_stack_bytes`] gets its own, created on first use; the default
+/// engine is the one every C probe uses.
+struct EngineSet {
     engine: Engine,
     linker: Linker<Host>,
     modules: Mutex<HashMap<[u8; 32], Module>>,
-    stop_ticker: Arc<AtomicBool>,
 }
 
-impl WasmtimeRuntime {
-    pub fn new() -> Result<Self> {
+impl EngineSet {
+    fn new(wasm_stack: Option<usize>) -> Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        if let Some(bytes) = wasm_stack {
+            // wasmtime validates max_wasm_stack against the async stack even for sync calls.
+            config.async_stack_size(bytes + (1 << 20));
+            config.max_wasm_stack(bytes);
+        }
         let engine = Engine::new(&config)?;
         let mut linker: Linker<Host> = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)?;
         // Counting first: the fd accounting and the liars shadow it and count their own calls.
         count::install_call_counting(&mut linker)?;
         inject::install_fd_accounting(&mut linker)?;
-        let stop_ticker = Arc::new(AtomicBool::new(false));
-        let (e, stop) = (engine.clone(), stop_ticker.clone());
-        std::thread::Builder::new()
-            .name("wasmtime-epoch".into())
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(TICK);
-                    e.increment_epoch();
-                }
-            })?;
-        Ok(WasmtimeRuntime {
+        Ok(EngineSet {
             engine,
             linker,
             modules: Mutex::new(HashMap::new()),
-            stop_ticker,
         })
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    /// Compiled modules are cached by content hash, so the same probe binary is compiled once
-    /// per process however many cells run it.
-    pub fn module(&self, bytes: &[u8]) -> Result<Module> {
+    fn module(&self, bytes: &[u8]) -> Result<Module> {
         let key: [u8; 32] = Sha256::digest(bytes).into();
         if let Some(m) = self.modules.lock().unwrap().get(&key) {
             return Ok(m.clone());
@@ -76,14 +70,86 @@ impl WasmtimeRuntime {
         self.modules.lock().unwrap().insert(key, m.clone());
         Ok(m)
     }
+}
+
+pub struct WasmtimeRuntime {
+    default: Arc<EngineSet>,
+    /// Engines for other Wasm stack sizes, by size.
+    stacks: Mutex<HashMap<usize, Arc<EngineSet>>>,
+    /// Every engine the epoch ticker advances.
+    ticked: Arc<Mutex<Vec<Engine>>>,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl WasmtimeRuntime {
+    pub fn new() -> Result<Self> {
+        let default = Arc::new(EngineSet::new(None)?);
+        let ticked = Arc::new(Mutex::new(vec![default.engine.clone()]));
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let (engines, stop) = (ticked.clone(), stop_ticker.clone());
+        std::thread::Builder::new()
+            .name("wasmtime-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    for e in engines.lock().unwrap().iter() {
+                        e.increment_epoch();
+                    }
+                }
+            })?;
+        Ok(WasmtimeRuntime {
+            default,
+            stacks: Mutex::new(HashMap::new()),
+            ticked,
+            stop_ticker,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.default.engine
+    }
+
+    /// The engine for a Wasm stack size (`None`: wasmtime's default), created on first use.
+    fn engine_set(&self, wasm_stack: Option<usize>) -> Result<Arc<EngineSet>> {
+        let Some(bytes) = wasm_stack else {
+            return Ok(self.default.clone());
+        };
+        let mut stacks = self.stacks.lock().unwrap();
+        if let Some(e) = stacks.get(&bytes) {
+            return Ok(e.clone());
+        }
+        let set = Arc::new(EngineSet::new(Some(bytes))?);
+        self.ticked.lock().unwrap().push(set.engine.clone());
+        stacks.insert(bytes, set.clone());
+        Ok(set)
+    }
+
+    /// Compiled modules are cached by content hash, so the same probe binary is compiled once
+    /// per process however many cells run it.
+    pub fn module(&self, bytes: &[u8]) -> Result<Module> {
+        self.default.module(bytes)
+    }
 
     /// Runs an already compiled module. Exposed for benchmarks that want to exclude file I/O.
+    /// The module must come from [`Self::module`] (the default engine), unless the spec asks
+    /// for another Wasm stack, in which case it is recompiled for that engine (cached).
     pub fn run_module(&self, module: &Module, spec: &RunSpec) -> Result<Outcome> {
+        let set = self.engine_set(spec.wasm_stack_bytes)?;
+        anyhow::ensure!(
+            Engine::same(module.engine(), &set.engine),
+            "run_module: the module was compiled for the default engine but the spec asks for \
+             a {:?}-byte Wasm stack; use run()",
+            spec.wasm_stack_bytes
+        );
+        self.run_on(&set, module, spec)
+    }
+
+    fn run_on(&self, set: &EngineSet, module: &Module, spec: &RunSpec) -> Result<Outcome> {
         let stdout = CappedPipe::new(spec.limits.stdout_bytes);
         let stderr = CappedPipe::new(spec.limits.stderr_bytes);
         let (wasi, _decoy) = build_ctx(spec, &stdout, &stderr)?;
-        let engine = self.engine.clone();
-        let mut linker = self.linker.clone();
+        let engine = set.engine.clone();
+        let mut linker = set.linker.clone();
         if !spec.inject.is_empty() {
             inject::install_liars(&mut linker, &spec.inject)?;
         }
@@ -95,7 +161,7 @@ impl WasmtimeRuntime {
         // blocked in a host call (e.g. a long poll_oneoff) that epoch interruption cannot reach.
         std::thread::Builder::new()
             .name("wasmtime-guest".into())
-            .stack_size(8 << 20)
+            .stack_size(spec.wasm_stack_bytes.unwrap_or(0) + HOST_STACK_MARGIN)
             .spawn(move || {
                 let r = run_in_store(&engine, linker, &module, &spec2, wasi);
                 let _ = tx.send(r);
@@ -239,7 +305,7 @@ impl Runtime for WasmtimeRuntime {
         "wasmtime"
     }
     fn version(&self) -> String {
-        format!("{WASMTIME_VERSION} (embedded, wasmtime-wasi p1)")
+        format!("{WASMTIME_VERSION} (embedded, wasmtime-wasi p1; honours wasm_stack_bytes as max_wasm_stack)")
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
@@ -256,11 +322,12 @@ impl Runtime for WasmtimeRuntime {
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
         let bytes = std::fs::read(module).with_context(|| format!("read {}", module.display()))?;
         let start = Instant::now();
-        let m = match self.module(&bytes) {
+        let set = self.engine_set(spec.wasm_stack_bytes)?;
+        let m = match set.module(&bytes) {
             Ok(m) => m,
             Err(e) => return Ok(Outcome::load_error(format!("{e:#}"), start.elapsed())),
         };
-        self.run_module(&m, spec)
+        self.run_on(&set, &m, spec)
     }
 }
 

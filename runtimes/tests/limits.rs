@@ -392,3 +392,43 @@ fn stdin_reaches_the_guest() {
         assert_eq!(o.stdout, b"ping");
     });
 }
+
+/// `RunSpec::wasm_stack_bytes` on the embedded wasmtime: a recursion 200 000 frames deep
+/// overflows wasmtime's default Wasm stack (a trap) and completes with 16 MiB; a smaller stack
+/// than the default traps sooner. Runtimes that cannot set the stack say so in their version.
+#[test]
+fn wasmtime_honours_the_wasm_stack_size() {
+    let rt = WasmtimeRuntime::new().unwrap();
+    let wat = module(
+        r#"
+        (func $down (param i32) (result i32)
+          (local i64 i64 i64 i64 i64 i64 i64 i64)
+          (if (result i32) (i32.eqz (local.get 0))
+            (then (i32.const 0))
+            (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
+        (func (export "_start")
+          (drop (call $down (i32.const 200000))))"#,
+    );
+    let mut s = spec();
+    s.limits.wall = Duration::from_secs(10);
+    let o = run_wat_on(&rt, &wat, &s);
+    assert!(
+        matches!(&o.termination, Termination::Trap { message } if message.contains("stack")),
+        "default stack: {:?}",
+        o.termination
+    );
+    s.wasm_stack_bytes = Some(16 << 20);
+    let o = run_wat_on(&rt, &wat, &s);
+    assert_eq!(
+        o.termination,
+        Termination::Exited { code: 0 },
+        "16 MiB stack"
+    );
+    // The default engine is untouched by the other one.
+    s.wasm_stack_bytes = None;
+    assert!(matches!(
+        run_wat_on(&rt, &wat, &s).termination,
+        Termination::Trap { .. }
+    ));
+    assert!(rt.version().contains("max_wasm_stack"));
+}

@@ -78,6 +78,13 @@ impl Check for ClockCputime {
                     "{clock}: advanced {bc} ns during {bw} ns of busy work"
                 ));
             }
+            // One thread cannot use more CPU time than wall time; the slack covers a coarse
+            // CPU clock. CPython 3.12 on WASI was seen counting 10^7 times too fast.
+            if bc > 2 * bw + 50_000_000 || sc > 2 * sw + 50_000_000 {
+                problems.push(format!(
+                    "{clock}: advanced faster than wall time (busy {bc}/{bw} ns, asleep {sc}/{sw} ns)"
+                ));
+            }
             if clock == "thread_cputime" && near(bc, bw) && near(sc, sw) {
                 problems.push(format!(
                     "{clock}: counts wall time (busy {bc}/{bw} ns, asleep {sc}/{sw} ns)"
@@ -109,6 +116,19 @@ mod tests {
     use super::*;
     use crate::checks::clocks::testdata::*;
     use crate::report::Verdict;
+
+    #[test]
+    fn a_cpu_clock_faster_than_wall_time_fails() {
+        let mut v = honest();
+        edit(&mut v, "load", Some("process_cputime"), |o| {
+            o["errno"] = 0.into();
+            o["busy_cpu_ns"] = 500_000_000_000_000i64.into();
+            o["sleep_cpu_ns"] = 0.into();
+        });
+        let j = judge(&ClockCputime, &v);
+        assert_eq!(j.verdict, Verdict::Fail, "{}", j.evidence);
+        assert!(j.evidence.to_string().contains("faster than wall time"));
+    }
 
     #[test]
     fn absent_clocks_pass_as_facts() {

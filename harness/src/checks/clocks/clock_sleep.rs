@@ -97,6 +97,8 @@ impl Check for ClockSleep {
                 "clock_nanosleep",
                 "clock_nanosleep_abstime",
                 "usleep",
+                // The Python twin (probes/python/clocks.py).
+                "time.sleep",
             ],
             &["clock_nanosleep_abstime"],
             &mut problems,

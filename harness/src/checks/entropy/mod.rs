@@ -18,6 +18,9 @@ pub mod sp800_22;
 
 pub const PROBE: &str = "entropy";
 pub const SOURCES: [&str; 3] = ["random_get", "getentropy", "arc4random"];
+/// The long stream `entropy_sp800_22` runs its battery on: random_get from the C probe,
+/// os.urandom (getentropy → random_get underneath) from the Python twin.
+pub const PRIMARY_SOURCES: [&str; 2] = ["random_get", "os.urandom"];
 
 pub fn case() -> Case {
     Case {

