@@ -144,10 +144,14 @@ impl Finding {
     }
 }
 
+/// The finding for a cell: one that names its runtime wins over one for every runtime.
 fn known_finding(sdk: &str, runtime: &str, check: &str) -> Option<Finding> {
-    known_findings()
+    let all: Vec<Finding> = known_findings()
         .into_iter()
-        .find(|f| f.applies(sdk, runtime, check))
+        .filter(|f| f.applies(sdk, runtime, check))
+        .collect();
+    let specific = all.iter().position(|f| f.runtime.is_some());
+    all.into_iter().nth(specific.unwrap_or(0))
 }
 
 fn known_findings() -> Vec<Finding> {

@@ -432,3 +432,67 @@ fn wasmtime_honours_the_wasm_stack_size() {
     ));
     assert!(rt.version().contains("max_wasm_stack"));
 }
+
+#[test]
+fn a_grow_within_the_limit_succeeds() {
+    // The control for the memory limit: a grow that fits must not be refused or reported.
+    each(Some("memory_bytes"), |rt| {
+        let o = run_wat_on(
+            rt,
+            &module(r#"(func (export "_start") (call $proc_exit (memory.grow (i32.const 100))))"#),
+            &spec(),
+        );
+        assert_eq!(
+            o.termination,
+            Termination::Exited { code: 1 },
+            "old size is 1 page"
+        );
+    });
+}
+
+#[test]
+fn a_short_sleep_is_not_a_timeout() {
+    // The control for the wall limit: a 100 ms sleep well inside it completes.
+    each(Some("wall"), |rt| {
+        let o = run_wat_on(
+            rt,
+            &module(
+                r#"
+            (func (export "_start")
+              (i64.store (i32.const 0) (i64.const 1))
+              (i32.store8 (i32.const 8) (i32.const 0))
+              (i32.store (i32.const 16) (i32.const 1))
+              (i64.store (i32.const 24) (i64.const 100000000))
+              (i64.store (i32.const 32) (i64.const 0))
+              (i32.store16 (i32.const 40) (i32.const 0))
+              (call $proc_exit (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))"#,
+            ),
+            &spec(),
+        );
+        assert_eq!(o.termination, Termination::Exited { code: 0 });
+        assert!(o.duration >= Duration::from_millis(100), "{:?}", o.duration);
+    });
+}
+
+#[test]
+fn output_under_the_cap_is_not_a_limit() {
+    // The control for the output limit: exactly the cap is allowed.
+    each(Some("stdout_bytes"), |rt| {
+        let mut s = spec();
+        s.limits.stdout_bytes = 6;
+        let o = run_wat_on(
+            rt,
+            &module(
+                r#"
+            (data (i32.const 100) "hello\n")
+            (func (export "_start")
+              (i32.store (i32.const 0) (i32.const 100))
+              (i32.store (i32.const 4) (i32.const 6))
+              (call $proc_exit (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))"#,
+            ),
+            &s,
+        );
+        assert_eq!(o.termination, Termination::Exited { code: 0 });
+        assert_eq!(o.stdout, b"hello\n");
+    });
+}
