@@ -66,11 +66,6 @@ pub struct WasmerRuntime {
     // Owns the worker threads wasmer-wasix's async file and timer operations run on.
     _tokio_rt: tokio::runtime::Runtime,
     modules: Mutex<HashMap<[u8; 32], Module>>,
-    /// Singlepass compiles functions in parallel with rayon while it holds the engine's lock.
-    /// On a rayon worker of the caller's pool (the harness runs cases on rayon) the waiting
-    /// thread steals other jobs, and one that compiles takes the same lock again: a deadlock.
-    /// Compiling inside a pool of our own keeps those jobs away from the lock holder.
-    compile_pool: rayon::ThreadPool,
 }
 
 impl WasmerRuntime {
@@ -89,11 +84,6 @@ impl WasmerRuntime {
             tokio,
             _tokio_rt: rt,
             modules: Mutex::new(HashMap::new()),
-            compile_pool: rayon::ThreadPoolBuilder::new()
-                .num_threads(2)
-                .thread_name(|i| format!("wasmer-compile-{i}"))
-                .build()
-                .context("starting the wasmer compile pool")?,
         })
     }
 
@@ -104,10 +94,19 @@ impl WasmerRuntime {
         if let Some(m) = self.modules.lock().unwrap().get(&key) {
             return Ok(m.clone());
         }
-        let m = self
-            .compile_pool
-            .install(|| Module::new(&self.engine, bytes))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Singlepass compiles in a rayon pool of its own while it holds the engine's lock. Called
+        // from a rayon worker (the harness runs cases on rayon) the waiting thread would steal
+        // other jobs, and one that compiles takes the same lock again: a deadlock. A plain
+        // thread just blocks until the compile is done.
+        let m = std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("wasmer-compile".into())
+                .spawn_scoped(s, || Module::new(&self.engine, bytes))
+                .map(|h| h.join())
+        })
+        .context("starting the wasmer compile thread")?
+        .map_err(|_| anyhow::anyhow!("the wasmer compiler panicked"))?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         self.modules.lock().unwrap().insert(key, m.clone());
         Ok(m)
     }

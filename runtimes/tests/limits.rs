@@ -496,3 +496,30 @@ fn output_under_the_cap_is_not_a_limit() {
         assert_eq!(o.stdout, b"hello\n");
     });
 }
+
+#[test]
+fn runs_from_a_rayon_pool_do_not_deadlock() {
+    // The harness runs cases on rayon; a runtime that compiles with rayon under a lock can
+    // deadlock when a waiting worker steals another case (wasmer's singlepass did). Distinct
+    // modules, so that every run compiles.
+    use rayon::prelude::*;
+    each(None, |rt| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let codes: Vec<Termination> = pool.install(|| {
+            (0..8)
+                .into_par_iter()
+                .map(|i| {
+                    let wat = module(&format!(
+                        r#"(func (export "_start") (call $proc_exit (i32.const {i})))"#
+                    ));
+                    run_wat_on(rt, &wat, &spec()).termination
+                })
+                .collect()
+        });
+        let want: Vec<Termination> = (0..8).map(|code| Termination::Exited { code }).collect();
+        assert_eq!(codes, want);
+    });
+}
