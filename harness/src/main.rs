@@ -463,6 +463,11 @@ fn real_main(cli: Cli) -> Result<i32> {
             let paths: Vec<&std::path::Path> = shards.iter().map(|p| p.as_path()).collect();
             let r = wasiprobe::shard::merge(&paths)?;
             write_formats(&r, &wasiprobe::render::markdown(&r), out)?;
+            for (id, p) in &r.python {
+                if let Some(f) = &p.footprint {
+                    wasiprobe::python::footprint::write_strip_plan(&f.strip_plan, out, id)?;
+                }
+            }
             print!("{}", r.table());
             println!("report: {}", out.join("report.json").display());
             return Ok(if r.has_failures() {
@@ -1082,7 +1087,9 @@ fn python_footprint(
         partition: None,
         worker_exe: None,
     };
-    let rt = wasiprobe_runtimes::WasmtimeRuntime::new()?;
+    let rt = wasiprobe_runtimes::WasmtimeRuntime::with_code_cache(
+        opts.provision.cache.join("wasmtime-code"),
+    )?;
     let mut bad = false;
     for spec in project
         .matrix

@@ -1099,8 +1099,62 @@ pub fn python_md(r: &Report) -> String {
     }
     for (id, p) in &r.python {
         if let (Some(c), Some(f)) = (&p.census, &p.footprint) {
+            out += &python_census_by_runtime_md(id, c, &p.census_runtimes);
             out += &python_footprint_md(id, c, f);
         }
+    }
+    out
+}
+
+/// One row per runtime the census ran on: counts, and what differs from the reference census.
+fn python_census_by_runtime_md(
+    id: &str,
+    reference: &crate::python::census::Census,
+    others: &BTreeMap<String, crate::python::census::Census>,
+) -> String {
+    if others.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n### {id}: stdlib census by runtime (reference: {})\n\n| runtime | results | processes | seconds | imports differing from {} | dark features differing |\n|---|---|---|---|---|---|\n",
+        reference.runtime, reference.runtime
+    );
+    for c in std::iter::once(reference).chain(others.values()) {
+        let counts: Vec<String> = c.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let differ: Vec<String> = reference
+            .imports
+            .iter()
+            .filter_map(|(m, r)| {
+                let here = c.imports.get(m).map_or("missing", |x| x.result.as_str());
+                (here != r.result).then(|| format!("{m}: {} → {here}", r.result))
+            })
+            .collect();
+        let dark: Vec<String> = reference
+            .dark
+            .iter()
+            .filter_map(|(f, d)| {
+                let here = c.dark.get(f).map_or("missing", |x| x.status.as_str());
+                (here != d.status).then(|| format!("{f}: {} → {here}", d.status))
+            })
+            .collect();
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else if v.len() > 10 {
+                format!("{} … ({} in all)", v[..10].join(", "), v.len())
+            } else {
+                v.join(", ")
+            }
+        };
+        out += &format!(
+            "| {} | {} | {} | {:.1} | {} | {} |\n",
+            c.runtime,
+            counts.join(", "),
+            c.processes,
+            c.duration_ms / 1000.0,
+            list(&differ).replace('|', "\\|"),
+            list(&dark).replace('|', "\\|"),
+        );
     }
     out
 }

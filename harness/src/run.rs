@@ -92,7 +92,9 @@ fn not_built(feature: &str) -> anyhow::Error {
 /// `configured`: the `[[runtime]]` entries of the project's matrix.
 pub fn make_runtime(name: &str, env: &HostEnv, configured: &[CliSpec]) -> Result<Box<dyn Runtime>> {
     match name {
-        "wasmtime" => Ok(Box::new(wasiprobe_runtimes::WasmtimeRuntime::new()?)),
+        "wasmtime" => Ok(Box::new(
+            wasiprobe_runtimes::WasmtimeRuntime::with_code_cache(env.cache.join("wasmtime-code"))?,
+        )),
         "node" => Ok(Box::new(wasiprobe_runtimes::NodeRuntime::new(env)?)),
         #[cfg(feature = "wasmi")]
         "wasmi" => Ok(Box::new(wasiprobe_runtimes::WasmiRuntime::new()?)),

@@ -139,6 +139,27 @@ pub fn merge(paths: &[&Path]) -> Result<Report> {
         for (sdk, probes) in r.imports {
             merged.imports.entry(sdk).or_default().extend(probes);
         }
+        for (sdk, features) in r.dark_features {
+            merged
+                .dark_features
+                .entry(sdk)
+                .or_default()
+                .extend(features);
+        }
+        for (id, p) in r.python {
+            match merged.python.get_mut(&id) {
+                None => {
+                    merged.python.insert(id, p);
+                }
+                Some(m) => {
+                    if m.census.is_none() {
+                        m.census = p.census;
+                        m.footprint = p.footprint;
+                    }
+                    m.census_runtimes.extend(p.census_runtimes);
+                }
+            }
+        }
         merged.build.compiled += r.build.compiled;
         merged.build.cached += r.build.cached;
         merged.build.failed += r.build.failed;
@@ -150,9 +171,30 @@ pub fn merge(paths: &[&Path]) -> Result<Report> {
         o.remove("partition");
         o.insert("merged_shards".into(), serde_json::json!(count));
     }
+    rejudge_census(&mut merged);
     merged.results.sort_by_key(Cell::key);
     merged.summarize();
     Ok(merged)
+}
+
+/// Census cells of shards that did not own the reference runtime's census were judged alone;
+/// with every shard's census in one report, judge them against the reference.
+fn rejudge_census(merged: &mut Report) {
+    use crate::python::census;
+    for (id, p) in &merged.python {
+        let Some(reference) = &p.census else { continue };
+        for c in merged
+            .results
+            .iter_mut()
+            .filter(|c| &c.sdk == id && c.probe == census::PROBE && c.runtime != reference.runtime)
+        {
+            if let Some(theirs) = p.census_runtimes.get(&c.runtime) {
+                let (v, ev) = census::judge(theirs, Some(reference));
+                c.verdict = v;
+                c.evidence = ev;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -173,6 +215,101 @@ mod tests {
                     .count();
                 assert_eq!(owners, 1, "{sdk} {probe}");
             }
+        }
+    }
+
+    #[test]
+    fn merge_keeps_every_shards_python_and_dark_results_and_rejudges_census_cells() {
+        use crate::python::census::{self, sample};
+        use crate::report::{BuildSummary, HostInfo, Verdict};
+        let shard = |k: u32, cells: Vec<Cell>| Report {
+            schema_version: 1,
+            complete: true,
+            started_at: "t0".into(),
+            finished_at: Some("t1".into()),
+            host: HostInfo::current(),
+            options: serde_json::json!({ "partition": Partition { index: k, count: 2 } }),
+            sdks: vec![],
+            runtimes: vec![],
+            build: BuildSummary {
+                compiled: 0,
+                cached: 0,
+                failed: 0,
+                rebuilt_corrupt: 0,
+            },
+            results: cells,
+            summary: Default::default(),
+            imports: Default::default(),
+            dark_features: Default::default(),
+            python: Default::default(),
+        };
+        let cell = |rt: &str, c: &census::Census, reference: Option<&census::Census>| {
+            let (verdict, evidence) = census::judge(c, reference);
+            Cell {
+                sdk: "py".into(),
+                runtime: rt.into(),
+                probe: census::PROBE.into(),
+                check: "stdlib_census".into(),
+                area: "python".into(),
+                verdict,
+                evidence,
+                duration_ms: 0.0,
+            }
+        };
+        let reference = sample("wasmtime", &[("json", "ok")], &[]);
+        // Judged alone in its shard it passes; against the reference, json is lost.
+        let other = sample("other", &[("json", "import-error")], &[]);
+        let report = |census, census_runtimes| crate::python::PythonReport {
+            provisioned: serde_json::from_value(serde_json::json!({
+                "spec": { "id": "py", "version": "3.12", "source": { "kind": "path", "dir": "x" } },
+                "status": "ready", "wasm_bytes": 0, "p1_imports": [], "non_wasi_imports": [],
+                "launch": { "argv": [], "env": [], "preopens": [] }
+            }))
+            .unwrap(),
+            runtime_options: serde_json::json!({}),
+            census,
+            footprint: None,
+            census_runtimes,
+        };
+        let mut s1 = shard(1, vec![cell("wasmtime", &reference, None)]);
+        s1.python.insert(
+            "py".into(),
+            report(Some(reference.clone()), Default::default()),
+        );
+        let alone = cell("other", &other, None);
+        assert_eq!(alone.verdict, Verdict::Pass);
+        let mut s2 = shard(2, vec![alone]);
+        s2.python.insert(
+            "py".into(),
+            report(None, [("other".to_string(), other.clone())].into()),
+        );
+        s2.dark_features
+            .entry("zig-0.13".into())
+            .or_default()
+            .insert(
+                "fork".into(),
+                serde_json::from_value(
+                    serde_json::json!({"stage": "link-error", "flags": [], "runs": {}}),
+                )
+                .unwrap(),
+            );
+        let dir = tempfile::tempdir().unwrap();
+        let (p1, p2) = (dir.path().join("1.json"), dir.path().join("2.json"));
+        s1.write(&p1).unwrap();
+        s2.write(&p2).unwrap();
+        // Either order of shards gives the same merged report.
+        for paths in [[&p1, &p2], [&p2, &p1]] {
+            let m = merge(&[paths[0].as_path(), paths[1].as_path()]).unwrap();
+            let py = &m.python["py"];
+            assert_eq!(py.census.as_ref().unwrap().runtime, "wasmtime");
+            assert!(py.census_runtimes.contains_key("other"));
+            assert!(m.dark_features["zig-0.13"].contains_key("fork"));
+            let c = m.results.iter().find(|c| c.runtime == "other").unwrap();
+            assert_eq!(c.verdict, Verdict::Fail, "{}", c.evidence);
+            assert_eq!(
+                c.evidence["lost_vs_reference"]["json"]["other"],
+                "import-error"
+            );
         }
     }
 }

@@ -49,6 +49,13 @@ fn real_python() -> Option<PyProvisioned> {
     Some(py)
 }
 
+/// Embedded wasmtime with the tool's on-disk code cache: python.wasm is compiled once, not
+/// once per test (≈ 20 s each).
+fn wasmtime() -> WasmtimeRuntime {
+    let cache = wasiprobe::util::default_cache_dir().join("wasmtime-code");
+    WasmtimeRuntime::with_code_cache(cache).unwrap()
+}
+
 fn twin(name: &str) -> &'static python::Twin {
     TWINS.iter().find(|t| t.probe == name).unwrap()
 }
@@ -72,7 +79,7 @@ fn real_python_twins_are_judged_and_a_liar_is_rejected() {
     let Some(py) = real_python() else { return };
     assert!(py.non_wasi_imports.is_empty(), "{:?}", py.non_wasi_imports);
     assert!(py.p1_imports.iter().any(|f| f == "random_get"));
-    let rt = WasmtimeRuntime::new().unwrap();
+    let rt = wasmtime();
     let t0 = std::time::Instant::now();
     let honest = cells(&py, &rt, "py-entropy", &options(vec![]));
     eprintln!("py-entropy: {:.1} s", t0.elapsed().as_secs_f64());
@@ -128,7 +135,7 @@ fn real_python_twins_are_judged_and_a_liar_is_rejected() {
 #[test]
 fn real_python_census_isolates_and_reports_dark_features() {
     let Some(py) = real_python() else { return };
-    let rt = WasmtimeRuntime::new().unwrap();
+    let rt = wasmtime();
     let opts = options(vec![]);
     let script = python::census::script(&root()).unwrap();
     let (ident, mods) = python::census::list(&py, &rt, &script, &opts).unwrap();

@@ -34,7 +34,7 @@ pub use wamr_rt::WamrRuntime;
 pub use wasmer_rt::WasmerRuntime;
 #[cfg(feature = "wasmi")]
 pub use wasmi_rt::WasmiRuntime;
-pub use wasmtime_rt::WasmtimeRuntime;
+pub use wasmtime_rt::{WasmtimeRuntime, CODE_CACHE_MIN_BYTES};
 
 /// A host directory made visible to the guest under `guest` (the `HOST::GUEST` of CLI runtimes).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -37,10 +37,12 @@ struct EngineSet {
     engine: Engine,
     linker: Linker<Host>,
     modules: Mutex<HashMap<[u8; 32], Module>>,
+    /// Where compiled code is kept between processes (see [`WasmtimeRuntime::with_code_cache`]).
+    code_cache: Option<std::path::PathBuf>,
 }
 
 impl EngineSet {
-    fn new(wasm_stack: Option<usize>) -> Result<Self> {
+    fn new(wasm_stack: Option<usize>, code_cache: Option<std::path::PathBuf>) -> Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         if let Some(bytes) = wasm_stack {
@@ -58,6 +60,7 @@ impl EngineSet {
             engine,
             linker,
             modules: Mutex::new(HashMap::new()),
+            code_cache,
         })
     }
 
@@ -66,14 +69,62 @@ impl EngineSet {
         if let Some(m) = self.modules.lock().unwrap().get(&key) {
             return Ok(m.clone());
         }
-        let m = Module::new(&self.engine, bytes).map_err(anyhow::Error::from)?;
+        let m = match &self.code_cache {
+            Some(dir) => self.module_via_disk(dir, &key, bytes)?,
+            None => Module::new(&self.engine, bytes).map_err(anyhow::Error::from)?,
+        };
         self.modules.lock().unwrap().insert(key, m.clone());
+        Ok(m)
+    }
+
+    /// The compiled module from the on-disk cache, or compiled now and stored there. The file
+    /// name hashes the module's bytes with the engine's compatibility hash (wasmtime version,
+    /// target, every codegen setting incl. the Wasm stack), so an engine never loads code
+    /// compiled for another; a file that does not deserialize (truncated, corrupt) is
+    /// recompiled and replaced, never trusted.
+    fn module_via_disk(&self, dir: &Path, key: &[u8; 32], bytes: &[u8]) -> Result<Module> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        let name: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        let path = dir.join(format!("{name}-{:016x}.cwasm", h.finish()));
+        if path.exists() {
+            // SAFETY: wasmtime requires the file to be one it serialized itself. This cache is
+            // written only by `serialize` below (atomically, by rename) in the user's own
+            // cache directory, which no guest can reach (guests see only their scratch
+            // preopens); wasmtime also checks the header's version and engine settings.
+            match unsafe { Module::deserialize_file(&self.engine, &path) } {
+                Ok(m) => return Ok(m),
+                Err(e) => {
+                    tracing::warn!("compiled-code cache {}: {e}; recompiling", path.display())
+                }
+            }
+        }
+        let m = Module::new(&self.engine, bytes).map_err(anyhow::Error::from)?;
+        // Only modules worth it: compiling a probe takes milliseconds, python.wasm ~20 s.
+        if bytes.len() >= CODE_CACHE_MIN_BYTES {
+            if let Err(e) = store_atomically(dir, &path, &m.serialize()?) {
+                tracing::warn!("compiled-code cache {}: {e:#}", path.display());
+            }
+        }
         Ok(m)
     }
 }
 
+/// Modules smaller than this are not written to the on-disk code cache.
+pub const CODE_CACHE_MIN_BYTES: usize = 1 << 20;
+
+fn store_atomically(dir: &Path, path: &Path, data: &[u8]) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, data)?;
+    tmp.persist(path)?;
+    Ok(())
+}
+
 pub struct WasmtimeRuntime {
     default: Arc<EngineSet>,
+    code_cache: Option<std::path::PathBuf>,
     /// Engines for other Wasm stack sizes, by size.
     stacks: Mutex<HashMap<usize, Arc<EngineSet>>>,
     /// Every engine the epoch ticker advances.
@@ -83,7 +134,17 @@ pub struct WasmtimeRuntime {
 
 impl WasmtimeRuntime {
     pub fn new() -> Result<Self> {
-        let default = Arc::new(EngineSet::new(None)?);
+        Self::build(None)
+    }
+
+    /// Like [`Self::new`], and keeps compiled code of large modules (python.wasm: ~20 s to
+    /// compile) in `dir` between processes.
+    pub fn with_code_cache(dir: std::path::PathBuf) -> Result<Self> {
+        Self::build(Some(dir))
+    }
+
+    fn build(code_cache: Option<std::path::PathBuf>) -> Result<Self> {
+        let default = Arc::new(EngineSet::new(None, code_cache.clone())?);
         let ticked = Arc::new(Mutex::new(vec![default.engine.clone()]));
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let (engines, stop) = (ticked.clone(), stop_ticker.clone());
@@ -99,6 +160,7 @@ impl WasmtimeRuntime {
             })?;
         Ok(WasmtimeRuntime {
             default,
+            code_cache,
             stacks: Mutex::new(HashMap::new()),
             ticked,
             stop_ticker,
@@ -118,7 +180,7 @@ impl WasmtimeRuntime {
         if let Some(e) = stacks.get(&bytes) {
             return Ok(e.clone());
         }
-        let set = Arc::new(EngineSet::new(Some(bytes))?);
+        let set = Arc::new(EngineSet::new(Some(bytes), self.code_cache.clone())?);
         self.ticked.lock().unwrap().push(set.engine.clone());
         stacks.insert(bytes, set.clone());
         Ok(set)

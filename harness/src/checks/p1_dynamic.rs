@@ -187,6 +187,9 @@ fn seen_isolated(run: Option<&Isolated>, e: &Expect) -> Seen {
             None if attempted => Seen::Exit(*code),
             None => Seen::Missing(format!("exited {code} without reaching the call")),
         },
+        Termination::Timeout if attempted => Seen::Missing(
+            "never returned: the isolated run reached the call and timed out in it".into(),
+        ),
         t => Seen::Missing(format!("the isolated run ended with {t:?}")),
     }
 }

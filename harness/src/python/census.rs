@@ -59,12 +59,105 @@ pub struct DarkFeature {
 pub struct Census {
     pub runtime: String,
     pub identity: Value,
+    /// The binary's stdlib listing as this runtime's guest read it. Empty in
+    /// `PythonReport::census_runtimes`: the listing is the reference census's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modules: Vec<ModuleInfo>,
     pub imports: BTreeMap<String, ImportResult>,
     pub counts: BTreeMap<String, usize>,
     pub dark: BTreeMap<String, DarkFeature>,
     pub processes: usize,
     pub duration_ms: f64,
+}
+
+/// Import results that mean the interpreter, not the module, failed: the module neither
+/// imported nor raised ImportError.
+pub const BROKEN: &[&str] = &["trap", "crash", "timeout", "oom", "no-report", "exception"];
+
+/// The `stdlib_census` cell of one runtime. Fails when an import ends in a trap, crash,
+/// timeout, out-of-memory, a non-ImportError exception or no report at all, or when a module
+/// (or dark feature) that works on the reference runtime does not work here — the same binary
+/// and stdlib on both sides, so the runtime is what differs. The reference itself is judged
+/// only by the first rule. Deterministic: no statistics, no false-alarm rate beyond an import
+/// that depends on timing (none in the stdlib census's modules was seen to).
+pub fn judge(c: &Census, reference: Option<&Census>) -> (crate::report::Verdict, Value) {
+    let broken: BTreeMap<&String, &ImportResult> = c
+        .imports
+        .iter()
+        .filter(|(_, r)| BROKEN.contains(&r.result.as_str()))
+        .collect();
+    let mut lost = BTreeMap::new();
+    let mut dark_lost = BTreeMap::new();
+    if let Some(r) = reference.filter(|r| r.runtime != c.runtime) {
+        for (m, there) in &r.imports {
+            let here = c.imports.get(m).map_or("missing", |x| x.result.as_str());
+            if there.result == "ok" && here != "ok" {
+                lost.insert(
+                    m.clone(),
+                    serde_json::json!({ r.runtime.as_str(): "ok", c.runtime.as_str(): here }),
+                );
+            }
+        }
+        for (f, there) in &r.dark {
+            let here = c.dark.get(f).map_or("missing", |x| x.status.as_str());
+            if there.status == "works" && here != "works" {
+                dark_lost.insert(
+                    f.clone(),
+                    serde_json::json!({ r.runtime.as_str(): "works", c.runtime.as_str(): here }),
+                );
+            }
+        }
+    }
+    let pass = broken.is_empty() && lost.is_empty() && dark_lost.is_empty();
+    let mut reasons = vec![];
+    if !broken.is_empty() {
+        let names: Vec<String> = broken
+            .iter()
+            .take(8)
+            .map(|(m, r)| format!("{m} ({})", r.result))
+            .collect();
+        reasons.push(format!(
+            "{} module(s) broke the interpreter on import: {}",
+            broken.len(),
+            names.join(", ")
+        ));
+    }
+    if !lost.is_empty() {
+        reasons.push(format!(
+            "{} module(s) import on {} but not here: {}",
+            lost.len(),
+            reference.map_or("", |r| r.runtime.as_str()),
+            lost.keys().take(8).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !dark_lost.is_empty() {
+        reasons.push(format!(
+            "dark feature(s) that work on {} but not here: {}",
+            reference.map_or("", |r| r.runtime.as_str()),
+            dark_lost.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let verdict = if pass {
+        crate::report::Verdict::Pass
+    } else {
+        crate::report::Verdict::Fail
+    };
+    let mut ev = serde_json::json!({
+        "counts": c.counts,
+        "processes": c.processes,
+        "duration_ms": c.duration_ms,
+        "broken": broken,
+        "lost_vs_reference": lost,
+        "dark_lost_vs_reference": dark_lost,
+        "dark": c.dark.iter().map(|(k, d)| (k.clone(), d.status.clone())).collect::<BTreeMap<_, _>>(),
+    });
+    if let Some(r) = reference {
+        ev["reference"] = r.runtime.clone().into();
+    }
+    if !reasons.is_empty() {
+        ev["reason"] = reasons.join("; ").into();
+    }
+    (verdict, ev)
 }
 
 /// How a guest run ended and its stdout, parsed by the protocol (or why it could not be).
@@ -336,6 +429,50 @@ fn dark(
     Ok(out)
 }
 
+/// A census made up for tests (no modules listing).
+#[cfg(test)]
+pub(crate) fn sample(runtime: &str, imports: &[(&str, &str)], dark: &[(&str, &str)]) -> Census {
+    let imports: BTreeMap<String, ImportResult> = imports
+        .iter()
+        .map(|(m, r)| {
+            (
+                m.to_string(),
+                ImportResult {
+                    result: r.to_string(),
+                    error: None,
+                    message: None,
+                    isolated: false,
+                },
+            )
+        })
+        .collect();
+    let mut counts = BTreeMap::new();
+    for r in imports.values() {
+        *counts.entry(r.result.clone()).or_insert(0) += 1;
+    }
+    Census {
+        runtime: runtime.into(),
+        identity: Value::Null,
+        modules: vec![],
+        imports,
+        counts,
+        dark: dark
+            .iter()
+            .map(|(f, s)| {
+                (
+                    f.to_string(),
+                    DarkFeature {
+                        status: s.to_string(),
+                        detail: None,
+                    },
+                )
+            })
+            .collect(),
+        processes: 1,
+        duration_ms: 0.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,6 +548,51 @@ mod tests {
         assert_eq!(r[&format!("m{}", BATCH + 4)].result, "ok");
         // batch 1 + (BATCH - 3) modules alone + batch 2.
         assert_eq!(processes, 1 + (BATCH - 3) + 1);
+    }
+
+    #[test]
+    fn the_census_cell_fails_on_a_broken_import_or_a_module_lost_against_the_reference() {
+        use crate::report::Verdict;
+        let reference = sample(
+            "wasmtime",
+            &[
+                ("json", "ok"),
+                ("tkinter", "import-error"),
+                ("lzma", "absent"),
+            ],
+            &[("zlib", "works"), ("ssl", "absent")],
+        );
+        // The positive control: the same results on another runtime pass.
+        let same = Census {
+            runtime: "other".into(),
+            ..reference.clone()
+        };
+        assert_eq!(judge(&reference, None).0, Verdict::Pass);
+        assert_eq!(judge(&same, Some(&reference)).0, Verdict::Pass);
+        // A module failing differently where the reference also fails is no loss.
+        let mut err = same.clone();
+        err.imports.get_mut("tkinter").unwrap().result = "absent".into();
+        assert_eq!(judge(&err, Some(&reference)).0, Verdict::Pass);
+        // Negative controls: a trap, an exception, a lost module, a lost dark feature.
+        for (m, r) in [("json", "trap"), ("tkinter", "exception")] {
+            let mut bad = same.clone();
+            bad.imports.get_mut(m).unwrap().result = r.into();
+            let (v, ev) = judge(&bad, Some(&reference));
+            assert_eq!(v, Verdict::Fail, "{m} {r}");
+            assert!(ev["reason"].as_str().unwrap().contains(m), "{ev}");
+            // …even with no reference at all.
+            assert_eq!(judge(&bad, None).0, Verdict::Fail);
+        }
+        let mut lost = same.clone();
+        lost.imports.get_mut("json").unwrap().result = "import-error".into();
+        let (v, ev) = judge(&lost, Some(&reference));
+        assert_eq!(v, Verdict::Fail);
+        assert_eq!(ev["lost_vs_reference"]["json"]["other"], "import-error");
+        let mut dark = same.clone();
+        dark.dark.get_mut("zlib").unwrap().status = "fails-on-use".into();
+        let (v, ev) = judge(&dark, Some(&reference));
+        assert_eq!(v, Verdict::Fail);
+        assert!(ev["reason"].as_str().unwrap().contains("zlib"), "{ev}");
     }
 
     #[test]

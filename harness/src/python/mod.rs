@@ -353,10 +353,6 @@ pub fn select(matrix: &crate::matrix::Matrix, opts: &RunOptions) -> Vec<PythonSp
 
 /// The twins a run asks for, each with the checks that judge it.
 pub fn selected_twins(opts: &RunOptions) -> Vec<(&'static Twin, Vec<Box<dyn Check>>)> {
-    if opts.partition.is_some() {
-        // Python cells are not partitioned yet: a sharded run leaves them to an unsharded one.
-        return vec![];
-    }
     TWINS
         .iter()
         .filter(|t| opts.probes.is_empty() || opts.probes.iter().any(|p| p == t.probe))
@@ -483,6 +479,9 @@ pub struct PythonReport {
     pub census: Option<census::Census>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub footprint: Option<footprint::Footprint>,
+    /// The census on every other runtime (its module listing is `census`'s).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub census_runtimes: std::collections::BTreeMap<String, census::Census>,
 }
 
 pub fn runtime_options() -> Value {
@@ -497,7 +496,8 @@ pub fn runtime_options() -> Value {
 pub const DEFAULT_ENTRY: &str = "json";
 
 /// Provisions the selected binaries, runs their twin cells on every runtime, and takes the
-/// census (and footprint) on the first runtime, when the selection asks for it.
+/// census on every runtime (footprint on the first that completes it), when the selection
+/// asks for it.
 pub fn execute(
     project: &crate::run::Project,
     runtimes: &[&dyn Runtime],
@@ -509,7 +509,6 @@ pub fn execute(
     let specs = select(&project.matrix, opts);
     let twins = selected_twins(opts);
     let wants_census = opts.checks.is_empty()
-        && opts.partition.is_none()
         && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == census::PROBE));
     if specs.is_empty() || (twins.is_empty() && !wants_census) {
         return (cells, reports);
@@ -525,9 +524,13 @@ pub fn execute(
             Some(r) => tracing::warn!("python {}: {}: {r}", spec.id, py.status),
         }
         type TwinJob<'a> = (&'a dyn Runtime, &'a (&'static Twin, Vec<Box<dyn Check>>));
+        // A sharded run owns (python, runtime, twin) triples as it owns the C probe runs.
+        let owns =
+            |rt: &str, probe: &str| opts.partition.is_none_or(|p| p.owns(&spec.id, rt, probe));
         let jobs: Vec<TwinJob> = runtimes
             .iter()
             .flat_map(|rt| twins.iter().map(move |t| (*rt, t)))
+            .filter(|(rt, (t, _))| owns(rt.name(), t.probe))
             .collect();
         use rayon::prelude::*;
         let got: Vec<Cell> = pool.install(|| {
@@ -543,42 +546,113 @@ pub fn execute(
             runtime_options: runtime_options(),
             census: None,
             footprint: None,
+            census_runtimes: Default::default(),
         };
-        if wants_census && py.is_ready() {
-            if let Some(rt) = runtimes.first() {
-                match census::census(&project.root, &py, *rt, opts) {
-                    Ok(c) => {
-                        let closure = closure(&project.root, &py, *rt, DEFAULT_ENTRY, &c, opts)
-                            .map_err(|e| tracing::warn!("closure of {DEFAULT_ENTRY}: {e:#}"))
-                            .ok();
-                        let f = footprint::footprint(&c, closure);
-                        if let Err(e) =
-                            footprint::write_strip_plan(&f.strip_plan, &opts.out, &spec.id)
-                        {
-                            tracing::warn!("strip plan: {e:#}");
-                        }
-                        report.footprint = Some(f);
-                        report.census = Some(c);
-                    }
-                    Err(e) => {
-                        tracing::warn!("census of {}: {e:#}", spec.id);
-                        cells.push(Cell {
-                            sdk: spec.id.clone(),
-                            runtime: rt.name().into(),
-                            probe: census::PROBE.into(),
-                            check: "stdlib_census".into(),
-                            area: "python".into(),
-                            verdict: Verdict::Error,
-                            evidence: json!({ "reason": format!("{e:#}") }),
-                            duration_ms: 0.0,
-                        });
-                    }
-                }
-            }
+        let census_on: Vec<&dyn Runtime> = runtimes
+            .iter()
+            .copied()
+            .filter(|rt| owns(rt.name(), census::PROBE))
+            .collect();
+        if wants_census && py.is_ready() && !census_on.is_empty() {
+            // The reference is the run's first runtime; a shard that does not own its census
+            // judges its censuses alone, and `merge` judges them against the reference.
+            let reference_here = opts.partition.is_none()
+                || runtimes.first().map(|r| r.name()) == census_on.first().map(|r| r.name());
+            let (got, footprint, census, others) =
+                census_all(project, &py, &census_on, reference_here, opts, pool);
+            cells.extend(got);
+            report.footprint = footprint;
+            report.census = census;
+            report.census_runtimes = others;
         }
         reports.insert(spec.id.clone(), report);
     }
     (cells, reports)
+}
+
+type CensusOutcome = (
+    Vec<Cell>,
+    Option<footprint::Footprint>,
+    Option<census::Census>,
+    std::collections::BTreeMap<String, census::Census>,
+);
+
+/// The census on every runtime, in parallel: the first runtime that completes it is the
+/// reference (its census, footprint and strip plan go into the report) unless `reference_here`
+/// is false (a shard without the reference runtime); every runtime gets a `stdlib_census` cell
+/// judged against it ([`census::judge`]).
+fn census_all(
+    project: &crate::run::Project,
+    py: &PyProvisioned,
+    runtimes: &[&dyn Runtime],
+    reference_here: bool,
+    opts: &RunOptions,
+    pool: &rayon::ThreadPool,
+) -> CensusOutcome {
+    use rayon::prelude::*;
+    let id = &py.spec.id;
+    let results: Vec<(&dyn Runtime, Result<census::Census>)> = pool.install(|| {
+        runtimes
+            .par_iter()
+            .map(|rt| (*rt, census::census(&project.root, py, *rt, opts)))
+            .collect()
+    });
+    let cell = |rt: &dyn Runtime, verdict, evidence, ms| Cell {
+        sdk: id.clone(),
+        runtime: rt.name().into(),
+        probe: census::PROBE.into(),
+        check: "stdlib_census".into(),
+        area: "python".into(),
+        verdict,
+        evidence,
+        duration_ms: ms,
+    };
+    let mut cells = Vec::new();
+    let mut reference: Option<(&dyn Runtime, census::Census)> = None;
+    let mut others = std::collections::BTreeMap::new();
+    for (rt, r) in results {
+        match r {
+            Ok(c) if reference_here && reference.is_none() => reference = Some((rt, c)),
+            Ok(c) => {
+                others.insert(rt.name().to_string(), c);
+            }
+            Err(e) => {
+                tracing::warn!("census of {id} on {}: {e:#}", rt.name());
+                cells.push(cell(
+                    rt,
+                    Verdict::Error,
+                    json!({ "reason": format!("{e:#}") }),
+                    0.0,
+                ));
+            }
+        }
+    }
+    let Some((ref_rt, ref_census)) = reference else {
+        for (name, c) in others.iter_mut() {
+            let rt = runtimes.iter().find(|r| r.name() == name).unwrap();
+            let (v, mut ev) = census::judge(c, None);
+            ev["judged_alone"] = "no reference census in this run (the reference runtime's census failed, or is in another shard: `merge` judges against it)".into();
+            cells.push(cell(*rt, v, ev, c.duration_ms));
+            c.modules.clear();
+        }
+        return (cells, None, None, others);
+    };
+    let (v, ev) = census::judge(&ref_census, None);
+    cells.push(cell(ref_rt, v, ev, ref_census.duration_ms));
+    for (name, c) in others.iter_mut() {
+        let rt = runtimes.iter().find(|r| r.name() == name).unwrap();
+        let (v, ev) = census::judge(c, Some(&ref_census));
+        cells.push(cell(*rt, v, ev, c.duration_ms));
+        c.modules.clear();
+    }
+    let closure = closure(&project.root, py, ref_rt, DEFAULT_ENTRY, &ref_census, opts)
+        .map_err(|e| tracing::warn!("closure of {DEFAULT_ENTRY}: {e:#}"))
+        .ok();
+    let f = footprint::footprint(&ref_census, closure);
+    if let Err(e) = footprint::write_strip_plan(&f.strip_plan, &opts.out, id) {
+        tracing::warn!("strip plan: {e:#}");
+    }
+    (cells, Some(f), Some(ref_census), others)
 }
 
 /// The transitive import closure of `entry`, measured in the guest.

@@ -3,9 +3,11 @@
 //! and the thread clock does not advance like wall time during a sleep.
 //!
 //! Rules, with why an honest runtime cannot trip them:
-//! - under ~50 ms of busy work the clock must advance by at least a quarter of the wall time
-//!   (the guest thread was running; only a scheduler starving it for 75% of the window could
-//!   make an honest clock fail, which a 2-core machine running ≤ 2 cases does not do);
+//! - under ~50 ms of busy work the clock must advance by at least 1% of the wall time: a
+//!   frozen clock, or one counting in the wrong unit (µs as ns: 1000× slow), fails. The bound
+//!   is that loose because a loaded host starves the guest honestly: a native run on a 2-core
+//!   machine at load 8 was seen getting 22% of the window (an earlier bound of 25% failed it);
+//!   only starvation beyond 99% could fail an honest clock;
 //! - the *thread* clock must not match wall time within 2% in both the busy and the sleep
 //!   window (a sleeping thread uses ~no CPU). The *process* clock is exempt from this rule:
 //!   a host process's other threads (other cases) may legitimately burn CPU while this guest
@@ -73,7 +75,7 @@ impl Check for ClockCputime {
                 continue;
             }
             ev.insert(clock.into(), json!({ "exists": true, "busy_wall_ns": bw, "busy_cpu_ns": bc, "sleep_wall_ns": sw, "sleep_cpu_ns": sc }));
-            if bc * 4 < bw {
+            if bc * 100 < bw {
                 problems.push(format!(
                     "{clock}: advanced {bc} ns during {bw} ns of busy work"
                 ));
@@ -160,6 +162,19 @@ mod tests {
             "{}",
             j.evidence
         );
+        // A loaded host starving the guest to 22% of the busy window is honest (seen natively
+        // at load 8 on 2 cores).
+        let mut starved = v.clone();
+        edit(&mut starved, "load", None, |o| {
+            o["busy_cpu_ns"] = (o["busy_wall_ns"].as_i64().unwrap() * 22 / 100).into()
+        });
+        assert_eq!(judge(&ClockCputime, &starved).verdict, Verdict::Pass);
+        // A clock in µs read as ns (1000× slow) fails, as does a frozen one.
+        let mut micros = v.clone();
+        edit(&mut micros, "load", None, |o| {
+            o["busy_cpu_ns"] = (o["busy_wall_ns"].as_i64().unwrap() / 1000).into()
+        });
+        assert_eq!(judge(&ClockCputime, &micros).verdict, Verdict::Fail);
         edit(&mut v, "load", None, |o| o["busy_cpu_ns"] = 0.into());
         assert_eq!(judge(&ClockCputime, &v).verdict, Verdict::Fail);
     }
