@@ -410,10 +410,27 @@ fn locate_zig(spec: &SdkSpec, opts: &Options) -> Result<Provisioned, String> {
 
 fn fetch_zig(spec: &SdkSpec, opts: &Options) -> Result<()> {
     let version = spec.version.as_deref().context("no version")?;
-    let dir = zig_dir(spec, opts);
+    tracing::info!("installing ziglang {version} with pip");
+    pip_install_into(
+        &format!("ziglang=={version}"),
+        &zig_dir(spec, opts),
+        opts,
+        |_| Ok(()),
+    )
+}
+
+/// `pip install --no-deps --target` into a temporary sibling of `dir`, `finish` run on it, then
+/// renamed over `dir`: an interrupted or failed install never leaves a half-filled `dir` that
+/// a later `locate` would take for ready.
+pub fn pip_install_into(
+    requirement: &str,
+    dir: &Path,
+    opts: &Options,
+    finish: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
     let tmp = dir.with_extension("installing");
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.parent().unwrap())?;
+    std::fs::create_dir_all(tmp.parent().context("an install directory has a parent")?)?;
     let mut cmd = Command::new(&opts.python);
     cmd.args([
         "-m",
@@ -425,19 +442,22 @@ fn fetch_zig(spec: &SdkSpec, opts: &Options) -> Result<()> {
         "--target",
     ])
     .arg(&tmp)
-    .arg(format!("ziglang=={version}"));
-    tracing::info!("installing ziglang {version} with pip");
+    .arg(requirement);
     let out = command_output(cmd, Duration::from_secs(1800))
         .with_context(|| format!("running {} -m pip", opts.python))?;
     if !out.status.success() {
         let _ = std::fs::remove_dir_all(&tmp);
         bail!(
-            "pip install ziglang=={version} failed: {}",
+            "pip install {requirement} failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir)?;
+    if let Err(e) = finish(&tmp) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::rename(&tmp, dir)?;
     Ok(())
 }
 
@@ -453,33 +473,11 @@ pub fn fetch_runtime(spec: &CliSpec, opts: &Options) -> Result<()> {
     if cli_rt::locate_runtime(spec, &opts.cache).is_ok() {
         return Ok(());
     }
-    let dir = cli_rt::pypi_dir(&opts.cache, pkg);
-    let tmp = dir.with_extension("installing");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.parent().unwrap())?;
-    let mut cmd = Command::new(&opts.python);
-    cmd.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-deps",
-        "--target",
-    ])
-    .arg(&tmp)
-    .arg(pkg);
     tracing::info!("installing {pkg} with pip (runtime {})", spec.name);
-    let out = command_output(cmd, Duration::from_secs(1800))
-        .with_context(|| format!("running {} -m pip", opts.python))?;
-    if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&tmp);
-        bail!(
-            "pip install {pkg} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    if let Some(rt) = &spec.runtime {
+    pip_install_into(pkg, &cli_rt::pypi_dir(&opts.cache, pkg), opts, |tmp| {
+        let Some(rt) = &spec.runtime else {
+            return Ok(());
+        };
         use std::os::unix::fs::PermissionsExt;
         let exe = tmp.join(rt);
         let meta = std::fs::metadata(&exe).with_context(|| {
@@ -491,10 +489,8 @@ pub fn fetch_runtime(spec: &CliSpec, opts: &Options) -> Result<()> {
         let mut perm = meta.permissions();
         perm.set_mode(perm.mode() | 0o755);
         std::fs::set_permissions(&exe, perm)?;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir)?;
-    Ok(())
+        Ok(())
+    })
 }
 
 // ---------------------------------------------------------------- debian

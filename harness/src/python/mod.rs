@@ -18,14 +18,12 @@ use crate::checks::{self, Case, Check};
 use crate::matrix::{PythonSource, PythonSpec};
 use crate::report::{Cell, Verdict};
 use crate::run::{self, RunOptions};
-use crate::util::command_output;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use wasiprobe_runtimes::{Preopen, RunSpec, Runtime};
 
 /// The Wasm stack for python.wasm. CPython's `Tools/wasm/wasi` host runner passes
@@ -310,34 +308,8 @@ pub fn fetch(spec: &PythonSpec, opts: &crate::provision::Options) -> PyProvision
 }
 
 fn pip_install(requirement: &str, dir: &Path, opts: &crate::provision::Options) -> Result<()> {
-    let tmp = dir.with_extension("installing");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.parent().unwrap())?;
-    let mut cmd = Command::new(&opts.python);
-    cmd.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-deps",
-        "--target",
-    ])
-    .arg(&tmp)
-    .arg(requirement);
     tracing::info!("installing {requirement} with pip");
-    let out = command_output(cmd, Duration::from_secs(900))
-        .with_context(|| format!("running {} -m pip", opts.python))?;
-    if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&tmp);
-        bail!(
-            "pip install {requirement} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::rename(&tmp, dir)?;
-    Ok(())
+    crate::provision::pip_install_into(requirement, dir, opts, |_| Ok(()))
 }
 
 /// The Python binaries a run asks for: all of the matrix when `--sdk` names none of them (and
