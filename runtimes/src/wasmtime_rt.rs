@@ -416,6 +416,8 @@ impl CappedPipe {
     pub fn take(&self) -> Vec<u8> {
         std::mem::take(&mut *self.buf.lock().unwrap())
     }
+    // Only wasmi's pipe names the cap in its error; without that feature nothing calls it.
+    #[cfg_attr(not(feature = "wasmi"), allow(dead_code))]
     pub(crate) fn cap(&self) -> usize {
         self.cap
     }

@@ -34,6 +34,12 @@ pub struct Case {
     /// for calls that may end the process with a trap: a trap then hides nothing else. Unlike
     /// the main run, they are handed to the check however they ended.
     pub isolated: Vec<Vec<String>>,
+    /// Parts of a check this run's program cannot express, declared by the harness (a Python
+    /// twin's table, never the guest): (check, part, why). A part is an operation the probe
+    /// reports (`futimens:now.txt`) or one field of one (`readdir-1000.seek_stable`); a check
+    /// that honours it leaves the part unjudged and says so in its evidence. Empty for the C
+    /// probes, so their verdicts do not depend on it.
+    pub unobservable: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 /// One `Case::isolated` run as it ended.

@@ -39,8 +39,8 @@ impl Check for FsDirs {
         ]
     }
 
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let mut j = Judge::new(o, "fs_dirs");
+    fn judge(&self, case: &Case, o: &Observed) -> Judgement {
+        let mut j = Judge::new(case, o, "fs_dirs");
         j.ok("mkdir:d1");
         j.ok("mkdir:d1/sub");
         j.ok("rmdir:d1/sub");
@@ -266,5 +266,32 @@ pub(crate) mod tests {
         let j = r.judge(&FsDirs);
         assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
         assert_eq!(j.evidence["facts"]["realpath_linked"], false);
+    }
+
+    #[test]
+    fn an_unobservable_field_is_left_out_but_the_rest_of_its_operation_is_judged() {
+        let case = Case {
+            unobservable: vec![
+                ("fs_dirs", "readdir-1000.seek_stable", "no seekdir"),
+                ("fs_dirs", "readdir-1000.rewind_count", "no rewinddir"),
+            ],
+            ..FsDirs.case()
+        };
+        let mut r = Run::new();
+        honest(&mut r);
+        r.set("readdir-1000", "seek_stable", json!(null)).set(
+            "readdir-1000",
+            "rewind_count",
+            json!(null),
+        );
+        assert_eq!(r.judge(&FsDirs).verdict, Verdict::Fail);
+        let j = r.judge_case(&FsDirs, &case);
+        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        assert_eq!(
+            j.evidence["not_observable"]["readdir-1000.seek_stable"],
+            "no seekdir"
+        );
+        r.set("readdir-1000", "duplicates", json!(1));
+        assert_eq!(r.judge_case(&FsDirs, &case).verdict, Verdict::Fail);
     }
 }

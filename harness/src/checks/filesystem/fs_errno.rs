@@ -85,8 +85,8 @@ impl Check for FsErrno {
         &["preopen:wrong-dir"]
     }
 
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let mut j = Judge::new(o, "fs_errno");
+    fn judge(&self, case: &Case, o: &Observed) -> Judgement {
+        let mut j = Judge::new(case, o, "fs_errno");
         let mut seen = serde_json::Map::new();
         let whence = match (o.rerun_outcome.map(|r| &r.termination), &o.rerun) {
             // Preview 1 types whence as an enum and says nothing of out-of-range values; a

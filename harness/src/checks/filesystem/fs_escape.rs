@@ -53,24 +53,45 @@ impl Check for FsEscape {
         &["path_open:dotdot-escape", "preopen:wrong-dir"]
     }
 
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let mut j = Judge::new(o, "fs_escape");
+    fn judge(&self, case: &Case, o: &Observed) -> Judgement {
+        let mut j = Judge::new(case, o, "fs_escape");
         if let Some(ob) = j.ok("fixture-visible") {
             j.expect(ob, "up", json!("../../outside"));
         }
         let mut breaches = Vec::new();
         let mut refused = serde_json::Map::new();
+        // Beyond the fixed list, a probe may try routes out in its own language's idioms (the
+        // Python twin's shutil and pathlib helpers), marked `"attempt": true`: each is held to
+        // the same rule. They can only add breaches, never excuse a missing attempt.
+        let extra: Vec<_> = j
+            .all()
+            .iter()
+            .copied()
+            .filter(|ob| ob.fields.get("attempt") == Some(&json!(true)))
+            .filter(|ob| !ATTEMPTS.contains(&ob.str("op").unwrap_or("")))
+            .collect();
+        let attempts = ATTEMPTS.len() + extra.len();
+        let mut tried = Vec::new();
         for name in ATTEMPTS {
-            let Some(ob) = j.op(name) else { continue };
+            if let Some(ob) = j.op(name) {
+                tried.push((name.to_string(), ob));
+            }
+        }
+        tried.extend(
+            extra
+                .iter()
+                .map(|ob| (ob.str("op").unwrap_or("?").to_string(), *ob)),
+        );
+        for (name, ob) in tried {
             if ob.i64("ret").unwrap_or(-1) >= 0 {
                 let mut b = ob.fields.clone();
                 for k in ["probe", "check"] {
                     b.remove(k);
                 }
                 breaches.push(Value::Object(b));
-                refused.insert(name.to_string(), json!("succeeded"));
+                refused.insert(name, json!("succeeded"));
             } else {
-                refused.insert(name.to_string(), json!(ob.str("errno_name").unwrap_or("")));
+                refused.insert(name, json!(ob.str("errno_name").unwrap_or("")));
             }
         }
         for name in ["guest-symlink-made", "chdir-dotdot"] {
@@ -125,9 +146,9 @@ impl Check for FsEscape {
             breaches.push(json!({ "sentinel_changed": sentinel }));
         }
         if breaches.is_empty() {
-            return j.finish(json!({ "attempts": ATTEMPTS.len() }));
+            return j.finish(json!({ "attempts": attempts }));
         }
-        let mut ev = j.finish(json!({ "attempts": ATTEMPTS.len() })).evidence;
+        let mut ev = j.finish(json!({ "attempts": attempts })).evidence;
         ev["breaches"] = Value::from(breaches);
         Judgement::security(ev)
     }
@@ -202,6 +223,40 @@ mod tests {
         let mut r = honest();
         r.set("fixture-visible", "ret", json!(-1))
             .set("fixture-visible", "up", json!(""));
+        assert_eq!(r.judge(&FsEscape).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn a_further_attempt_the_probe_marks_is_held_to_the_same_rule() {
+        let mut r = honest();
+        r.op(
+            "fs_escape",
+            "py-shutil-copy-out",
+            json!({ "ret": -1, "errno_name": "ENOTCAPABLE", "attempt": true }),
+        )
+        .op(
+            "fs_escape",
+            "py-rmtree-tree-with-links",
+            json!({ "ret": 0 }),
+        );
+        let j = r.judge(&FsEscape);
+        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        assert_eq!(j.evidence["attempts"], ATTEMPTS.len() + 1);
+        assert_eq!(
+            j.evidence["facts"]["refused_with"]["py-shutil-copy-out"],
+            "ENOTCAPABLE"
+        );
+        r.set("py-shutil-copy-out", "ret", json!(0));
+        let j = r.judge(&FsEscape);
+        assert_eq!(j.verdict, Verdict::Security);
+        assert_eq!(j.evidence["breaches"][0]["op"], "py-shutil-copy-out");
+        // A marked attempt cannot stand in for a required one.
+        let mut r = honest();
+        r.remove("link-out").op(
+            "fs_escape",
+            "link-out-py",
+            json!({ "ret": -1, "errno_name": "ENOENT", "attempt": true }),
+        );
         assert_eq!(r.judge(&FsEscape).verdict, Verdict::Fail);
     }
 }

@@ -25,8 +25,8 @@ impl Check for FsFds {
         &["preopen:wrong-dir", "path_open:dotdot-escape"]
     }
 
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let mut j = Judge::new(o, "fs_fds");
+    fn judge(&self, case: &Case, o: &Observed) -> Judgement {
+        let mut j = Judge::new(case, o, "fs_fds");
         if let Some(ob) = j.op("preopens") {
             let want = format!("{}\n", crate::run::SCRATCH_GUEST);
             if ob.str("names") != Some(want.as_str()) {

@@ -50,8 +50,8 @@ impl Check for FsIo {
         ]
     }
 
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let mut j = Judge::new(o, "fs_io");
+    fn judge(&self, case: &Case, o: &Observed) -> Judgement {
+        let mut j = Judge::new(case, o, "fs_io");
         j.ok("setup");
         if let Some(ob) = j.ok("write:data.bin") {
             j.expect(ob, "ret", json!(DATA_BYTES));

@@ -39,10 +39,20 @@ pub struct Judge<'a> {
     pub problems: Vec<String>,
     pub mismatches: Vec<Value>,
     pub facts: serde_json::Map<String, Value>,
+    /// The case's unobservable parts for this check (part → why), and those the judgement
+    /// actually left out.
+    unobservable: Vec<(&'static str, &'static str)>,
+    left_out: serde_json::Map<String, Value>,
 }
 
 impl<'a> Judge<'a> {
-    pub fn new(o: &'a Observed, check: &str) -> Self {
+    pub fn new(case: &Case, o: &'a Observed, check: &str) -> Self {
+        let unobservable = case
+            .unobservable
+            .iter()
+            .filter(|(c, _, _)| *c == check)
+            .map(|(_, part, why)| (*part, *why))
+            .collect();
         let mut problems = Vec::new();
         let ops = match &o.observations {
             Ok(v) => v
@@ -61,6 +71,25 @@ impl<'a> Judge<'a> {
             problems,
             mismatches: Vec::new(),
             facts: Default::default(),
+            unobservable,
+            left_out: Default::default(),
+        }
+    }
+
+    /// Every observation of this check, in order.
+    pub fn all(&self) -> &[&'a Observation] {
+        &self.ops
+    }
+
+    /// Whether the case declares `part` unobservable; if so it is recorded as left out, and the
+    /// caller skips judging it.
+    pub fn unobservable(&mut self, part: &str) -> bool {
+        match self.unobservable.iter().find(|(p, _)| *p == part) {
+            Some((p, why)) => {
+                self.left_out.insert(p.to_string(), json!(why));
+                true
+            }
+            None => false,
         }
     }
 
@@ -72,7 +101,7 @@ impl<'a> Judge<'a> {
             .iter()
             .find(|ob| ob.str("op") == Some(name))
             .copied();
-        if found.is_none() {
+        if found.is_none() && !self.unobservable(name) {
             self.problems
                 .push(format!("the probe did not report operation `{name}`"));
         }
@@ -95,6 +124,9 @@ impl<'a> Judge<'a> {
 
     /// A field of an operation must equal `want`.
     pub fn expect(&mut self, ob: &Observation, field: &str, want: Value) {
+        if self.unobservable(&format!("{}.{field}", ob.str("op").unwrap_or("?"))) {
+            return;
+        }
         let got = ob.fields.get(field).cloned().unwrap_or(Value::Null);
         if got != want {
             self.problems.push(format!(
@@ -160,6 +192,9 @@ impl<'a> Judge<'a> {
         }
         if !self.facts.is_empty() {
             evidence["facts"] = Value::Object(self.facts);
+        }
+        if !self.left_out.is_empty() {
+            evidence["not_observable"] = Value::Object(self.left_out);
         }
         super::Judgement::from_problems(self.problems, evidence)
     }
@@ -243,6 +278,9 @@ pub(crate) mod testutil {
             self
         }
         pub fn judge(&self, check: &dyn Check) -> Judgement {
+            self.judge_case(check, &check.case())
+        }
+        pub fn judge_case(&self, check: &dyn Check, case: &Case) -> Judgement {
             let o = outcome(0, stdout(&self.lines), vec![]);
             let re = match &self.rerun {
                 Some(lines) => outcome(0, stdout(lines), vec![]),
@@ -255,7 +293,7 @@ pub(crate) mod testutil {
             };
             let scratch = self.scratch();
             check.judge(
-                &check.case(),
+                case,
                 &Observed {
                     outcome: &o,
                     observations: crate::protocol::parse(&o.stdout),
