@@ -255,3 +255,59 @@ fn a_corrupt_or_missing_python_wasm_is_an_error_or_unavailable_cell_naming_the_c
     assert_eq!(py.status, "unavailable");
     assert!(py.reason.unwrap().contains("no python.wasm"));
 }
+
+/// The fs twin on the other runtimes built into this binary must find what the C fs probe
+/// finds there (harness/tests/known-findings.toml), through Python's os/shutil/pathlib: a
+/// cross-check of both probes and of each runtime's python.wasm support (wasmi once trapped
+/// here: its lazy translation charged fuel it could not resume from).
+#[test]
+fn real_python_fs_twin_finds_the_c_probes_findings_on_other_runtimes() {
+    let Some(py) = real_python() else { return };
+    let opts = options(vec![]);
+    let env = wasiprobe_runtimes::HostEnv {
+        cache: opts.provision.cache.clone(),
+        worker_exe: Some(PathBuf::from(env!("CARGO_BIN_EXE_wasiprobe"))),
+    };
+    // (runtime, check, verdict, evidence fragment); every other py-fs cell must pass.
+    let expected: &[(&str, &str, Verdict, &str)] = &[
+        ("node", "fs_escape", Verdict::Security, "symlink-"),
+        ("node", "fs_errno", Verdict::Fail, "ftruncate-readonly"),
+        ("node", "fs_meta", Verdict::Fail, "utimensat times"),
+        ("wamr", "fs_errno", Verdict::Fail, "ftruncate-readonly"),
+    ];
+    let mut tested = 0;
+    for name in ["wasmi", "wamr", "node"] {
+        let rt = match wasiprobe::run::make_runtime(name, &env, &[]) {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("{name}: not tested here: {e:#}");
+                continue;
+            }
+        };
+        tested += 1;
+        for c in cells(&py, rt.as_ref(), "py-fs", &opts) {
+            match expected
+                .iter()
+                .find(|(r, k, _, _)| *r == name && *k == c.check)
+            {
+                Some((_, _, v, frag)) => {
+                    assert_eq!(c.verdict, *v, "{name} {}: {}", c.check, c.evidence);
+                    assert!(
+                        c.evidence.to_string().contains(frag),
+                        "{name} {}: {}",
+                        c.check,
+                        c.evidence
+                    );
+                }
+                None => assert_eq!(
+                    c.verdict,
+                    Verdict::Pass,
+                    "{name} {}: {}",
+                    c.check,
+                    c.evidence
+                ),
+            }
+        }
+    }
+    eprintln!("py-fs checked on {tested} other runtimes");
+}

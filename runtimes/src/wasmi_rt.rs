@@ -156,6 +156,11 @@ impl WasmiRuntime {
     pub fn new() -> Result<Self> {
         let mut config = Config::default();
         config.consume_fuel(true);
+        // Eager: wasmi's lazy translation charges fuel for compiling a function on its first
+        // call, and when the slice's fuel left is short it fails with a non-resumable
+        // "ran out of fuel while calling a resumable function" error — python.wasm trapped
+        // that way at random points.
+        config.compilation_mode(wasmi::CompilationMode::Eager);
         let engine = Engine::new(&config);
         let mut linker: Linker<WHost> = Linker::new(&engine);
         counted!(
