@@ -841,39 +841,53 @@ pub fn probe_sdk(
         );
         return r;
     }
-    let result = (|| -> Result<()> {
-        let (dir, step) = configure(spec, src, sdk, cache)?;
-        let ok = step.ok;
-        r.configure = Some(step);
-        if !ok {
+    if let Err(e) = probe_steps(root, spec, src, sdk, cache, &mut r) {
+        r.verdict = Verdict::Error;
+        r.reason = format!("{e:#}");
+    }
+    r
+}
+
+fn probe_steps(
+    root: &Path,
+    spec: &HeaderSpec,
+    src: &Path,
+    sdk: &Provisioned,
+    cache: &Path,
+    r: &mut SdkExt,
+) -> Result<()> {
+    let (dir, step) = configure(spec, src, sdk, cache)?;
+    let ok = step.ok;
+    r.configure = Some(step);
+    if !ok {
+        r.verdict = Verdict::Fail;
+        r.reason = format!(
+            "CPython {} configure failed with this SDK's compiler",
+            spec.version
+        );
+        return Ok(());
+    }
+    let libc = LibcView::of(sdk)?;
+    let ext = build_extension(root, sdk, src, &dir, MODULE, &libc)?;
+    let control = build_extension(root, sdk, src, &dir, CONTROL, &libc)?;
+    match ext.failure() {
+        Some(why) => {
             r.verdict = Verdict::Fail;
-            r.reason = format!(
-                "CPython {} configure failed with this SDK's compiler",
-                spec.version
-            );
-            return Ok(());
+            r.reason = why;
         }
-        let libc = LibcView::of(sdk)?;
-        let ext = build_extension(root, sdk, src, &dir, MODULE, &libc)?;
-        let control = build_extension(root, sdk, src, &dir, CONTROL, &libc)?;
-        match ext.failure() {
-            Some(why) => {
-                r.verdict = Verdict::Fail;
-                r.reason = why;
-            }
-            None if control.linked() => {
-                r.verdict = Verdict::Error;
-                r.reason = format!("the negative control {CONTROL} linked although it needs `{CONTROL_SYMBOL}`: the link step does not catch a missing libc symbol");
-            }
-            None => {
-                let missing: Vec<&str> = ext
-                    .libc
-                    .iter()
-                    .filter(|n| n.provider == "missing")
-                    .map(|n| n.symbol.as_str())
-                    .collect();
-                r.verdict = Verdict::Pass;
-                r.reason = format!(
+        None if control.linked() => {
+            r.verdict = Verdict::Error;
+            r.reason = format!("the negative control {CONTROL} linked although it needs `{CONTROL_SYMBOL}`: the link step does not catch a missing libc symbol");
+        }
+        None => {
+            let missing: Vec<&str> = ext
+                .libc
+                .iter()
+                .filter(|n| n.provider == "missing")
+                .map(|n| n.symbol.as_str())
+                .collect();
+            r.verdict = Verdict::Pass;
+            r.reason = format!(
                     "configured, compiled and linked ({} Python API symbols left to the interpreter, {} libc symbols resolved{})",
                     ext.python_api.len(),
                     ext.libc.len(),
@@ -883,17 +897,11 @@ pub fn probe_sdk(
                         format!("; not in the libc archives but resolved by the link: {}", missing.join(", "))
                     }
                 );
-            }
         }
-        r.extension = Some(ext);
-        r.control = Some(control);
-        Ok(())
-    })();
-    if let Err(e) = result {
-        r.verdict = Verdict::Error;
-        r.reason = format!("{e:#}");
     }
-    r
+    r.extension = Some(ext);
+    r.control = Some(control);
+    Ok(())
 }
 
 pub fn note(spec: Option<&HeaderSpec>) -> String {
@@ -915,7 +923,12 @@ pub fn execute(
     let wanted = opts.checks.is_empty()
         && opts.partition.is_none()
         && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == PROBE));
-    if !wanted || sdks.is_empty() {
+    // A project without the extension sources has no such probe, as one without
+    // `probes/c/X.c` has no X cells.
+    let has_sources = [MODULE, CONTROL, "main"]
+        .iter()
+        .all(|m| ext_dir(&project.root).join(format!("{m}.c")).is_file());
+    if !wanted || sdks.is_empty() || !has_sources {
         return (vec![], None);
     }
     let spec = project.matrix.python_headers.first();
@@ -1085,7 +1098,7 @@ pub fn md(r: Option<&ExtReport>) -> String {
         out += &format!(
             "| {id} | {}: {} | {} | {} | {} | {} | {} ({}) | {} |\n",
             s.verdict.as_str(),
-            s.reason.replace('|', " ").replace('\n', " "),
+            s.reason.replace(['|', '\n'], " "),
             step(s.configure.as_ref()),
             step(ext.and_then(|e| e.compile.as_ref())),
             step(ext.and_then(|e| e.link.as_ref())),
