@@ -137,6 +137,14 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum PythonCmd {
+    /// Build the C-extension probe (probes/python/ext/) with each SDK against the CPython
+    /// headers of `[[python_headers]]`: configure, compile, link, the `fork` control.
+    Ext {
+        #[arg(long = "sdk", value_name = "ID")]
+        sdks: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Census the stdlib, measure ENTRY's import closure, write strip-plan-ID.{txt,json}.
     Footprint {
         /// The module whose transitive import closure is measured (and never stripped).
@@ -623,6 +631,9 @@ fn real_main(cli: Cli) -> Result<i32> {
                     json,
                 },
         } => python_footprint(&project, popts, &entry, &python, &out, json),
+        Cmd::Python {
+            cmd: PythonCmd::Ext { sdks, json },
+        } => wasiprobe::python::extension::cli(&project, popts, &sdks, json),
         Cmd::Bench {
             entropy: true,
             iterations,

@@ -26,6 +26,8 @@ struct RawMatrix {
     runtime: Vec<RawRuntime>,
     #[serde(default)]
     python: Vec<RawPython>,
+    #[serde(default)]
+    python_headers: Vec<crate::python::extension::HeaderSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -161,6 +163,8 @@ pub struct Matrix {
     /// `run::Project::load` sets the project root.
     pub runtimes: Vec<CliSpec>,
     pub pythons: Vec<PythonSpec>,
+    /// `[[python_headers]]`: the CPython source the C-extension probe builds against.
+    pub python_headers: Vec<crate::python::extension::HeaderSpec>,
 }
 
 /// A matrix error that names the file, the line and the field.
@@ -445,6 +449,7 @@ impl Matrix {
             sdks,
             runtimes,
             pythons,
+            python_headers: raw.python_headers,
         })
     }
 

@@ -473,6 +473,7 @@ mod tests {
             imports: Default::default(),
             dark_features: Default::default(),
             python: Default::default(),
+            python_ext: None,
         };
         r.summarize();
         r
@@ -1067,8 +1068,13 @@ fn runtimes_markdown(r: &Report) -> String {
 /// footprint and strip plan.
 pub fn python_md(r: &Report) -> String {
     let mut out = String::new();
+    let ext = crate::python::extension::md(r.python_ext.as_ref());
     if r.python.is_empty() {
-        return out;
+        return if ext.is_empty() {
+            ext
+        } else {
+            format!("\n## Python\n{ext}")
+        };
     }
     out += "\n## Python\n\n| python | version | built with | status | wasm | Preview 1 imports | non-WASI imports |\n|---|---|---|---|---|---|---|\n";
     for (id, p) in &r.python {
@@ -1103,7 +1109,7 @@ pub fn python_md(r: &Report) -> String {
             out += &python_footprint_md(id, c, f);
         }
     }
-    out
+    out + &ext
 }
 
 /// One row per runtime the census ran on: counts, and what differs from the reference census.

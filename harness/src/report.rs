@@ -137,6 +137,9 @@ pub struct Report {
     /// strip plan, C-extension builds. Its twin cells are in `results` (sdk = the python id).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub python: BTreeMap<String, crate::python::PythonReport>,
+    /// The C-extension build probe per SDK (`python::extension`); its cells are `py-ext`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_ext: Option<crate::python::extension::ExtReport>,
 }
 
 impl Report {

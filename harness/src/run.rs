@@ -491,6 +491,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
         imports: imports_of(&builds),
         dark_features: Default::default(),
         python: Default::default(),
+        python_ext: None,
     };
     let report_path = opts.out.join("report.json");
     let shared = Mutex::new((report.clone(), Instant::now()));
@@ -518,6 +519,10 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     let (py_cells, py_reports) = crate::python::execute(project, &rts, opts, &pool);
     report.results.extend(py_cells);
     report.python = py_reports;
+    let rt_name = rts.first().map_or("wasmtime", |r| r.name());
+    let (ext_cells, ext) = crate::python::extension::execute(project, &sdks, rt_name, opts, &pool);
+    report.results.extend(ext_cells);
+    report.python_ext = ext;
     if wants_dark(opts) {
         let rts: Vec<&dyn Runtime> = runtimes.iter().map(|r| r.as_ref()).collect();
         let ready: Vec<&Provisioned> = sdks.iter().filter(|s| s.is_ready()).collect();

@@ -12,6 +12,7 @@
 //! with `-c` so no extra preopen is needed for it.
 
 pub mod census;
+pub mod extension;
 pub mod footprint;
 
 use crate::checks::{self, Case, Check};
@@ -90,6 +91,7 @@ pub const TWINS: &[Twin] = &[
 pub fn probe_names() -> Vec<&'static str> {
     let mut v: Vec<&str> = TWINS.iter().map(|t| t.probe).collect();
     v.push(census::PROBE);
+    v.push(extension::PROBE);
     v
 }
 
