@@ -139,6 +139,11 @@ pub fn merge(paths: &[&Path]) -> Result<Report> {
         for (sdk, probes) in r.imports {
             merged.imports.entry(sdk).or_default().extend(probes);
         }
+        match (&mut merged.python_ext, r.python_ext) {
+            (Some(m), Some(e)) => m.sdks.extend(e.sdks),
+            (m @ None, e) => *m = e,
+            (Some(_), None) => {}
+        }
         for (sdk, features) in r.dark_features {
             merged
                 .dark_features
@@ -242,6 +247,7 @@ mod tests {
             imports: Default::default(),
             dark_features: Default::default(),
             python: Default::default(),
+            python_ext: None,
         };
         let cell = |rt: &str, c: &census::Census, reference: Option<&census::Census>| {
             let (verdict, evidence) = census::judge(c, reference);

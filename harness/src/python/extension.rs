@@ -921,8 +921,18 @@ pub fn execute(
     pool: &rayon::ThreadPool,
 ) -> (Vec<Cell>, Option<ExtReport>) {
     let wanted = opts.checks.is_empty()
-        && opts.partition.is_none()
         && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == PROBE));
+    // A sharded run owns (sdk, runtime, py-ext) as it owns a C probe run; `merge` joins the
+    // per-SDK results.
+    let owned: Vec<Provisioned> = sdks
+        .iter()
+        .filter(|s| {
+            opts.partition
+                .is_none_or(|p| p.owns(&s.spec.id, runtime, PROBE))
+        })
+        .cloned()
+        .collect();
+    let sdks = &owned[..];
     // A project without the extension sources has no such probe, as one without
     // `probes/c/X.c` has no X cells.
     let has_sources = [MODULE, CONTROL, "main"]
