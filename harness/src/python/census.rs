@@ -36,7 +36,8 @@ pub struct ModuleInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ImportResult {
-    /// ok, import-error, exception, trap, timeout, crash, oom, no-report
+    /// ok, import-error, exception, trap, timeout, crash, oom, no-report, not-run (the census
+    /// budget ran out first)
     pub result: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -72,7 +73,15 @@ pub struct Census {
 
 /// Import results that mean the interpreter, not the module, failed: the module neither
 /// imported nor raised ImportError.
-pub const BROKEN: &[&str] = &["trap", "crash", "timeout", "oom", "no-report", "exception"];
+pub const BROKEN: &[&str] = &[
+    "trap",
+    "crash",
+    "timeout",
+    "oom",
+    "no-report",
+    "exception",
+    "not-run",
+];
 
 /// The `stdlib_census` cell of one runtime. Fails when an import ends in a trap, crash,
 /// timeout, out-of-memory, a non-ImportError exception or no report at all, or when a module
@@ -275,9 +284,45 @@ pub fn import_all(
     names: &[String],
     run: &dyn Fn(&[String]) -> Result<PyRun>,
 ) -> Result<(BTreeMap<String, ImportResult>, usize)> {
+    import_all_within(names, run, CENSUS_BUDGET)
+}
+
+/// How long one runtime's import census may take. On a runtime where imports hang (wasmer
+/// 7.4 was seen timing out batch after batch), the per-module fallback costs a wall limit per
+/// module — hours for the stdlib; past the budget the modules left are `not-run`, named in the
+/// cell, and the run goes on.
+pub const CENSUS_BUDGET: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// [`import_all`] with an explicit budget.
+pub fn import_all_within(
+    names: &[String],
+    run: &dyn Fn(&[String]) -> Result<PyRun>,
+    budget: std::time::Duration,
+) -> Result<(BTreeMap<String, ImportResult>, usize)> {
+    let start = Instant::now();
     let mut results = BTreeMap::new();
     let mut processes = 0;
+    let over = |results: &mut BTreeMap<String, ImportResult>, left: &[&String]| {
+        for m in left {
+            results.insert(
+                (*m).clone(),
+                ImportResult {
+                    result: "not-run".into(),
+                    error: None,
+                    message: Some(format!(
+                        "the census budget ({} s on this runtime) ran out before this module",
+                        budget.as_secs()
+                    )),
+                    isolated: false,
+                },
+            );
+        }
+    };
     for batch in names.chunks(BATCH) {
+        if start.elapsed() >= budget {
+            over(&mut results, &batch.iter().collect::<Vec<_>>());
+            continue;
+        }
         let mut args = vec!["import".to_string()];
         args.extend(batch.iter().cloned());
         let (o, obs) = run(&args)?;
@@ -293,7 +338,12 @@ pub fn import_all(
             continue;
         }
         let left: Vec<&String> = batch.iter().filter(|m| !results.contains_key(*m)).collect();
-        for m in left {
+        for (i, m) in left.iter().enumerate() {
+            if start.elapsed() >= budget {
+                over(&mut results, &left[i..]);
+                break;
+            }
+            let m = *m;
             let (o, obs) = run(&["import".to_string(), m.clone()])?;
             processes += 1;
             let (mut got, _) = obs.as_deref().map(parse_imports).unwrap_or_default();
@@ -593,6 +643,33 @@ mod tests {
         let (v, ev) = judge(&dark, Some(&reference));
         assert_eq!(v, Verdict::Fail);
         assert!(ev["reason"].as_str().unwrap().contains("zlib"), "{ev}");
+    }
+
+    #[test]
+    fn past_the_budget_modules_are_not_run_and_the_cell_fails() {
+        let names: Vec<String> = (0..BATCH * 2).map(|i| format!("m{i}")).collect();
+        let calls = RefCell::new(0);
+        // Every process hangs until the wall limit, as imports did on wasmer.
+        let run = |_: &[String]| {
+            *calls.borrow_mut() += 1;
+            std::thread::sleep(Duration::from_millis(20));
+            Ok((outcome(Termination::Timeout, String::new()), Ok(vec![])))
+        };
+        let (r, processes) = import_all_within(&names, &run, Duration::from_millis(50)).unwrap();
+        assert_eq!(r.len(), names.len(), "every module has a result");
+        assert!(
+            processes < 6,
+            "stopped at the budget: {processes} processes"
+        );
+        assert_eq!(r["m0"].result, "timeout");
+        let last = &r[&format!("m{}", BATCH * 2 - 1)];
+        assert_eq!(last.result, "not-run");
+        assert!(last.message.as_deref().unwrap().contains("budget"));
+        let mut c = sample("slow", &[], &[]);
+        c.imports = r;
+        let (v, ev) = judge(&c, None);
+        assert_eq!(v, crate::report::Verdict::Fail);
+        assert!(ev["reason"].as_str().unwrap().contains("not-run"), "{ev}");
     }
 
     #[test]
