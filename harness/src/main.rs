@@ -822,6 +822,26 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
                 );
                 named_missing |= !p.is_ready() && ids.contains(&spec.id);
             }
+            // The C-extension probe's CPython headers (root only; otherwise its cells say why).
+            for spec in project
+                .matrix
+                .python_headers
+                .iter()
+                .filter(|_| ids.is_empty())
+            {
+                match wasiprobe::python::extension::fetch_headers(spec, &popts.cache) {
+                    Ok(dir) => println!(
+                        "{:<22} ready       CPython {} headers in {}",
+                        "python-headers",
+                        spec.version,
+                        dir.display()
+                    ),
+                    Err(e) => println!(
+                        "{:<22} unavailable CPython {} headers: {e}",
+                        "python-headers", spec.version
+                    ),
+                }
+            }
             Ok(if named_missing { exit::USAGE } else { exit::OK })
         }
         SdkCmd::Doctor { ids } => {

@@ -174,6 +174,15 @@ fn a_run_writes_a_valid_report_and_exit_status_follows_the_verdicts() {
     let unexpected: Vec<&serde_json::Value> = results
         .iter()
         .filter(|c| c["verdict"] != "pass" && !known.iter().any(|k| c["check"] == k.as_str()))
+        // The C-extension probe needs CPython's source, which only root can fetch (`sdk fetch`).
+        .filter(|c| {
+            !(c["probe"] == "py-ext"
+                && c["verdict"] == "unavailable"
+                && c["evidence"]["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("no CPython headers"))
+                && !is_root())
+        })
         .collect();
     assert!(unexpected.is_empty(), "{unexpected:?}");
     let failed = results.iter().any(|c| c["verdict"] != "pass");
@@ -909,4 +918,11 @@ fn the_wasmtime_adapter_reads_traps_from_wasmtimes_own_words_only() {
     // Negative control: status 134 without wasmtime's words is the guest's exit, not a trap.
     let (_, cell) = run("", "134");
     assert_eq!(cell["verdict"], "fail", "{cell}");
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
