@@ -549,7 +549,8 @@ fn locate_debian(spec: &SdkSpec) -> Result<Provisioned, String> {
     ready(spec, compiler, identity)
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (apt installs and `apt-get source` need it).
+pub fn is_root() -> bool {
     let mut cmd = Command::new("id");
     cmd.arg("-u");
     command_output(cmd, Duration::from_secs(10))

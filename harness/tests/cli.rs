@@ -181,7 +181,7 @@ fn a_run_writes_a_valid_report_and_exit_status_follows_the_verdicts() {
                 && c["evidence"]["reason"]
                     .as_str()
                     .is_some_and(|r| r.contains("no CPython headers"))
-                && !is_root())
+                && !wasiprobe::provision::is_root())
         })
         .collect();
     assert!(unexpected.is_empty(), "{unexpected:?}");
@@ -918,11 +918,4 @@ fn the_wasmtime_adapter_reads_traps_from_wasmtimes_own_words_only() {
     // Negative control: status 134 without wasmtime's words is the guest's exit, not a trap.
     let (_, cell) = run("", "134");
     assert_eq!(cell["verdict"], "fail", "{cell}");
-}
-
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }

@@ -185,14 +185,6 @@ fn run_tool(mut cmd: Command, timeout: Duration) -> Result<(bool, String)> {
     Ok((out.status.success(), text))
 }
 
-fn is_root() -> bool {
-    let mut cmd = Command::new("id");
-    cmd.arg("-u");
-    command_output(cmd, Duration::from_secs(10))
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 /// Source versions apt knows for `pkg`, in apt's order (newest first).
 fn source_versions(pkg: &str) -> Vec<String> {
     let mut cmd = Command::new("apt-cache");
@@ -264,7 +256,7 @@ pub fn fetch_headers(spec: &HeaderSpec, cache: &Path) -> Result<PathBuf, String>
         // A tree that fails `check_tree` was not made by us (we rename only complete trees).
         return Err(check_tree(&dest).unwrap_err());
     }
-    if !is_root() {
+    if !crate::provision::is_root() {
         return Err(format!(
             "CPython {} source is not in {} and fetching it needs root (deb-src entries + apt-get source {})",
             spec.version,
