@@ -948,21 +948,8 @@ fn bench(
         .load(std::sync::atomic::Ordering::Relaxed)
         - before;
     let opts = RunOptions {
-        sdks: vec![],
-        runtimes: vec![],
-        probes: vec![],
-        checks: vec![],
-        inject: vec![],
-        out: PathBuf::new(),
-        keep: false,
-        jobs: 1,
-        limits: Limits::default(),
-        provision: popts,
         fetch_zig: false,
-        scratch_root: None,
-        native: false,
-        partition: None,
-        worker_exe: None,
+        ..RunOptions::new(popts)
     };
     let f = wasiprobe::bench::measure(&check, &wasm, &opts, iterations)?;
     let (fm, hm) = (
@@ -1102,21 +1089,8 @@ fn python_footprint(
     }
     std::fs::create_dir_all(out)?;
     let opts = RunOptions {
-        sdks: vec![],
-        runtimes: vec![],
-        probes: vec![],
-        checks: vec![],
-        inject: vec![],
         out: out.to_owned(),
-        keep: false,
-        jobs: 1,
-        limits: Limits::default(),
-        provision: popts,
-        fetch_zig: true,
-        scratch_root: None,
-        native: false,
-        partition: None,
-        worker_exe: None,
+        ..RunOptions::new(popts)
     };
     let rt = wasiprobe_runtimes::WasmtimeRuntime::with_code_cache(
         opts.provision.cache.join("wasmtime-code"),

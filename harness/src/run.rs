@@ -224,6 +224,30 @@ pub struct RunOptions {
     pub worker_exe: Option<PathBuf>,
 }
 
+impl RunOptions {
+    /// Everything selected, no liars, default limits, one job, toolchains fetched when
+    /// missing: what the subcommands that run one thing and the tests start from.
+    pub fn new(provision: provision::Options) -> Self {
+        RunOptions {
+            sdks: vec![],
+            runtimes: vec![],
+            probes: vec![],
+            checks: vec![],
+            inject: vec![],
+            out: PathBuf::new(),
+            keep: false,
+            jobs: 1,
+            limits: Limits::default(),
+            provision,
+            fetch_zig: true,
+            scratch_root: None,
+            native: false,
+            partition: None,
+            worker_exe: None,
+        }
+    }
+}
+
 /// The pseudo-probe that selects the dark-features census (`probes/dark/`).
 pub const DARK: &str = "dark";
 

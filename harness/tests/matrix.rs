@@ -12,25 +12,14 @@ use wasiprobe::checks;
 use wasiprobe::provision::{self, Provisioned};
 use wasiprobe::report::Verdict;
 use wasiprobe::run::{self, Project, RunOptions};
-use wasiprobe_runtimes::{Injection, Limits};
+use wasiprobe_runtimes::Injection;
 
 fn options(inject: Vec<Injection>) -> RunOptions {
     RunOptions {
-        sdks: vec![],
-        runtimes: vec![],
-        probes: vec![],
-        checks: vec![],
         inject,
-        out: PathBuf::new(),
-        keep: false,
-        jobs: 1,
-        limits: Limits::default(),
-        provision: provision::Options::from_env(wasiprobe::util::default_cache_dir()),
-        fetch_zig: true,
-        scratch_root: None,
-        native: false,
-        partition: None,
-        worker_exe: None,
+        ..RunOptions::new(provision::Options::from_env(
+            wasiprobe::util::default_cache_dir(),
+        ))
     }
 }
 

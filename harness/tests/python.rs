@@ -9,7 +9,7 @@ use wasiprobe::python::{self, PyProvisioned, TWINS};
 use wasiprobe::report::Verdict;
 use wasiprobe::run::RunOptions;
 use wasiprobe::{checks, provision};
-use wasiprobe_runtimes::{Injection, Limits, Runtime, WasmtimeRuntime};
+use wasiprobe_runtimes::{Injection, Runtime, WasmtimeRuntime};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -17,21 +17,10 @@ fn root() -> PathBuf {
 
 fn options(inject: Vec<Injection>) -> RunOptions {
     RunOptions {
-        sdks: vec![],
-        runtimes: vec![],
-        probes: vec![],
-        checks: vec![],
         inject,
-        out: PathBuf::new(),
-        keep: false,
-        jobs: 1,
-        limits: Limits::default(),
-        provision: provision::Options::from_env(wasiprobe::util::default_cache_dir()),
-        fetch_zig: true,
-        scratch_root: None,
-        native: false,
-        partition: None,
-        worker_exe: None,
+        ..RunOptions::new(provision::Options::from_env(
+            wasiprobe::util::default_cache_dir(),
+        ))
     }
 }
 

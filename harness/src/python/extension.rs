@@ -1028,20 +1028,9 @@ pub fn cli(
 ) -> Result<i32> {
     let opts = RunOptions {
         sdks: ids.to_vec(),
-        runtimes: vec![],
         probes: vec![PROBE.into()],
-        checks: vec![],
-        inject: vec![],
-        out: PathBuf::new(),
-        keep: false,
         jobs: 2,
-        limits: Default::default(),
-        provision: popts,
-        fetch_zig: true,
-        scratch_root: None,
-        native: false,
-        partition: None,
-        worker_exe: None,
+        ..RunOptions::new(popts)
     };
     let specs = crate::run::select_sdks(project, &opts)?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build()?;
