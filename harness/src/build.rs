@@ -19,10 +19,45 @@ use std::time::Duration;
 pub const CFLAGS: &[&str] = &["-O2", "-g0", "-Wall"];
 const COMPILE_TIMEOUT: Duration = Duration::from_secs(600);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Probe {
     pub name: String,
     pub source: PathBuf,
+    /// Libc functions the probe cannot be linked without (`/* requires: a b c */` in its
+    /// source): with a libc that lacks one, its cells are `skip`, naming them, not `error`.
+    pub requires: Vec<String>,
+}
+
+impl Probe {
+    pub fn new(name: String, source: PathBuf) -> Probe {
+        let requires = std::fs::read_to_string(&source)
+            .ok()
+            .and_then(|s| {
+                s.lines().find_map(|l| {
+                    l.trim().strip_prefix("/* requires:").map(|r| {
+                        r.trim_end_matches("*/")
+                            .split_whitespace()
+                            .map(String::from)
+                            .collect()
+                    })
+                })
+            })
+            .unwrap_or_default();
+        Probe {
+            name,
+            source,
+            requires,
+        }
+    }
+
+    /// The required functions `defined` (a libc's defined symbols) lacks.
+    pub fn missing<'a>(&'a self, defined: &std::collections::BTreeSet<String>) -> Vec<&'a str> {
+        self.requires
+            .iter()
+            .filter(|r| !defined.contains(*r))
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 /// The C probes: every `probes/c/*.c`.
@@ -32,10 +67,10 @@ pub fn discover(probes_dir: &Path) -> Result<Vec<Probe>> {
     for e in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
         let p = e?.path();
         if p.extension().is_some_and(|x| x == "c") {
-            v.push(Probe {
-                name: p.file_stem().unwrap().to_string_lossy().into_owned(),
-                source: p,
-            });
+            v.push(Probe::new(
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                p,
+            ));
         }
     }
     v.sort_by(|a, b| a.name.cmp(&b.name));
@@ -70,7 +105,7 @@ impl Cache {
         }
     }
 
-    fn key(&self, sdk: &Provisioned, probe: &Probe) -> Result<String> {
+    fn key(&self, sdk: &Provisioned, probe: &Probe, generated: Option<&Path>) -> Result<String> {
         let c = sdk.compiler.as_ref().context("toolchain not ready")?;
         let mut h = Sha256::new();
         h.update(b"wasiprobe-build-1\0");
@@ -89,12 +124,27 @@ impl Cache {
             h.update(hd.file_name().unwrap().to_string_lossy().as_bytes());
             h.update(std::fs::read(&hd)?);
         }
+        if let Some(g) = generated {
+            h.update(b"generated\0");
+            h.update(crate::util::hash_tree(g)?);
+        }
         Ok(hex(&h.finalize())[..20].to_string())
     }
 
     pub fn build(&self, sdk: &Provisioned, probe: &Probe) -> Result<Built> {
+        self.build_with(sdk, probe, None)
+    }
+
+    /// [`Cache::build`] with a directory of headers generated for this SDK (the stub probe's
+    /// `wp_stubs.h`) on the include path; their content is part of the key.
+    pub fn build_with(
+        &self,
+        sdk: &Provisioned,
+        probe: &Probe,
+        generated: Option<&Path>,
+    ) -> Result<Built> {
         let c = sdk.compiler.as_ref().context("toolchain not ready")?;
-        let key = self.key(sdk, probe)?;
+        let key = self.key(sdk, probe, generated)?;
         let out = self
             .dir
             .join(&sdk.spec.id)
@@ -125,6 +175,7 @@ impl Cache {
             .args(CFLAGS)
             .arg("-I")
             .arg(probe.source.parent().unwrap())
+            .args(generated.iter().flat_map(|g| [Path::new("-I"), g]))
             .arg(&probe.source)
             .arg("-o")
             .arg(&tmp)

@@ -57,6 +57,7 @@ pub fn features(root: &Path) -> Result<Vec<Probe>> {
             v.push(Probe {
                 name: p.file_stem().unwrap().to_string_lossy().into_owned(),
                 source: p,
+                requires: vec![],
             });
         }
     }

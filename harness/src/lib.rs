@@ -1,10 +1,12 @@
 //! wasiprobe: builds C probes with every WASI toolchain of a matrix, runs them on Wasm
 //! runtimes, judges what they observed, and reports. See ARCHITECTURE.md for the flow.
 
+pub mod apt;
 pub mod bench;
 pub mod build;
 pub mod checks;
 pub mod dark;
+pub mod libc;
 pub mod matrix;
 pub mod protocol;
 pub mod provision;
@@ -13,6 +15,7 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod shard;
+pub mod stubs;
 pub mod symbols;
 pub mod testsuite;
 pub mod util;

@@ -186,7 +186,8 @@ struct RunArgs {
     /// Linear-memory limit per case, in MiB.
     #[arg(long, default_value_t = 512)]
     memory_mib: u64,
-    /// Do not install missing zig toolchains before the run.
+    /// Do not fetch missing toolchains (zig wheels, Debian libcs, and as root Debian compilers)
+    /// before the run.
     #[arg(long)]
     no_fetch: bool,
     /// Skip the native floor (probes built with the host's cc and run natively).
@@ -280,7 +281,12 @@ enum SdkCmd {
     Fetch { ids: Vec<String> },
     /// Compile and run a trivial program with each ready SDK.
     Doctor { ids: Vec<String> },
-    /// Symbols B's libc defines that A's does not, and the reverse.
+    /// Print `WASI_SDK_PATH=DIR` for a ready SDK (an official one's directory, or the
+    /// WASI-SDK-shaped directory of a `deb-libc` entry), for build systems that expect an SDK:
+    /// `env $(wasiprobe sdk env ID) python3 Tools/wasm/wasi.py build`.
+    Env { id: String },
+    /// How B's libc differs from A's: symbols added and removed, each one's stubs (functions
+    /// that link but can only fail) and the config.site lines B needs, header macros.
     Diff {
         a: String,
         b: String,
@@ -558,7 +564,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                     ..Limits::default()
                 },
                 provision: popts,
-                fetch_zig: !a.no_fetch,
+                fetch: !a.no_fetch,
                 scratch_root: None,
                 native: !a.no_native,
                 partition: a.partition,
@@ -716,6 +722,7 @@ fn selected<'a>(
 }
 
 fn print_sdks(list: &[Provisioned]) {
+    let specs: Vec<wasiprobe::matrix::SdkSpec> = list.iter().map(|p| p.spec.clone()).collect();
     for p in list {
         let status = if p.is_ready() { "ready" } else { "unavailable" };
         println!(
@@ -738,6 +745,9 @@ fn print_sdks(list: &[Provisioned]) {
                 p.identity.package.as_deref().unwrap_or("no package"),
                 p.spec.wasi_libc.as_deref().unwrap_or("?")
             );
+        }
+        if let Some(line) = provision::provenance_line(&p.spec, &specs) {
+            println!("{:<18} {line}", "");
         }
     }
 }
@@ -856,6 +866,7 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
             let probe = build::Probe {
                 name: "doctor".into(),
                 source: dir.path().join("c/doctor.c"),
+                requires: vec![],
             };
             let cache = build::Cache::new(popts.cache.join("build"));
             for s in selected(project, &ids)? {
@@ -889,6 +900,23 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
             }
             Ok(if bad > 0 { exit::FAILURES } else { exit::OK })
         }
+        SdkCmd::Env { id } => {
+            selected(project, std::slice::from_ref(&id))?;
+            let p = provision::locate(project.matrix.get(&id).unwrap(), popts);
+            match provision::sdk_path(&p, popts) {
+                Some(dir) => {
+                    println!("WASI_SDK_PATH={}", dir.display());
+                    Ok(exit::OK)
+                }
+                None => Err(UsageError(format!(
+                    "sdk {id} has no WASI SDK directory: {}",
+                    p.reason.as_deref().unwrap_or(
+                        "it is not an official wasi-sdk or a deb-libc entry (zig, Debian's system clang and `path` toolchains are not laid out as an SDK)"
+                    )
+                ))
+                .into()),
+            }
+        }
         SdkCmd::Diff { a, b, json } => {
             selected(project, &[a.clone(), b.clone()])?;
             let mut sides = Vec::new();
@@ -898,13 +926,26 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
                     let why = p.reason.unwrap_or_default();
                     return Err(UsageError(format!("sdk {id} is unavailable: {why}")).into());
                 }
-                sides.push(wasiprobe::symbols::libc_symbols(&p)?);
+                sides.push((
+                    wasiprobe::symbols::libc_symbols(&p)?,
+                    wasiprobe::libc::facts(&p),
+                ));
             }
-            let d = wasiprobe::symbols::diff(&sides[0], &sides[1]);
+            let d = wasiprobe::symbols::diff(&sides[0].0, &sides[1].0);
+            let l = wasiprobe::libc::diff(&sides[0].1, &sides[1].1);
             if json {
-                println!("{}", serde_json::to_string_pretty(&d)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "symbols": d, "libc": l }))?
+                );
             } else {
                 print!("{}", wasiprobe::symbols::diff_text(&d));
+                println!();
+                for (id, (_, f)) in [&a, &b].iter().zip(&sides) {
+                    print!("{}", wasiprobe::libc::stubs_text(id, f));
+                }
+                println!();
+                print!("{}", wasiprobe::libc::diff_text(&a, &b, &l));
             }
             Ok(exit::OK)
         }
@@ -948,7 +989,7 @@ fn bench(
         .load(std::sync::atomic::Ordering::Relaxed)
         - before;
     let opts = RunOptions {
-        fetch_zig: false,
+        fetch: false,
         ..RunOptions::new(popts)
     };
     let f = wasiprobe::bench::measure(&check, &wasm, &opts, iterations)?;

@@ -13,7 +13,32 @@ pub enum Kind {
     WasiSdk,
     Zig,
     Debian,
+    /// A wasi-libc package of Debian's archive (any suite), fetched with a private apt state and
+    /// unpacked into the cache, compiled against with a Debian clang (`provision::deb_libc`).
+    DebLibc,
     Path,
+}
+
+/// How close a stand-in's libc is to the official SDK it names (`libc_of`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Provenance {
+    /// The official SDK whose libc this is, e.g. `wasi-sdk-24`.
+    pub libc_of: String,
+    /// True when the libc is built from exactly the commit that SDK ships.
+    pub exact: bool,
+    /// Otherwise: the commits between the two, each with what it touches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differs: Vec<LibcCommit>,
+}
+
+/// One wasi-libc commit by which a stand-in differs from the official SDK's libc.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LibcCommit {
+    /// The wasi-libc pull request.
+    pub pr: u32,
+    /// What it changes ("build system: an LTO build option").
+    pub touches: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,6 +160,20 @@ struct RawSdk {
     target: Option<String>,
     #[serde(default)]
     cflags: Vec<String>,
+    #[serde(default)]
+    suite: Option<Spanned<String>>,
+    #[serde(default)]
+    package: Option<String>,
+    #[serde(default)]
+    compiler: Option<Spanned<String>>,
+    #[serde(default)]
+    snapshot: Option<String>,
+    #[serde(default)]
+    libc_of: Option<Spanned<String>>,
+    #[serde(default)]
+    libc_match: Option<Spanned<String>>,
+    #[serde(default)]
+    libc_differs: Vec<LibcCommit>,
 }
 
 /// One toolchain as declared. What was actually found is `provision::Provisioned`.
@@ -153,7 +192,37 @@ pub struct SdkSpec {
     pub sysroot: Option<PathBuf>,
     pub target: String,
     pub cflags: Vec<String>,
+    /// `deb-libc`: the Debian suite that carries `version` of `package`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    /// `deb-libc`: the binary package (default `wasi-libc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// `deb-libc`: the Debian compiler, `clang-N` (default `clang-19`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compiler: Option<String>,
+    /// `deb-libc`: a snapshot of Debian's archive that still carries `version`, for a suite
+    /// that has moved on (an apt source URI; used only when given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// Which official SDK's libc this toolchain carries, and how exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
+
+impl SdkSpec {
+    /// The `deb-libc` compiler's LLVM major version (`clang-19` → `19`).
+    pub fn clang_major(&self) -> Option<&str> {
+        self.compiler
+            .as_deref()
+            .unwrap_or(DEFAULT_DEB_COMPILER)
+            .strip_prefix("clang-")
+    }
+}
+
+/// The compiler of a `deb-libc` entry that names none: bookworm's newest clang with a wasm32
+/// compiler runtime package.
+pub const DEFAULT_DEB_COMPILER: &str = "clang-19";
 
 #[derive(Debug, Clone)]
 pub struct Matrix {
@@ -247,8 +316,94 @@ impl Matrix {
             };
             match s.kind {
                 Kind::WasiSdk | Kind::Zig | Kind::Debian => need("version", s.version.is_some())?,
+                Kind::DebLibc => {
+                    need("version", s.version.is_some())?;
+                    need("suite", s.suite.is_some())?;
+                    need("sha256", s.sha256.is_some())?;
+                }
                 Kind::Path => need("cc", s.cc.is_some())?,
             }
+            if s.kind != Kind::DebLibc {
+                for (field, present) in [
+                    ("suite", s.suite.is_some()),
+                    ("package", s.package.is_some()),
+                    ("compiler", s.compiler.is_some()),
+                    ("snapshot", s.snapshot.is_some()),
+                ] {
+                    if present {
+                        return Err(err(
+                            at,
+                            format!("sdk '{id}': field `{field}` applies to kind deb-libc only"),
+                        ));
+                    }
+                }
+            }
+            if let Some(c) = &s.compiler {
+                let ok = c
+                    .get_ref()
+                    .strip_prefix("clang-")
+                    .is_some_and(|n| !n.is_empty() && n.chars().all(|d| d.is_ascii_digit()));
+                if !ok {
+                    return Err(err(
+                        Some(c.span().start),
+                        format!(
+                            "sdk '{id}': field `compiler`: '{}' is not clang-N (a Debian clang package)",
+                            c.get_ref()
+                        ),
+                    ));
+                }
+            }
+            let suite = match s.suite {
+                Some(x) => {
+                    let v = x.get_ref();
+                    if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                        return Err(err(
+                            Some(x.span().start),
+                            format!("sdk '{id}': field `suite`: '{v}' is not a Debian suite name"),
+                        ));
+                    }
+                    Some(v.clone())
+                }
+                None => None,
+            };
+            let provenance = match (s.libc_of, s.libc_match) {
+                (None, None) if s.libc_differs.is_empty() => None,
+                (None, _) => {
+                    return Err(err(
+                        at,
+                        format!("sdk '{id}': `libc_match`/`libc_differs` need `libc_of` (the official SDK whose libc this is)"),
+                    ))
+                }
+                (Some(of), m) => {
+                    let exact = match m.as_ref().map(|m| m.get_ref().as_str()) {
+                        Some("exact") => true,
+                        Some("close") => false,
+                        Some(other) => {
+                            return Err(err(
+                                m.as_ref().map(|m| m.span().start),
+                                format!("sdk '{id}': field `libc_match`: '{other}' is not `exact` or `close`"),
+                            ))
+                        }
+                        None => {
+                            return Err(err(
+                                Some(of.span().start),
+                                format!("sdk '{id}': field `libc_match` (`exact`, or `close` with `libc_differs`) is required with `libc_of`"),
+                            ))
+                        }
+                    };
+                    if exact != s.libc_differs.is_empty() {
+                        return Err(err(
+                            m.as_ref().map(|m| m.span().start),
+                            format!("sdk '{id}': `libc_match = \"close\"` needs `libc_differs` (the commits between the two libcs), and `exact` allows none"),
+                        ));
+                    }
+                    Some(Provenance {
+                        libc_of: of.into_inner(),
+                        exact,
+                        differs: s.libc_differs,
+                    })
+                }
+            };
             let sha256 = match s.sha256 {
                 Some(h) => {
                     let v = h.get_ref().to_ascii_lowercase();
@@ -276,6 +431,11 @@ impl Matrix {
                 sysroot: s.sysroot,
                 target: s.target.unwrap_or_else(|| "wasm32-wasi".into()),
                 cflags: s.cflags,
+                suite,
+                package: s.package,
+                compiler: s.compiler.map(Spanned::into_inner),
+                snapshot: s.snapshot,
+                provenance,
             });
         }
         let mut runtimes = Vec::new();

@@ -140,6 +140,10 @@ pub struct Report {
     /// The C-extension build probe per SDK (`python::extension`); its cells are `py-ext`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python_ext: Option<crate::python::extension::ExtReport>,
+    /// Per SDK: the libc's defined symbols, stubs and header macros, read from the toolchain
+    /// (`crate::libc`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub libc: BTreeMap<String, crate::libc::LibcFacts>,
 }
 
 impl Report {

@@ -211,8 +211,9 @@ pub struct RunOptions {
     pub jobs: usize,
     pub limits: Limits,
     pub provision: provision::Options,
-    /// Install missing zig wheels before the run (they need no root, only the package index).
-    pub fetch_zig: bool,
+    /// Fetch what is missing before the run: zig wheels and Debian libc packages into the cache
+    /// (no root needed), and, when running as root, the Debian compilers with apt.
+    pub fetch: bool,
     pub scratch_root: Option<PathBuf>,
     /// Also build the probes in `NATIVE_PROBES` with the host's `cc` and run them natively:
     /// the floor a reader compares every runtime against (sdk and runtime "native").
@@ -239,7 +240,7 @@ impl RunOptions {
             jobs: 1,
             limits: Limits::default(),
             provision,
-            fetch_zig: true,
+            fetch: true,
             scratch_root: None,
             native: false,
             partition: None,
@@ -316,7 +317,12 @@ pub fn provision_all(specs: &[crate::matrix::SdkSpec], opts: &RunOptions) -> Vec
     specs
         .par_iter()
         .map(|s| {
-            if opts.fetch_zig && s.kind == Kind::Zig {
+            let fetchable = match s.kind {
+                Kind::Zig | Kind::DebLibc => true,
+                Kind::Debian => provision::is_root(),
+                Kind::WasiSdk | Kind::Path => false,
+            };
+            if opts.fetch && fetchable {
                 provision::fetch(s, &opts.provision)
             } else {
                 provision::locate(s, &opts.provision)
@@ -360,6 +366,20 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
         .iter()
         .filter(|p| checks.iter().any(|c| c.probe() == p.name))
         .collect();
+    // What each libc is, read from the toolchain: the report's `libc` section, and the stub
+    // census the `libc_stubs` probe is generated from.
+    let libc_facts: std::collections::BTreeMap<String, crate::libc::LibcFacts> =
+        pool.install(|| {
+            sdks.par_iter()
+                .filter(|s| s.is_ready())
+                .map(|s| (s.spec.id.clone(), crate::libc::facts(s)))
+                .collect()
+        });
+    for (sdk, f) in &libc_facts {
+        for e in &f.errors {
+            tracing::warn!("sdk {sdk}: libc facts: {e}");
+        }
+    }
     let builds: Vec<BuildResult> = pool.install(|| {
         sdks.iter()
             .filter(|s| s.is_ready())
@@ -367,21 +387,13 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
             .collect::<Vec<_>>()
             .into_par_iter()
             .map(|(s, p)| {
-                let r = match cache.build(s, p) {
-                    Ok(Built::Ok { wasm, .. }) => Ok(wasm),
-                    Ok(Built::CompileError { command, stderr }) => Err(json!({
-                        "reason": format!("probe {} does not compile with {}", p.name, s.spec.id),
-                        "command": command,
-                        "stderr": stderr,
-                    })),
-                    Err(e) => Err(json!({ "reason": format!("build failed: {e:#}") })),
-                };
+                let r = build_probe(&cache, s, p, libc_facts.get(&s.spec.id), opts);
                 ((s.spec.id.clone(), p.name.clone()), r)
             })
             .collect()
     });
 
-    if opts.fetch_zig {
+    if opts.fetch {
         for r in &project.matrix.runtimes {
             if runtime_names.contains(&r.name) {
                 if let Err(e) = provision::fetch_runtime(r, &opts.provision) {
@@ -516,6 +528,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
         dark_features: Default::default(),
         python: Default::default(),
         python_ext: None,
+        libc: libc_facts.clone(),
     };
     let report_path = opts.out.join("report.json");
     let shared = Mutex::new((report.clone(), Instant::now()));
@@ -601,7 +614,71 @@ pub fn write_dashboard(
     crate::util::atomic_write(&dir.join("report.html"), html.as_bytes())
 }
 
+/// Builds one probe with one SDK as a run does: `Ok(module)`, or the error value of its
+/// cells — `skip` when the libc lacks a function the probe requires, otherwise `error` (a
+/// compile error carries the command and the compiler's message). `facts` is the SDK's libc
+/// reading (`crate::libc::facts`), which the stub probe is generated from.
+pub fn build_probe(
+    cache: &Cache,
+    sdk: &Provisioned,
+    probe: &Probe,
+    facts: Option<&crate::libc::LibcFacts>,
+    opts: &RunOptions,
+) -> Result<PathBuf, Value> {
+    if let Some(f) = facts.filter(|f| !f.symbols.is_empty()) {
+        let missing = probe.missing(&f.symbols);
+        if !missing.is_empty() {
+            return Err(json!({
+                SKIP: true,
+                "reason": format!("{}'s libc defines no {}: probe {} cannot be linked", sdk.spec.id, missing.join(", "), probe.name),
+            }));
+        }
+    }
+    let built = generated_headers(probe, sdk, facts, opts)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .and_then(|g| cache.build_with(sdk, probe, g.as_deref()));
+    match built {
+        Ok(Built::Ok { wasm, .. }) => Ok(wasm),
+        Ok(Built::CompileError { command, stderr }) => Err(json!({
+            "reason": format!("probe {} does not compile with {}", probe.name, sdk.spec.id),
+            "command": command,
+            "stderr": stderr,
+        })),
+        Err(e) => Err(json!({ "reason": format!("build failed: {e:#}") })),
+    }
+}
+
+/// The include directory generated for `probe` on `sdk`, if the probe needs one: the stub
+/// probe's `wp_stubs.h`, written from the SDK's stub census.
+fn generated_headers(
+    probe: &Probe,
+    sdk: &Provisioned,
+    facts: Option<&crate::libc::LibcFacts>,
+    opts: &RunOptions,
+) -> Result<Option<PathBuf>, String> {
+    if probe.name != checks::libc::stubs::PROBE {
+        return Ok(None);
+    }
+    let f = facts.ok_or_else(|| format!("no libc facts for {}", sdk.spec.id))?;
+    if let Some(e) = f.errors.iter().find(|e| e.starts_with("stubs:")) {
+        return Err(format!("the static stub census failed: {e}"));
+    }
+    let dir = opts
+        .provision
+        .cache
+        .join("generated")
+        .join(&sdk.spec.id)
+        .join(&probe.name);
+    crate::stubs::write_header(&dir, &sdk.spec.id, &f.stubs)
+        .map(Some)
+        .map_err(|e| format!("writing the stub probe's header: {e:#}"))
+}
+
 type Imports = std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>;
+
+/// In a build result's error value: the probe cannot be built with this SDK by design (a
+/// function it requires is not in the libc), so its cells are `skip`, not `error`.
+pub const SKIP: &str = "skip";
 
 /// ((sdk, probe), the built module or why there is none).
 type BuildResult = ((String, String), Result<PathBuf, Value>);
@@ -635,11 +712,14 @@ fn build_summary(cache: &Cache) -> BuildSummary {
 fn run_job(job: &Job, rt: &dyn Runtime, opts: &RunOptions) -> Vec<Cell> {
     let start = Instant::now();
     let judged: Vec<(Verdict, Value)> = match &job.built {
-        Err(e) => job
-            .checks
-            .iter()
-            .map(|_| (Verdict::Error, e.clone()))
-            .collect(),
+        Err(e) => {
+            let v = if e.get(SKIP).is_some() {
+                Verdict::Skip
+            } else {
+                Verdict::Error
+            };
+            job.checks.iter().map(|_| (v, e.clone())).collect()
+        }
         Ok(wasm) => match run_case(rt, wasm, &job.checks[0].case(), opts) {
             Ok(rec) => {
                 let v = job

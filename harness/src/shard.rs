@@ -144,6 +144,10 @@ pub fn merge(paths: &[&Path]) -> Result<Report> {
             (m @ None, e) => *m = e,
             (Some(_), None) => {}
         }
+        // Every shard reads the same toolchains' libcs: keep the first shard's reading of each.
+        for (sdk, f) in r.libc {
+            merged.libc.entry(sdk).or_insert(f);
+        }
         for (sdk, features) in r.dark_features {
             merged
                 .dark_features
@@ -248,6 +252,7 @@ mod tests {
             dark_features: Default::default(),
             python: Default::default(),
             python_ext: None,
+            libc: Default::default(),
         };
         let cell = |rt: &str, c: &census::Census, reference: Option<&census::Census>| {
             let (verdict, evidence) = census::judge(c, reference);

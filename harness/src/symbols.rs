@@ -378,6 +378,15 @@ fn ar_members(bytes: &[u8]) -> Result<Archive<'_>> {
     })
 }
 
+/// The members of an `ar` archive as (name, bytes), symbol and name tables left out.
+pub fn archive_members(bytes: &[u8]) -> Result<Vec<(String, &[u8])>> {
+    Ok(ar_members(bytes)?
+        .members
+        .into_iter()
+        .map(|m| (m.name, m.data))
+        .collect())
+}
+
 /// Defined, non-local symbols of every object in an archive: read from the `linking` section of
 /// wasm objects; for members that are not (zig 0.10-0.13 build wasi-libc as LLVM bitcode for
 /// LTO), from the archive's symbol index, which lists exactly the same set for wasm members

@@ -93,6 +93,11 @@ pub const LIARS: &[(&str, &str, &str)] = &[
     ),
     (
         "random_get",
+        "zeros",
+        "every byte is zero (a host source that is broken outright)",
+    ),
+    (
+        "random_get",
         "biased",
         "every bit is 1 with probability 0.51",
     ),
@@ -150,6 +155,11 @@ pub const LIARS: &[(&str, &str, &str)] = &[
         "fd_tell",
         "lie",
         "reports the file offset plus one",
+    ),
+    (
+        "fd_seek",
+        "einval-on-stream",
+        "seeking stdin, stdout or stderr fails with EINVAL instead of ESPIPE",
     ),
     (
         "fd_advise",
@@ -406,6 +416,7 @@ pub fn install_liars(linker: &mut Linker<Host>, inject: &[Injection]) -> wasmtim
             ("random_get", mode) => random_liar(linker, mode)?,
             ("fd_tell", "lie") => fd_tell_lie(linker)?,
             ("fd_advise", "enosys") => fd_advise_enosys(linker)?,
+            ("fd_seek", "einval-on-stream") => fd_seek_einval_on_stream(linker)?,
             ("worker", _) => wasmtime::bail!(
                 "{inj} kills a runtime's worker process; wasmtime runs in this process and \
                  refuses it"
@@ -734,6 +745,7 @@ fn random_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
         "biased" => "biased",
         "half-fill" => "half-fill",
         "lcg-low-bits" => "lcg-low-bits",
+        "zeros" => "zeros",
         _ => wasmtime::bail!("unknown random_get liar {mode}"),
     };
     linker.func_wrap(
@@ -759,6 +771,7 @@ fn random_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
                 .get_or_insert_with(|| rand_chacha::ChaCha20Rng::seed_from_u64(seed));
             let mut out = vec![0u8; len];
             match mode {
+                "zeros" => {}
                 "fixed-seed" => rng.fill_bytes(&mut out),
                 "repeat-64k" => {
                     if h.liar_block.is_empty() {
@@ -1007,6 +1020,7 @@ fn fd_tell_lie(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
 }
 
 const ERRNO_NOSYS: i32 = 52;
+const ERRNO_INVAL: i32 = 28;
 
 /// An unimplemented function: the call reaches the host (and is counted) but does nothing.
 fn fd_advise_enosys(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
@@ -1021,6 +1035,30 @@ fn fd_advise_enosys(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
          -> wasmtime::Result<i32> {
             caller.data_mut().count(const { count::id("fd_advise") });
             Ok(ERRNO_NOSYS)
+        },
+    )?;
+    Ok(())
+}
+
+/// Seeking stdio answers EINVAL (what POSIX gives for a bad `whence`, not for a pipe);
+/// every other descriptor seeks for real.
+fn fd_seek_einval_on_stream(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        P1,
+        "fd_seek",
+        |mut caller: Caller<'_, Host>,
+         fd: i32,
+         offset: i64,
+         whence: i32,
+         out: i32|
+         -> wasmtime::Result<i32> {
+            caller.data_mut().count(const { count::id("fd_seek") });
+            if (0..=2).contains(&fd) {
+                return Ok(ERRNO_INVAL);
+            }
+            real(&mut caller, |ctx, m| {
+                in_tokio(p1::fd_seek(ctx, m, fd, offset, whence, out))
+            })?
         },
     )?;
     Ok(())

@@ -15,6 +15,7 @@ pub mod args_env;
 pub mod clocks;
 pub mod entropy;
 pub mod filesystem;
+pub mod libc;
 pub mod p1_dynamic;
 pub mod stdio;
 
@@ -141,6 +142,12 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(filesystem::fs_escape::FsEscape),
         Box::new(filesystem::fs_fds::FsFds),
         Box::new(p1_dynamic::P1Dynamic),
+        Box::new(entropy::source::EntropySource),
+        Box::new(libc::abi::LibcAbi),
+        Box::new(libc::stubs::LibcStubs),
+        Box::new(libc::posix::LibcPosix),
+        Box::new(libc::sleep_clock::LibcSleepClock),
+        Box::new(libc::tsd::LibcTsd),
     ]
 }
 

@@ -937,7 +937,7 @@ pub fn execute(
     let cache = &opts.provision.cache;
     let headers = match spec {
         None => Err("the matrix declares no [[python_headers]]".to_string()),
-        Some(s) if opts.fetch_zig => fetch_headers(s, cache),
+        Some(s) if opts.fetch => fetch_headers(s, cache),
         Some(s) => locate_headers(s, cache),
     };
     let mut report = ExtReport {

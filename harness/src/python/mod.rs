@@ -509,7 +509,7 @@ pub fn execute(
         return (cells, reports);
     }
     for spec in specs {
-        let py = if opts.fetch_zig {
+        let py = if opts.fetch {
             fetch(&spec, &opts.provision)
         } else {
             locate(&spec, &opts.provision)

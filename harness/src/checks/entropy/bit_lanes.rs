@@ -45,6 +45,7 @@ impl Check for EntropyBitLanes {
     /// test suite requires exactly these to fail, so the list is the check's confusion row.
     fn controls(&self) -> &'static [&'static str] {
         &[
+            "random_get:zeros",
             "random_get:biased",
             "random_get:counter",
             "random_get:repeat-64k",

@@ -26,6 +26,7 @@ impl Check for EntropyCrossRun {
     /// test suite requires exactly these to fail, so the list is the check's confusion row.
     fn controls(&self) -> &'static [&'static str] {
         &[
+            "random_get:zeros",
             "random_get:fixed-seed",
             "random_get:counter",
             "random_get:lcg-low-bits",

@@ -39,7 +39,7 @@ impl Check for EntropyFill {
     /// Every liar this check rejects, as measured — not only the one it is meant for: the
     /// test suite requires exactly these to fail, so the list is the check's confusion row.
     fn controls(&self) -> &'static [&'static str] {
-        &["random_get:half-fill"]
+        &["random_get:half-fill", "random_get:zeros"]
     }
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let obs = match observations(o) {

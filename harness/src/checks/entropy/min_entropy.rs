@@ -36,6 +36,7 @@ impl Check for EntropyMin {
     /// test suite requires exactly these to fail, so the list is the check's confusion row.
     fn controls(&self) -> &'static [&'static str] {
         &[
+            "random_get:zeros",
             "random_get:counter",
             "random_get:repeat-64k",
             "random_get:lcg-low-bits",

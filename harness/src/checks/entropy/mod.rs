@@ -14,6 +14,7 @@ pub mod edges;
 pub mod fill;
 pub mod min_entropy;
 pub mod repeats;
+pub mod source;
 pub mod sp800_22;
 
 pub const PROBE: &str = "entropy";

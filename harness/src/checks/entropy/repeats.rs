@@ -38,6 +38,7 @@ impl Check for EntropyRepeats {
     /// test suite requires exactly these to fail, so the list is the check's confusion row.
     fn controls(&self) -> &'static [&'static str] {
         &[
+            "random_get:zeros",
             "random_get:repeat-64k",
             "random_get:lcg-low-bits",
             "random_get:half-fill",

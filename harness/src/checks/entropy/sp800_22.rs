@@ -82,6 +82,7 @@ impl Check for EntropySp80022 {
     /// test suite requires exactly these to fail, so the list is the check's confusion row.
     fn controls(&self) -> &'static [&'static str] {
         &[
+            "random_get:zeros",
             "random_get:counter",
             "random_get:biased",
             "random_get:lcg-low-bits",

@@ -12,6 +12,8 @@ use std::process::Command;
 use std::time::Duration;
 use wasiprobe_runtimes::cli_rt::{self, CliSpec};
 
+pub mod deb_libc;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
@@ -93,13 +95,15 @@ pub fn locate(spec: &SdkSpec, opts: &Options) -> Provisioned {
         Kind::WasiSdk => locate_wasi_sdk(spec, opts),
         Kind::Zig => locate_zig(spec, opts),
         Kind::Debian => locate_debian(spec),
+        Kind::DebLibc => deb_libc::locate(spec, opts),
         Kind::Path => locate_path(spec),
     };
     r.unwrap_or_else(|reason| Provisioned::unavailable(spec, reason))
 }
 
-/// Installs what can be installed (zig wheels with pip, Debian packages with apt-get as root,
-/// an official SDK by download + sha256), then locates it.
+/// Installs what can be installed (zig wheels with pip, Debian libc packages into the cache,
+/// Debian compiler packages with apt-get as root, an official SDK by download + sha256), then
+/// locates it.
 pub fn fetch(spec: &SdkSpec, opts: &Options) -> Provisioned {
     let found = locate(spec, opts);
     if found.is_ready() {
@@ -108,6 +112,7 @@ pub fn fetch(spec: &SdkSpec, opts: &Options) -> Provisioned {
     let attempt = match spec.kind {
         Kind::Zig => fetch_zig(spec, opts),
         Kind::Debian => fetch_debian(spec),
+        Kind::DebLibc => deb_libc::fetch(spec, opts),
         Kind::WasiSdk => fetch_wasi_sdk(spec, opts),
         Kind::Path => Err(anyhow::anyhow!("a `path` toolchain is not fetched")),
     };
@@ -122,6 +127,59 @@ pub fn fetch(spec: &SdkSpec, opts: &Options) -> Provisioned {
             p
         }
     }
+}
+
+/// A ready SDK's directory in the layout of an official WASI SDK (`WASI_SDK_PATH`): the
+/// official SDK's own, or a `deb-libc` entry's assembled one.
+pub fn sdk_path(p: &Provisioned, opts: &Options) -> Option<PathBuf> {
+    if !p.is_ready() {
+        return None;
+    }
+    match p.spec.kind {
+        Kind::DebLibc => Some(deb_libc::sdk_dir(&p.spec, opts)),
+        Kind::WasiSdk => p
+            .compiler
+            .as_ref()
+            .and_then(|c| c.program.parent()?.parent().map(Path::to_path_buf)),
+        Kind::Zig | Kind::Debian | Kind::Path => None,
+    }
+}
+
+/// One line on where a toolchain's libc comes from, so that no reader takes a stand-in for an
+/// official SDK: a stand-in names the SDK whose libc it carries and how closely; an official
+/// SDK names the stand-ins that carry its libc.
+pub fn provenance_line(spec: &SdkSpec, all: &[SdkSpec]) -> Option<String> {
+    if let Some(p) = &spec.provenance {
+        let how = if p.exact {
+            "exactly".to_string()
+        } else {
+            let prs: Vec<String> = p
+                .differs
+                .iter()
+                .map(|c| format!("#{} ({})", c.pr, c.touches))
+                .collect();
+            format!("except {}", prs.join(", "))
+        };
+        return Some(format!(
+            "stand-in: the libc of {} ({how}), built here with {}; not the official {} build",
+            p.libc_of,
+            spec.compiler
+                .as_deref()
+                .unwrap_or(crate::matrix::DEFAULT_DEB_COMPILER),
+            p.libc_of
+        ));
+    }
+    let ins: Vec<&str> = all
+        .iter()
+        .filter(|s| s.provenance.as_ref().is_some_and(|p| p.libc_of == spec.id))
+        .map(|s| s.id.as_str())
+        .collect();
+    (!ins.is_empty()).then(|| {
+        format!(
+            "its libc is measured here through the stand-in {}",
+            ins.join(", ")
+        )
+    })
 }
 
 fn compiler_version(c: &Compiler) -> Option<String> {
@@ -271,6 +329,13 @@ fn wasi_sdk_candidates(spec: &SdkSpec, opts: &Options) -> Vec<(PathBuf, String)>
 fn locate_wasi_sdk(spec: &SdkSpec, opts: &Options) -> Result<Provisioned, String> {
     let mut rejected = Vec::new();
     for (dir, via) in wasi_sdk_candidates(spec, opts) {
+        if dir.join(deb_libc::STAND_IN_MARKER).exists() {
+            rejected.push(format!(
+                "{via}={} is a WASI-SDK-shaped directory wasiprobe assembled around another libc (see its VERSION), not the official wasi-sdk",
+                dir.display()
+            ));
+            continue;
+        }
         if !is_wasi_sdk(&dir) {
             if via == "--sdk-path" || via == "$WASI_SDK_PATH" {
                 rejected.push(format!(
@@ -559,17 +624,26 @@ pub fn is_root() -> bool {
 }
 
 fn fetch_debian(spec: &SdkSpec) -> Result<()> {
-    let cmdline = format!("apt-get install -y {}", spec.packages.join(" "));
+    apt_install_system(&spec.packages)
+}
+
+/// `apt-get update` and `apt-get install` of packages of the system's own release, as root:
+/// the compilers. (Packages of other suites are never installed: `crate::apt`.)
+pub fn apt_install_system(packages: &[String]) -> Result<()> {
+    let cmdline = format!("apt-get install -y {}", packages.join(" "));
     if !is_root() {
         bail!("not root: run `{cmdline}` (after `apt-get update`)");
     }
+    // Two toolchains provisioned in parallel would race for apt's lock.
+    static SYSTEM_APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = SYSTEM_APT.lock().unwrap_or_else(|e| e.into_inner());
     for args in [vec!["update".to_string()], {
         let mut a = vec![
             "install".to_string(),
             "-y".into(),
             "--no-install-recommends".into(),
         ];
-        a.extend(spec.packages.iter().cloned());
+        a.extend(packages.iter().cloned());
         a
     }] {
         let mut cmd = Command::new("apt-get");

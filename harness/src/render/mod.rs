@@ -1,6 +1,8 @@
 //! What a person or a CI system reads: `report.md` (sized for a pull-request comment),
 //! `junit.xml` (one testcase per cell), and diffs between two reports.
 
+pub mod libc;
+
 use crate::report::{Cell, Report, Verdict};
 use serde::Serialize;
 use serde_json::Value;
@@ -48,7 +50,8 @@ pub fn markdown(r: &Report) -> String {
     );
     let counts: Vec<String> = r.summary.iter().map(|(k, v)| format!("{v} {k}")).collect();
     out += &format!("**Cells:** {}\n\n", counts.join(", "));
-    out += "## Toolchains\n\n| sdk | kind | CPython | status | compiler | libc fingerprint |\n|---|---|---|---|---|---|\n";
+    out += "## Toolchains\n\n| sdk | kind | CPython | status | compiler | libc fingerprint | libc provenance |\n|---|---|---|---|---|---|---|\n";
+    let specs: Vec<crate::matrix::SdkSpec> = r.sdks.iter().map(|s| s.spec.clone()).collect();
     for s in &r.sdks {
         let kind = serde_json::to_value(s.spec.kind)
             .ok()
@@ -62,11 +65,14 @@ pub fn markdown(r: &Report) -> String {
             ),
         };
         out += &format!(
-            "| {} | {kind} | {} | {status} | {} | {} |\n",
+            "| {} | {kind} | {} | {status} | {} | {} | {} |\n",
             s.spec.id,
             s.spec.cpython.join(", "),
             s.identity.compiler.as_deref().unwrap_or(""),
-            s.identity.libc_fingerprint.as_deref().unwrap_or("")
+            s.identity.libc_fingerprint.as_deref().unwrap_or(""),
+            crate::provision::provenance_line(&s.spec, &specs)
+                .unwrap_or_default()
+                .replace('|', " ")
         );
     }
     if r.runtimes.len() > 1 {
@@ -117,6 +123,7 @@ pub fn markdown(r: &Report) -> String {
             out.push('\n');
         }
     }
+    out += &libc::report_section(r);
     out += &python_md(r);
     let bad: Vec<&Cell> = r
         .results
@@ -474,6 +481,7 @@ mod tests {
             dark_features: Default::default(),
             python: Default::default(),
             python_ext: None,
+            libc: Default::default(),
         };
         r.summarize();
         r
@@ -618,6 +626,11 @@ mod tests {
                     sysroot: None,
                     target: "wasm32-wasi".into(),
                     cflags: vec![],
+                    suite: None,
+                    package: None,
+                    compiler: None,
+                    snapshot: None,
+                    provenance: None,
                 },
                 status: Status::Ready,
                 reason: None,
@@ -726,20 +739,39 @@ pub struct Evidence {
     pub items: Vec<EvidenceItem>,
     /// Per probe: Preview 1 imports the candidate adds / drops.
     pub imports: Vec<(String, Vec<String>, Vec<String>)>,
+    /// What the candidate's libc changes (symbols, stubs, macros, host-call patterns).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub libc: Option<libc::LibcEvidence>,
+    /// How the SDKs asked for were resolved (an official SDK measured through its stand-in).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Evidence {
+    /// Breaking cells and breaking libc changes.
     pub fn breaking(&self) -> usize {
         self.items
             .iter()
             .filter(|i| i.class == Class::Breaking)
             .count()
+            + self.libc.as_ref().map_or(0, |l| {
+                l.items
+                    .iter()
+                    .filter(|i| i.class == libc::LibcClass::Breaking)
+                    .count()
+            })
     }
 }
 
 /// The document for an SDK-lock change: every cell of `locked` beside the same cell of
 /// `candidate` (same runtime, probe, check) from one report, classified.
 pub fn evidence(r: &Report, locked: &str, candidate: &str) -> Result<Evidence, String> {
+    let mut notes = Vec::new();
+    let (locked, candidate) = (
+        stand_in_for(r, locked, &mut notes),
+        stand_in_for(r, candidate, &mut notes),
+    );
+    let (locked, candidate) = (locked.as_str(), candidate.as_str());
     let sdk = |id: &str| {
         r.sdks.iter().find(|s| s.spec.id == id).ok_or_else(|| {
             format!(
@@ -802,13 +834,43 @@ pub fn evidence(r: &Report, locked: &str, candidate: &str) -> Result<Evidence, S
             }
         }
     }
-    let who = |s: &crate::provision::Provisioned| serde_json::json!({ "id": s.spec.id, "status": s.status, "reason": s.reason, "identity": s.identity, "llvm": s.spec.llvm, "wasi_libc": s.spec.wasi_libc, "cpython": s.spec.cpython });
+    let specs: Vec<crate::matrix::SdkSpec> = r.sdks.iter().map(|s| s.spec.clone()).collect();
+    let who = |s: &crate::provision::Provisioned| serde_json::json!({ "id": s.spec.id, "status": s.status, "reason": s.reason, "identity": s.identity, "llvm": s.spec.llvm, "wasi_libc": s.spec.wasi_libc, "cpython": s.spec.cpython, "provenance": crate::provision::provenance_line(&s.spec, &specs) });
     Ok(Evidence {
         locked: who(a),
         candidate: who(b),
         items,
         imports,
+        libc: libc::evidence(r, locked, candidate),
+        notes,
     })
+}
+
+/// `id`, or — when `id` is an official SDK the report could not measure and exactly one ready
+/// toolchain carries its libc — that stand-in, with a note saying so.
+fn stand_in_for(r: &Report, id: &str, notes: &mut Vec<String>) -> String {
+    let unavailable = r.sdks.iter().any(|s| s.spec.id == id && !s.is_ready());
+    let ins: Vec<&crate::provision::Provisioned> = r
+        .sdks
+        .iter()
+        .filter(|s| s.is_ready())
+        .filter(|s| s.spec.provenance.as_ref().is_some_and(|p| p.libc_of == id))
+        .collect();
+    match (unavailable, ins.as_slice()) {
+        (true, [one]) => {
+            notes.push(format!(
+                "{id} is unavailable here; measured through {}, which carries its libc ({}) — not the official build",
+                one.spec.id,
+                if one.spec.provenance.as_ref().is_some_and(|p| p.exact) {
+                    "exactly"
+                } else {
+                    "closely: see its provenance"
+                }
+            ));
+            one.spec.id.clone()
+        }
+        _ => id.to_string(),
+    }
 }
 
 pub fn evidence_markdown(e: &Evidence) -> String {
@@ -818,6 +880,9 @@ pub fn evidence_markdown(e: &Evidence) -> String {
         id(&e.locked),
         id(&e.candidate)
     );
+    for n in &e.notes {
+        out += &format!("> {n}\n\n");
+    }
     for (name, v) in [("Locked", &e.locked), ("Candidate", &e.candidate)] {
         out += &format!(
             "- **{name}** `{}` ({}): compiler `{}`, libc fingerprint `{}`, wasi-libc (declared) `{}`, CPython {}\n",
@@ -828,6 +893,9 @@ pub fn evidence_markdown(e: &Evidence) -> String {
             v["wasi_libc"].as_str().unwrap_or("-"),
             v["cpython"]
         );
+        if let Some(p) = v["provenance"].as_str() {
+            out += &format!("  - {p}\n");
+        }
     }
     let count = |c: Class| e.items.iter().filter(|i| i.class == c).count();
     out += &format!(
@@ -876,6 +944,9 @@ pub fn evidence_markdown(e: &Evidence) -> String {
         for (probe, added, removed) in &e.imports {
             out += &format!("- `{probe}`: adds {added:?}, drops {removed:?}\n");
         }
+    }
+    if let Some(l) = &e.libc {
+        out += &libc::markdown(l, &id(&e.locked), &id(&e.candidate));
     }
     out
 }

@@ -1,0 +1,9 @@
+//! Checks of the libc itself rather than of a runtime: what an SDK bump changes for every
+//! program built with it. Their probes make (almost) no host calls, so no liar can reach them;
+//! their negative controls are broken probe outputs fed to `judge` in the unit tests.
+
+pub mod abi;
+pub mod posix;
+pub mod sleep_clock;
+pub mod stubs;
+pub mod tsd;

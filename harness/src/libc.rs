@@ -1,0 +1,332 @@
+//! What a toolchain's libc is, read from the toolchain itself rather than from a probe run:
+//! the symbols its archives define (`symbols`), its stubs (`stubs`), and the macros a program
+//! sees after including the common headers (`clang -dM -E`). Recorded per SDK in every report
+//! (`report.libc`), diffed by `wasiprobe sdk diff` and by the SDK-update evidence.
+
+use crate::provision::Provisioned;
+use crate::stubs::{Census, Stub};
+use crate::util::command_output;
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::time::Duration;
+
+/// The headers whose macros are recorded: what CPython's configure and a C extension include
+/// (`signal.h` is left out: wasi-libc's refuses to compile without `_WASI_EMULATED_SIGNAL`).
+const HEADERS: &[&str] = &[
+    "stddef.h",
+    "stdint.h",
+    "limits.h",
+    "errno.h",
+    "fcntl.h",
+    "unistd.h",
+    "sys/stat.h",
+    "sys/types.h",
+    "time.h",
+    "stdio.h",
+    "stdlib.h",
+    "poll.h",
+    "dirent.h",
+    "pthread.h",
+    "sys/socket.h",
+    "netinet/in.h",
+];
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LibcFacts {
+    /// Defined global symbols of the libc archives.
+    #[serde(default)]
+    pub symbols: BTreeSet<String>,
+    #[serde(default)]
+    pub stubs: Census,
+    /// Every macro defined after including [`HEADERS`] (compiler-predefined ones included),
+    /// name → replacement text. Headers an SDK lacks are left out and named in `errors`.
+    #[serde(default)]
+    pub macros: BTreeMap<String, String>,
+    /// What could not be read, per part.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// Reads everything; a part that fails is named in `errors`, the rest is kept.
+pub fn facts(sdk: &Provisioned) -> LibcFacts {
+    let mut f = LibcFacts::default();
+    match crate::symbols::libc_symbols(sdk) {
+        Ok(s) => f.symbols = s.defined,
+        Err(e) => f.errors.push(format!("symbols: {e:#}")),
+    }
+    match crate::stubs::census(sdk) {
+        Ok(c) => f.stubs = c,
+        Err(e) => f.errors.push(format!("stubs: {e:#}")),
+    }
+    match macros(sdk) {
+        Ok((m, missing)) => {
+            f.macros = m;
+            if !missing.is_empty() {
+                f.errors.push(format!(
+                    "macros: headers not in this SDK: {}",
+                    missing.join(", ")
+                ));
+            }
+        }
+        Err(e) => f.errors.push(format!("macros: {e:#}")),
+    }
+    f
+}
+
+/// The macros after including each header this SDK has (`-dM -E`), and the headers it lacks.
+pub fn macros(sdk: &Provisioned) -> Result<(BTreeMap<String, String>, Vec<String>)> {
+    let c = sdk
+        .compiler
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("{} is not ready", sdk.spec.id))?;
+    let dir = tempfile::tempdir()?;
+    let has = |h: &str| -> Result<bool> {
+        let src = dir.path().join("one.c");
+        std::fs::write(&src, format!("#include <{h}>\n"))?;
+        let mut cmd = Command::new(&c.program);
+        cmd.args(&c.args)
+            .args(["-E", "-o", "/dev/null"])
+            .arg(&src)
+            .envs(c.env.iter().cloned());
+        Ok(command_output(cmd, Duration::from_secs(120))?
+            .status
+            .success())
+    };
+    let mut present = Vec::new();
+    let mut missing = Vec::new();
+    for h in HEADERS {
+        if has(h)? {
+            present.push(*h);
+        } else {
+            missing.push(h.to_string());
+        }
+    }
+    let src = dir.path().join("all.c");
+    std::fs::write(
+        &src,
+        present
+            .iter()
+            .map(|h| format!("#include <{h}>\n"))
+            .collect::<String>(),
+    )?;
+    let mut cmd = Command::new(&c.program);
+    cmd.args(&c.args)
+        .args(["-dM", "-E"])
+        .arg(&src)
+        .envs(c.env.iter().cloned());
+    let out = command_output(cmd, Duration::from_secs(120))?;
+    if !out.status.success() {
+        bail!(
+            "-dM -E failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok((parse_macros(&String::from_utf8_lossy(&out.stdout)), missing))
+}
+
+/// `#define NAME VALUE` lines (function-like macros keep their parameter list in the name).
+pub fn parse_macros(text: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("#define ") else {
+            continue;
+        };
+        // A function-like macro's name runs to its closing parenthesis.
+        let name_end = match (rest.find('('), rest.find(' ')) {
+            (Some(p), Some(s)) if p < s => rest.find(')').map_or(rest.len(), |i| i + 1),
+            (Some(_), None) => rest.find(')').map_or(rest.len(), |i| i + 1),
+            (_, Some(s)) => s,
+            (None, None) => rest.len(),
+        };
+        let (name, value) = rest.split_at(name_end);
+        m.insert(name.to_string(), value.trim().to_string());
+    }
+    m
+}
+
+/// How two SDKs' libcs differ.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LibcDiff {
+    pub symbols_added: Vec<String>,
+    pub symbols_removed: Vec<String>,
+    pub stubs_added: Vec<Stub>,
+    pub stubs_removed: Vec<Stub>,
+    /// Stubs on both sides whose behaviour differs (another errno or return value).
+    pub stubs_changed: Vec<(Stub, Stub)>,
+    /// `ac_cv_func_NAME=no` for the candidate's stubs the locked side does not have.
+    pub config_site_added: Vec<String>,
+    /// name → (before, after); a side without the macro is None.
+    pub macros_changed: BTreeMap<String, (Option<String>, Option<String>)>,
+}
+
+pub fn diff(a: &LibcFacts, b: &LibcFacts) -> LibcDiff {
+    let by_name = |f: &LibcFacts| -> BTreeMap<String, Stub> {
+        f.stubs
+            .stubs
+            .iter()
+            .map(|s| (s.name.clone(), s.clone()))
+            .collect()
+    };
+    let (sa, sb) = (by_name(a), by_name(b));
+    let same_behaviour =
+        |x: &Stub, y: &Stub| x.kind == y.kind && x.errno == y.errno && x.returns == y.returns;
+    let stubs_added: Vec<Stub> = sb
+        .iter()
+        .filter(|(n, _)| !sa.contains_key(*n))
+        .map(|(_, s)| s.clone())
+        .collect();
+    let mut macros_changed = BTreeMap::new();
+    for k in a.macros.keys().chain(b.macros.keys()) {
+        let (x, y) = (a.macros.get(k), b.macros.get(k));
+        if x != y {
+            macros_changed.insert(k.clone(), (x.cloned(), y.cloned()));
+        }
+    }
+    LibcDiff {
+        symbols_added: b.symbols.difference(&a.symbols).cloned().collect(),
+        symbols_removed: a.symbols.difference(&b.symbols).cloned().collect(),
+        config_site_added: crate::stubs::config_site(&stubs_added),
+        stubs_added,
+        stubs_removed: sa
+            .iter()
+            .filter(|(n, _)| !sb.contains_key(*n))
+            .map(|(_, s)| s.clone())
+            .collect(),
+        stubs_changed: sa
+            .iter()
+            .filter_map(|(n, x)| {
+                let y = sb.get(n)?;
+                (!same_behaviour(x, y)).then(|| (x.clone(), y.clone()))
+            })
+            .collect(),
+        macros_changed,
+    }
+}
+
+fn stub_line(s: &Stub) -> String {
+    match (s.errno, s.returns) {
+        (Some(e), r) => format!("{} (errno {e}, returns {})", s.name, r.unwrap_or(0)),
+        (None, r) => format!("{} (returns {})", s.name, r.unwrap_or(0)),
+    }
+}
+
+/// The stub list of one SDK as text (one line each, and the config.site lines).
+pub fn stubs_text(sdk: &str, f: &LibcFacts) -> String {
+    let mut out = format!(
+        "{sdk}: {} stubs in {}\n",
+        f.stubs.stubs.len(),
+        f.stubs
+            .archives
+            .iter()
+            .map(|a| a.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if f.stubs.unreadable > 0 {
+        out += &format!(
+            "  ({} archive members are LLVM bitcode and were not read: the list is incomplete)\n",
+            f.stubs.unreadable
+        );
+    }
+    for s in &f.stubs.stubs {
+        out += &format!("  {}\n", stub_line(s));
+    }
+    out
+}
+
+pub fn diff_text(a: &str, b: &str, d: &LibcDiff) -> String {
+    let mut out = format!(
+        "{a} → {b}: stubs {} added, {} removed, {} changed; {} macros differ\n",
+        d.stubs_added.len(),
+        d.stubs_removed.len(),
+        d.stubs_changed.len(),
+        d.macros_changed.len()
+    );
+    for s in &d.stubs_added {
+        out += &format!("+ stub {}\n", stub_line(s));
+    }
+    for s in &d.stubs_removed {
+        out += &format!("- stub {}\n", stub_line(s));
+    }
+    for (x, y) in &d.stubs_changed {
+        out += &format!("~ stub {} → {}\n", stub_line(x), stub_line(y));
+    }
+    if !d.config_site_added.is_empty() {
+        out += &format!(
+            "config.site lines {b} needs beyond {a}'s:\n{}\n",
+            d.config_site_added.join("\n")
+        );
+    }
+    for (k, (x, y)) in &d.macros_changed {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(undefined)".into());
+        out += &format!("~ macro {k}: {} → {}\n", show(x), show(y));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stubs::StubKind;
+
+    #[test]
+    fn macro_lines_parse_object_and_function_like() {
+        let m = parse_macros("#define S_IFIFO (0x1000)\n#define __wasi__ 1\n#define EMPTY\n#define F(a, b) ((a)+(b))\nnot a define\n");
+        assert_eq!(m["S_IFIFO"], "(0x1000)");
+        assert_eq!(m["__wasi__"], "1");
+        assert_eq!(m["EMPTY"], "");
+        assert_eq!(m["F(a, b)"], "((a)+(b))");
+        assert_eq!(m.len(), 4);
+    }
+
+    #[test]
+    fn the_diff_lists_stubs_symbols_macros_and_config_site_lines() {
+        let stub = |n: &str, e: i64| Stub {
+            name: n.into(),
+            kind: StubKind::Errno,
+            errno: Some(e),
+            returns: Some(-1),
+            params: vec![],
+            result: Some("i32".into()),
+            archive: "libc.a".into(),
+            member: "posix.o".into(),
+            weak: false,
+        };
+        let f = |syms: &[&str], stubs: Vec<Stub>, macros: &[(&str, &str)]| LibcFacts {
+            symbols: syms.iter().map(|s| s.to_string()).collect(),
+            stubs: Census {
+                archives: vec![],
+                stubs,
+                unreadable: 0,
+            },
+            macros: macros
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            errors: vec![],
+        };
+        let a = f(
+            &["chmod", "open"],
+            vec![stub("chmod", 52)],
+            &[("S_IFIFO", "0xc000"), ("X", "1")],
+        );
+        let b = f(
+            &["chmod", "open", "pthread_create"],
+            vec![stub("chmod", 58), stub("pipe2", 52)],
+            &[("S_IFIFO", "0x1000"), ("Y", "2")],
+        );
+        let d = diff(&a, &b);
+        assert_eq!(d.symbols_added, ["pthread_create"]);
+        assert!(d.symbols_removed.is_empty());
+        assert_eq!(d.stubs_added.len(), 1);
+        assert_eq!(d.config_site_added, ["ac_cv_func_pipe2=no"]);
+        assert_eq!(d.stubs_changed.len(), 1);
+        assert_eq!(d.macros_changed.len(), 3);
+        let t = diff_text("a", "b", &d);
+        assert!(t.contains("~ macro S_IFIFO: 0xc000 → 0x1000"), "{t}");
+        assert!(t.contains("~ macro X: 1 → (undefined)"), "{t}");
+        assert!(t.contains("+ stub pipe2 (errno 52, returns -1)"), "{t}");
+    }
+}
