@@ -157,8 +157,65 @@ pub struct LibcDiff {
     pub stubs_changed: Vec<(Stub, Stub)>,
     /// `ac_cv_func_NAME=no` for the candidate's stubs the locked side does not have.
     pub config_site_added: Vec<String>,
-    /// name → (before, after); a side without the macro is None.
+    /// name → (before, after); a side without the macro is None. Macros whose replacement is
+    /// spelled differently (whitespace, or another name for the same integer) are not here.
     pub macros_changed: BTreeMap<String, (Option<String>, Option<String>)>,
+    /// How many macros changed only in spelling (e.g. `__WASI_ERRNO_BADF` → `8`).
+    pub macros_respelled: usize,
+}
+
+/// The integer a macro's replacement stands for, following other macros of the same table
+/// (`EBADF` → `__WASI_ERRNO_BADF` → `(UINT16_C(8))` → 8): literals, parentheses, integer
+/// suffixes, `<stdint.h>`'s `INTn_C`/`UINTn_C` and names are followed, nothing else.
+pub fn macro_value(table: &BTreeMap<String, String>, name: &str) -> Option<i128> {
+    let mut text = table.get(name)?.trim().to_string();
+    for _ in 0..8 {
+        let mut t = text
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim();
+        // <stdint.h>'s constant macros: UINT16_C(8) is 8.
+        for p in [
+            "UINT8_C(",
+            "UINT16_C(",
+            "UINT32_C(",
+            "UINT64_C(",
+            "INT8_C(",
+            "INT16_C(",
+            "INT32_C(",
+            "INT64_C(",
+        ] {
+            if let Some(inner) = t.strip_prefix(p) {
+                t = inner.trim_end_matches(')').trim();
+            }
+        }
+        let (neg, t) = match t.strip_prefix('-') {
+            Some(r) => (true, r.trim()),
+            None => (false, t),
+        };
+        // Integer suffixes only on literals: `EADDRNOTAVAIL`'s last letter is not one.
+        let t = if t.starts_with(|c: char| c.is_ascii_digit()) {
+            t.trim_end_matches(['u', 'U', 'l', 'L'])
+        } else {
+            t
+        };
+        let v = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            i128::from_str_radix(h, 16).ok()
+        } else if t.len() > 1 && t.starts_with('0') && t.chars().all(|c| c.is_ascii_digit()) {
+            i128::from_str_radix(&t[1..], 8).ok()
+        } else {
+            t.parse::<i128>().ok()
+        };
+        if let Some(v) = v {
+            return Some(if neg { -v } else { v });
+        }
+        if neg || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        text = table.get(t)?.clone();
+    }
+    None
 }
 
 pub fn diff(a: &LibcFacts, b: &LibcFacts) -> LibcDiff {
@@ -178,9 +235,25 @@ pub fn diff(a: &LibcFacts, b: &LibcFacts) -> LibcDiff {
         .map(|(_, s)| s.clone())
         .collect();
     let mut macros_changed = BTreeMap::new();
-    for k in a.macros.keys().chain(b.macros.keys()) {
+    let mut macros_respelled = 0;
+    let keys: BTreeSet<&String> = a.macros.keys().chain(b.macros.keys()).collect();
+    for k in keys {
         let (x, y) = (a.macros.get(k), b.macros.get(k));
-        if x != y {
+        if x == y {
+            continue;
+        }
+        let squeeze = |v: &String| v.split_whitespace().collect::<String>();
+        let same_value = match (x, y) {
+            (Some(x), Some(y)) => {
+                squeeze(x) == squeeze(y)
+                    || (macro_value(&a.macros, k).is_some()
+                        && macro_value(&a.macros, k) == macro_value(&b.macros, k))
+            }
+            _ => false,
+        };
+        if same_value {
+            macros_respelled += 1;
+        } else {
             macros_changed.insert(k.clone(), (x.cloned(), y.cloned()));
         }
     }
@@ -202,6 +275,7 @@ pub fn diff(a: &LibcFacts, b: &LibcFacts) -> LibcDiff {
             })
             .collect(),
         macros_changed,
+        macros_respelled,
     }
 }
 
@@ -252,6 +326,12 @@ pub fn diff_text(a: &str, b: &str, d: &LibcDiff) -> String {
     }
     for (x, y) in &d.stubs_changed {
         out += &format!("~ stub {} → {}\n", stub_line(x), stub_line(y));
+    }
+    if d.macros_respelled > 0 {
+        out += &format!(
+            "({} further macros are spelled differently with the same value)\n",
+            d.macros_respelled
+        );
     }
     if !d.config_site_added.is_empty() {
         out += &format!(
@@ -310,12 +390,22 @@ mod tests {
         let a = f(
             &["chmod", "open"],
             vec![stub("chmod", 52)],
-            &[("S_IFIFO", "0xc000"), ("X", "1")],
+            &[
+                ("S_IFIFO", "0xc000"),
+                ("X", "1"),
+                ("EBADF", "__WASI_ERRNO_BADF"),
+                ("__WASI_ERRNO_BADF", "(UINT16_C(8))"),
+            ],
         );
         let b = f(
             &["chmod", "open", "pthread_create"],
             vec![stub("chmod", 58), stub("pipe2", 52)],
-            &[("S_IFIFO", "0x1000"), ("Y", "2")],
+            &[
+                ("S_IFIFO", "0x1000"),
+                ("Y", "2"),
+                ("EBADF", "8"),
+                ("__WASI_ERRNO_BADF", "(UINT16_C(8))"),
+            ],
         );
         let d = diff(&a, &b);
         assert_eq!(d.symbols_added, ["pthread_create"]);
@@ -323,7 +413,22 @@ mod tests {
         assert_eq!(d.stubs_added.len(), 1);
         assert_eq!(d.config_site_added, ["ac_cv_func_pipe2=no"]);
         assert_eq!(d.stubs_changed.len(), 1);
+        // EBADF is only respelled (__WASI_ERRNO_BADF → 8, both 8): not a change.
         assert_eq!(d.macros_changed.len(), 3);
+        assert_eq!(d.macros_respelled, 1);
+        let mut m = BTreeMap::new();
+        m.insert("A".to_string(), "(0x10U)".to_string());
+        m.insert("B".to_string(), "A".to_string());
+        m.insert("C".to_string(), "-1".to_string());
+        m.insert("EVAL".to_string(), "__X_VAL".to_string());
+        m.insert("__X_VAL".to_string(), "(UINT16_C(28))".to_string());
+        assert_eq!(
+            macro_value(&m, "EVAL"),
+            Some(28),
+            "a name ending in L is not a suffix"
+        );
+        assert_eq!(macro_value(&m, "B"), Some(16));
+        assert_eq!(macro_value(&m, "C"), Some(-1));
         let t = diff_text("a", "b", &d);
         assert!(t.contains("~ macro S_IFIFO: 0xc000 → 0x1000"), "{t}");
         assert!(t.contains("~ macro X: 1 → (undefined)"), "{t}");

@@ -627,11 +627,13 @@ fn sdk_diff_lists_libc_symbols_between_two_toolchains_and_rejects_unknown_ids() 
     let [a, b] = pick[..] else { return };
     let o = wasiprobe(&["sdk", "diff", a, b, "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let full: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = &full["symbols"];
     for side in ["a", "b"] {
         assert!(d[side]["symbols"].as_u64().unwrap() > 500, "{d}");
         assert!(!d[side]["archives"].as_array().unwrap().is_empty(), "{d}");
     }
+    assert!(full["libc"]["stubs_added"].is_array(), "{full}");
     let changed = d["added"].as_array().unwrap().len() + d["removed"].as_array().unwrap().len();
     assert!(changed > 0, "{a} and {b} define the same symbols: {d}");
     // Text output says the same.
@@ -918,4 +920,79 @@ fn the_wasmtime_adapter_reads_traps_from_wasmtimes_own_words_only() {
     // Negative control: status 134 without wasmtime's words is the guest's exit, not a trap.
     let (_, cell) = run("", "134");
     assert_eq!(cell["verdict"], "fail", "{cell}");
+}
+
+/// The real pins' libcs: SDK 24's (3f43ea9a) → SDK 33's (161b3195). The README's test command
+/// fetches both (`sdk fetch`), so their absence is a failure here, not a silent pass.
+#[test]
+fn sdk_diff_between_the_sdk24_and_sdk33_libcs_adds_symbols_and_pthread_stubs() {
+    let ready = ready_sdks();
+    for id in ["deb-libc-sdk24", "deb-libc-sdk33"] {
+        assert!(
+            ready.iter().any(|r| r == id),
+            "{id} is not ready: run `wasiprobe sdk fetch deb-libc-sdk24 deb-libc-sdk33` (as root for the compiler)"
+        );
+    }
+    let o = wasiprobe(&["sdk", "diff", "deb-libc-sdk24", "deb-libc-sdk33", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| x["name"].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    let added = names(&d["symbols"]["added"]);
+    assert!(added.len() > 100, "{added:?}");
+    for s in [
+        "pthread_create",
+        "pthread_key_create",
+        "thrd_current",
+        "tss_get",
+        "fts_open",
+        "gethostname",
+    ] {
+        assert!(added.iter().any(|a| a == s), "{s} not added: {added:?}");
+    }
+    assert!(names(&d["symbols"]["removed"]).is_empty(), "{d}");
+    let new_stubs = names(&d["libc"]["stubs_added"]);
+    assert!(
+        new_stubs.iter().any(|s| s == "pthread_create"),
+        "{new_stubs:?}"
+    );
+    assert!(
+        new_stubs.iter().all(|s| s.starts_with("pthread_")),
+        "{new_stubs:?}"
+    );
+    assert!(names(&d["libc"]["stubs_removed"]).is_empty(), "{d}");
+    assert!(d["libc"]["config_site_added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l == "ac_cv_func_pthread_create=no"));
+    // The SDK 22 stubs (wasi-libc #463) are on both sides: unchanged, so in the text listing.
+    let text = String::from_utf8_lossy(
+        &wasiprobe(&["sdk", "diff", "deb-libc-sdk24", "deb-libc-sdk33"]).stdout,
+    )
+    .into_owned();
+    for side in ["deb-libc-sdk24", "deb-libc-sdk33"] {
+        let block: String = text
+            .lines()
+            .skip_while(|l| !(l.starts_with(&format!("{side}: ")) && l.contains(" stubs in ")))
+            .take(12)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(!block.is_empty(), "no stub listing for {side}: {text}");
+        for s in ["chmod", "fchmod", "fchmodat", "statvfs", "fstatvfs"] {
+            assert!(
+                block.contains(&format!("  {s} (errno 52")),
+                "{side} lacks {s}: {block}"
+            );
+        }
+    }
 }

@@ -45,7 +45,7 @@ fn build_probe(
 /// How a probe run for a cell went: it ran, or it cannot be built with this SDK by design
 /// (the cell is then `skip` with the reason, as in `wasiprobe run`), or it could not be run.
 enum Rec {
-    Ran(run::RunRecord),
+    Ran(Box<run::RunRecord>),
     Skipped(serde_json::Value),
     Failed(String),
 }
@@ -109,7 +109,7 @@ impl Runs {
             let inj: Vec<Injection> = inject.map(|i| vec![i.parse().unwrap()]).unwrap_or_default();
             Arc::new(
                 match run::run_case(rt.as_ref(), &wasm, &check.case(), &options(inj)) {
-                    Ok(r) => Rec::Ran(r),
+                    Ok(r) => Rec::Ran(Box::new(r)),
                     Err(e) => Rec::Failed(format!("{e:#}")),
                 },
             )
@@ -167,7 +167,12 @@ fn fail() -> Verdict {
 impl Finding {
     /// Whether a problem text is one of the finding's known ones.
     fn known(&self, problem: &str) -> bool {
-        problem.contains(&self.contains) || self.also.iter().any(|a| problem.contains(a))
+        // Findings are written against the evidence's JSON text (quotes escaped) or the plain
+        // problem: either form counts.
+        let escaped = serde_json::to_string(problem).unwrap_or_default();
+        [problem, escaped.as_str()]
+            .iter()
+            .any(|p| p.contains(&self.contains) || self.also.iter().any(|a| p.contains(a)))
     }
 
     fn applies(&self, sdk: &str, runtime: &str, check: &str) -> bool {
@@ -212,7 +217,12 @@ fn cell(ctx: &Ctx, sdk: &Provisioned, runtime: &str, check_name: &str) -> Result
         Some(f)
             if verdict != f.verdict
                 || !evidence.to_string().contains(&f.contains)
-                || !f.also.iter().all(|a| evidence.to_string().contains(a)) =>
+                || !f.also.iter().all(|a| {
+                    evidence.to_string().contains(a)
+                        || evidence["problems"].as_array().is_some_and(|ps| {
+                            ps.iter().any(|p| p.as_str().is_some_and(|p| p.contains(a)))
+                        })
+                }) =>
         {
             Err(format!(
                 "known finding ({}) no longer seen: verdict {verdict:?}; evidence: {evidence}",
@@ -602,6 +612,33 @@ fn main() {
             Ok(())
         } else {
             Err(format!("{n} toolchains ready, WASIPROBE_MIN_TOOLCHAINS={min}").into())
+        }
+    }));
+    // Toolchains a run must have (CI names the pinned SDKs' libcs): one missing is a failure
+    // naming why it is unavailable, never a suite that quietly measured less.
+    let required: Vec<String> = std::env::var("WASIPROBE_REQUIRE_SDKS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    let missing: Vec<String> = required
+        .iter()
+        .filter_map(|id| match sdks.iter().find(|s| &s.spec.id == id) {
+            Some(s) if s.is_ready() => None,
+            Some(s) => Some(format!("{id}: {}", s.reason.as_deref().unwrap_or("?"))),
+            None => Some(format!("{id}: not in sdk-matrix.toml")),
+        })
+        .collect();
+    trials.push(Trial::test("toolchains::required_are_ready", move || {
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "WASIPROBE_REQUIRE_SDKS names toolchains that are not ready: {}",
+                missing.join("; ")
+            )
+            .into())
         }
     }));
     libtest_mimic::run(&args, trials).exit();

@@ -40,6 +40,8 @@ pub struct LibcEvidence {
     pub symbols_added: usize,
     pub symbols_removed: usize,
     pub macros_changed: usize,
+    /// Macros spelled differently with the same value on both sides (not listed as items).
+    pub macros_respelled: usize,
 }
 
 /// The libc-level evidence between two SDKs of one report, or None when the report has no libc
@@ -129,6 +131,7 @@ pub fn evidence(r: &Report, locked: &str, candidate: &str) -> Option<LibcEvidenc
         symbols_added: d.symbols_added.len(),
         symbols_removed: d.symbols_removed.len(),
         macros_changed: d.macros_changed.len(),
+        macros_respelled: d.macros_respelled,
         items,
     })
 }
@@ -182,13 +185,14 @@ fn host_call_changes(r: &Report, locked: &str, candidate: &str) -> Vec<LibcItem>
 pub fn markdown(e: &LibcEvidence, locked: &str, candidate: &str) -> String {
     let count = |c: LibcClass| e.items.iter().filter(|i| i.class == c).count();
     let mut out = format!(
-        "\n## The libc: {locked} → {candidate}\n\n**{} breaking, {} needing a configure override, {} facts** ({} symbols added, {} removed; {} macros differ).\n\n",
+        "\n## The libc: {locked} → {candidate}\n\n**{} breaking, {} needing a configure override, {} facts** ({} symbols added, {} removed; {} macros differ in value, {} more only in spelling).\n\n",
         count(LibcClass::Breaking),
         count(LibcClass::NeedsConfigureOverride),
         count(LibcClass::Fact),
         e.symbols_added,
         e.symbols_removed,
-        e.macros_changed
+        e.macros_changed,
+        e.macros_respelled
     );
     if !e.config_site.is_empty() {
         out += &format!(
@@ -352,5 +356,16 @@ mod tests {
             "{md}"
         );
         assert!(evidence(&r, "a", "nope").is_none());
+        r.results.push(serde_json::from_value(serde_json::json!({
+            "sdk": "a", "runtime": "wasmtime", "probe": "entropy_source", "check": "entropy_source",
+            "area": "entropy", "verdict": "pass", "duration_ms": 1.0,
+            "evidence": { "facts": { "hides_host_source": true } }
+        })).unwrap());
+        let section = report_section(&r);
+        assert!(section.contains("| a | — | 4 | chmod | in-guest ChaCha20, seeded once (**hides a bad host source**) | not measured |"), "{section}");
+        assert!(
+            section.contains("| b | — | 5 | chmod, dup, pipe2 | not measured |"),
+            "{section}"
+        );
     }
 }

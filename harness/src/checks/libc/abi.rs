@@ -20,7 +20,11 @@ const ALIASES: &[(&str, &str)] = &[
     ("EDEADLOCK", "EDEADLK"),
 ];
 
-fn facts(obs: &[Observation]) -> (BTreeMap<String, i64>, BTreeMap<String, Vec<(String, i64)>>) {
+/// Every value by name, and the constants by group (`S_IF`, `O_flag`, `errno`, …).
+type Values = BTreeMap<String, i64>;
+type Groups = BTreeMap<String, Vec<(String, i64)>>;
+
+fn facts(obs: &[Observation]) -> (Values, Groups) {
     let mut flat = BTreeMap::new();
     let mut groups: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
     for o in obs {
@@ -49,10 +53,7 @@ fn facts(obs: &[Observation]) -> (BTreeMap<String, i64>, BTreeMap<String, Vec<(S
 }
 
 /// Every consistency problem in the recorded values.
-pub fn problems(
-    flat: &BTreeMap<String, i64>,
-    groups: &BTreeMap<String, Vec<(String, i64)>>,
-) -> Vec<String> {
+pub fn problems(flat: &Values, groups: &Groups) -> Vec<String> {
     let mut p = Vec::new();
     let get = |k: &str| flat.get(k).copied();
     for (limit, ty, signed) in [
