@@ -229,6 +229,11 @@ impl Suite {
         self.dir.join("updated").exists()
     }
 
+    /// Whether this suite's lists were ever fetched.
+    pub fn updated_lists(&self) -> bool {
+        self.updated()
+    }
+
     /// The versions of `pkg` this suite's index lists (binary, or source with `sources`).
     pub fn versions(&self, pkg: &str) -> Result<Vec<String>> {
         let _one = APT.lock().unwrap_or_else(|e| e.into_inner());

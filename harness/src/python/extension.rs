@@ -43,9 +43,6 @@ pub const MODULE: &str = "wpext";
 /// The negative control: needs `fork`.
 pub const CONTROL: &str = "wpext_fork";
 pub const CONTROL_SYMBOL: &str = "fork";
-/// Written only by `fetch_headers` (as root), so deb-src entries are never added behind a
-/// user's back outside this file.
-const DEB_SRC_FILE: &str = "/etc/apt/sources.list.d/wasiprobe-deb-src.sources";
 /// Configure of CPython runs ~30-40 s per SDK on two cores; a hung one must not hang the run.
 const CONFIGURE_TIMEOUT: Duration = Duration::from_secs(1200);
 const TOOL_TIMEOUT: Duration = Duration::from_secs(900);
@@ -58,6 +55,9 @@ pub struct HeaderSpec {
     pub version: String,
     /// The Debian source package (`apt-get source NAME`).
     pub debian_source: String,
+    /// The suite whose deb-src index carries it (default `bookworm`).
+    #[serde(default)]
+    pub suite: Option<String>,
     /// The upstream tarball inside it (`python3.11_3.11.2.orig.tar.gz`).
     pub orig: String,
     /// Its sha256.
@@ -163,7 +163,7 @@ pub fn locate_headers(spec: &HeaderSpec, cache: &Path) -> Result<PathBuf, String
     let dir = src_dir(spec, cache);
     if !dir.exists() {
         return Err(format!(
-            "CPython {} source is not in {}; a run as root fetches it (apt-get source {})",
+            "CPython {} source is not in {}; a run (or `wasiprobe sdk fetch`) fetches it (apt-get source {}, private apt state, no root)",
             spec.version,
             dir.display(),
             spec.debian_source
@@ -185,67 +185,11 @@ fn run_tool(mut cmd: Command, timeout: Duration) -> Result<(bool, String)> {
     Ok((out.status.success(), text))
 }
 
-/// Source versions apt knows for `pkg`, in apt's order (newest first).
-fn source_versions(pkg: &str) -> Vec<String> {
-    let mut cmd = Command::new("apt-cache");
-    cmd.args(["showsrc", pkg]);
-    match run_tool(cmd, Duration::from_secs(60)) {
-        Ok((true, text)) => text
-            .lines()
-            .filter_map(|l| l.strip_prefix("Version: "))
-            .map(|v| v.trim().to_string())
-            .collect(),
-        _ => vec![],
-    }
-}
-
-/// deb-src entries mirroring the system's Debian deb entries (same hosts, suites, keys), so
-/// `apt-get source` reaches the archive the binaries came from.
-pub fn deb_src_from(deb822: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut any = false;
-    for line in deb822.lines() {
-        if line.trim() == "Types: deb" {
-            out.push_str("Types: deb-src\n");
-            any = true;
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    any.then_some(out)
-}
-
-fn ensure_deb_src(pkg: &str) -> Result<()> {
-    if !source_versions(pkg).is_empty() {
-        return Ok(());
-    }
-    let system = Path::new("/etc/apt/sources.list.d/debian.sources");
-    let text = std::fs::read_to_string(system).with_context(|| {
-        format!(
-            "no deb-src entries, and {} cannot be read",
-            system.display()
-        )
-    })?;
-    let src = deb_src_from(&text)
-        .with_context(|| format!("{} has no `Types: deb` stanza", system.display()))?;
-    std::fs::write(DEB_SRC_FILE, src).with_context(|| format!("writing {DEB_SRC_FILE}"))?;
-    let mut cmd = Command::new("apt-get");
-    cmd.args(["update", "-q"]);
-    let (ok, text) = run_tool(cmd, TOOL_TIMEOUT)?;
-    if !ok {
-        bail!("apt-get update failed: {}", tail(&text, 800));
-    }
-    if source_versions(pkg).is_empty() {
-        bail!("apt knows no source package {pkg} even with {DEB_SRC_FILE}");
-    }
-    Ok(())
-}
-
-/// Fetches the CPython source with `apt-get source` (root only) into the cache, atomically.
+/// Fetches the CPython source with `apt-get source --download-only` through a private apt
+/// state in the cache (`crate::apt`: no root, the system's apt configuration untouched) and
+/// unpacks its upstream tarball, atomically.
 pub fn fetch_headers(spec: &HeaderSpec, cache: &Path) -> Result<PathBuf, String> {
-    // apt holds a lock during `update`: two fetches in one process (parallel tests) would make
-    // the second fail instead of finding the first one's tree.
+    // Two fetches in one process (parallel tests) must not race for one tree.
     static FETCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = FETCH.lock().unwrap_or_else(|e| e.into_inner());
     if let Ok(d) = locate_headers(spec, cache) {
@@ -256,20 +200,17 @@ pub fn fetch_headers(spec: &HeaderSpec, cache: &Path) -> Result<PathBuf, String>
         // A tree that fails `check_tree` was not made by us (we rename only complete trees).
         return Err(check_tree(&dest).unwrap_err());
     }
-    if !crate::provision::is_root() {
-        return Err(format!(
-            "CPython {} source is not in {} and fetching it needs root (deb-src entries + apt-get source {})",
-            spec.version,
-            dest.display(),
-            spec.debian_source
-        ));
-    }
-    fetch_as_root(spec, &dest)
+    fetch_source(spec, cache, &dest)
         .map_err(|e| format!("fetching CPython {} source: {e:#}", spec.version))
 }
 
-fn fetch_as_root(spec: &HeaderSpec, dest: &Path) -> Result<PathBuf> {
-    ensure_deb_src(&spec.debian_source)?;
+fn fetch_source(spec: &HeaderSpec, cache: &Path, dest: &Path) -> Result<PathBuf> {
+    let suite = crate::apt::Suite::open(
+        cache,
+        spec.suite.as_deref().unwrap_or("bookworm"),
+        true,
+        None,
+    )?;
     let parent = dest.parent().unwrap();
     std::fs::create_dir_all(parent)?;
     let tmp = tempfile::Builder::new()
@@ -278,19 +219,24 @@ fn fetch_as_root(spec: &HeaderSpec, dest: &Path) -> Result<PathBuf> {
     let mut errors = Vec::new();
     let mut tarball = None;
     // Every version of a source package shares the upstream tarball; a version whose other
-    // files are gone from the mirror (a superseded security update) fails, the next may not.
-    for v in source_versions(&spec.debian_source) {
-        let mut cmd = Command::new("apt-get");
-        cmd.args(["source", "--download-only", "-q"])
-            .arg(format!("{}={v}", spec.debian_source))
-            .current_dir(tmp.path());
-        let (ok, text) = run_tool(cmd, TOOL_TIMEOUT)?;
-        let orig = tmp.path().join(&spec.orig);
-        if ok && orig.is_file() {
-            tarball = Some(orig);
-            break;
+    // files are gone from the archive (a superseded security update) fails, the next may not.
+    if !suite.updated_lists() {
+        suite.update()?;
+    }
+    for v in suite.versions(&spec.debian_source)? {
+        let dir = tmp.path().join(&v);
+        match suite.source(&spec.debian_source, &v, &dir) {
+            Ok(_) if dir.join(&spec.orig).is_file() => {
+                tarball = Some(dir.join(&spec.orig));
+                break;
+            }
+            Ok(files) => errors.push(format!(
+                "{v}: fetched {} files but no {}",
+                files.len(),
+                spec.orig
+            )),
+            Err(e) => errors.push(format!("{v}: {e:#}")),
         }
-        errors.push(format!("{v}: {}", tail(&text, 300)));
     }
     let orig = tarball.with_context(|| {
         format!(
@@ -1113,15 +1059,6 @@ pub fn md(r: Option<&ExtReport>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn deb_src_mirrors_the_deb_stanzas() {
-        let s =
-            "Types: deb\nURIs: http://example.invalid/debian\nSuites: bookworm\nComponents: main\n";
-        let d = deb_src_from(s).unwrap();
-        assert!(d.starts_with("Types: deb-src\nURIs: http://example.invalid/debian\n"));
-        assert!(deb_src_from("Types: deb-src\n").is_none());
-    }
 
     #[test]
     fn the_wasm_ld_line_of_zig_and_clang() {
