@@ -12,12 +12,12 @@
 //! Debian sources), so wasiprobe names no host of its own; `WASIPROBE_DEBIAN_ARCHIVE=URI`
 //! points it at a mirror instead.
 
-use crate::util::command_output;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
+use wasiprobe_util::command_output;
 
 const APT_TIMEOUT: Duration = Duration::from_secs(1800);
 const DEFAULT_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -151,7 +151,7 @@ impl Suite {
         let list = sources_list(&archive, suite, sources, extra);
         let path = dir.join("sources.list");
         if std::fs::read_to_string(&path).ok().as_deref() != Some(list.as_str()) {
-            crate::util::atomic_write(&path, list.as_bytes())?;
+            wasiprobe_util::atomic_write(&path, list.as_bytes())?;
             // Lists made from another sources list would answer for the wrong entries.
             let _ = std::fs::remove_file(dir.join("updated"));
         }
@@ -221,7 +221,7 @@ impl Suite {
         let mut cmd = self.apt("apt-get");
         cmd.arg("update");
         self.run(cmd, &format!("apt-get update ({})", self.name))?;
-        crate::util::atomic_write(&self.dir.join("updated"), b"")?;
+        wasiprobe_util::atomic_write(&self.dir.join("updated"), b"")?;
         Ok(())
     }
 

@@ -5,7 +5,6 @@
 //! it affects. A compile error is a result for that cell, not a failure of the run.
 
 use crate::provision::{hex, Provisioned};
-use crate::util::{atomic_write, command_output};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -13,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use wasiprobe_util::{atomic_write, command_output};
 
 /// Flags every probe is built with. `-g0` keeps modules small; the probes print what they see,
 /// so debug info buys nothing.
@@ -126,7 +126,7 @@ impl Cache {
         }
         if let Some(g) = generated {
             h.update(b"generated\0");
-            h.update(crate::util::hash_tree(g)?);
+            h.update(wasiprobe_util::hash_tree(g)?);
         }
         Ok(hex(&h.finalize())[..20].to_string())
     }

@@ -5,18 +5,19 @@
 //! links, run. Every stage's outcome is recorded, not judged: this table is a map of the
 //! platform's edges, and a change in it between SDKs is what a maintainer looks for.
 
+pub use wasiprobe_model::dark::{short, Census};
+
 use crate::build::Probe;
 use crate::provision::Provisioned;
 use crate::run::{run_case, RunOptions};
-use crate::util::command_output;
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use wasiprobe_runtimes::{Runtime, Termination};
+use wasiprobe_util::command_output;
 
 /// The emulation flags a feature may need, from its `/* emulation: ... */` line.
 fn emulation_flags(source: &str) -> Vec<String> {
@@ -30,23 +31,6 @@ fn emulation_flags(source: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// One feature on one SDK: how far it got, and what it did on each runtime.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Census {
-    /// How far the build got: "links", "link-error", "compile-error". A module that links may
-    /// still fail to load (an undefined symbol some linkers turn into an `env` import): see
-    /// `runs`.
-    pub stage: String,
-    /// The emulation flags of the attempt reported ([] when the plain build linked, or when the
-    /// feature names none).
-    pub flags: Vec<String>,
-    /// The last lines of the compiler's complaint, when it did not build.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// Per runtime: how the run ended and what the program printed.
-    pub runs: BTreeMap<String, Value>,
 }
 
 pub fn features(root: &Path) -> Result<Vec<Probe>> {
@@ -195,32 +179,6 @@ fn describe(t: &Termination, stdout: &[u8]) -> Value {
         other => format!("{other:?}"),
     };
     serde_json::json!({ "ended": ended, "observed": observed })
-}
-
-/// One cell of the Markdown table.
-pub fn short(c: &Census) -> String {
-    let flags = if c.flags.is_empty() {
-        String::new()
-    } else {
-        format!(" (with {})", c.flags.join(" "))
-    };
-    match c.stage.as_str() {
-        "links" => {
-            let runs: Vec<String> = c
-                .runs
-                .iter()
-                .map(|(rt, v)| {
-                    format!(
-                        "{rt}: {} {}",
-                        v["ended"].as_str().unwrap_or("?"),
-                        v.get("observed").map_or(String::new(), |o| o.to_string())
-                    )
-                })
-                .collect();
-            format!("links{flags}; {}", runs.join("; "))
-        }
-        s => format!("{s}{flags}"),
-    }
 }
 
 #[cfg(test)]

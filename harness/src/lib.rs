@@ -18,7 +18,6 @@ pub mod shard;
 pub mod stubs;
 pub mod symbols;
 pub mod testsuite;
-pub mod util;
 
 /// Exit statuses of the `wasiprobe` binary.
 pub mod exit {

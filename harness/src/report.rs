@@ -1,241 +1,91 @@
-//! `report.json`: the one artefact every consumer reads (schema in `reports/schema/`).
+//! Reading and writing `report.json` (its types: `wasiprobe_model::report`), and the terminal
+//! summary of a run.
 
-use crate::provision::Provisioned;
-use crate::util::atomic_write;
+pub use wasiprobe_model::report::*;
+
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
+use wasiprobe_util::atomic_write;
 
-pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    Pass,
-    Fail,
-    /// The harness could not produce the cell (e.g. the probe did not compile with this SDK).
-    Error,
-    /// The runtime cannot run this cell (a capability it lacks), with the reason.
-    Skip,
-    /// The SDK or runtime is not present on this machine, with the reason.
-    Unavailable,
-    Timeout,
-    Oom,
-    OutputLimit,
-    Trap,
-    /// The runtime itself died.
-    Crash,
-    /// The guest reached outside its sandbox (read, wrote or listed what it must not see).
-    Security,
+/// Writes `report.json` atomically: a reader sees the old report or the new, never a torn one.
+pub fn write(r: &Report, path: &Path) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(r)?;
+    atomic_write(path, &bytes)
 }
 
-impl Verdict {
-    /// Verdicts that make `wasiprobe run` exit 1: the platform did something wrong or the
-    /// probe could not even be built or run to completion.
-    pub fn is_failure(self) -> bool {
-        !matches!(self, Verdict::Pass | Verdict::Skip | Verdict::Unavailable)
+/// Reads a report, refusing another schema version with a message naming the file.
+pub fn load(path: &Path) -> Result<Report> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not JSON (truncated?)", path.display()))?;
+    match v.get("schema_version").and_then(Value::as_u64) {
+        Some(n) if n == SCHEMA_VERSION as u64 => {}
+        other => bail!(
+            "{}: schema_version {other:?}; this wasiprobe reads {SCHEMA_VERSION}",
+            path.display()
+        ),
     }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::Error => "error",
-            Verdict::Skip => "skip",
-            Verdict::Unavailable => "unavailable",
-            Verdict::Timeout => "timeout",
-            Verdict::Oom => "oom",
-            Verdict::OutputLimit => "output-limit",
-            Verdict::Trap => "trap",
-            Verdict::Crash => "crash",
-            Verdict::Security => "security",
-        }
+    serde_json::from_value(v).with_context(|| format!("{}: not a wasiprobe report", path.display()))
+}
+
+/// The terminal summary: one row per sdk × runtime with verdict counts, then every cell that
+/// is not a pass, with a one-line reason.
+pub fn table(r: &Report) -> String {
+    let verdicts = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::Error,
+        Verdict::Timeout,
+        Verdict::Oom,
+        Verdict::OutputLimit,
+        Verdict::Trap,
+        Verdict::Crash,
+        Verdict::Security,
+        Verdict::Skip,
+        Verdict::Unavailable,
+    ];
+    let mut rows: BTreeMap<(String, String), BTreeMap<Verdict, usize>> = BTreeMap::new();
+    for c in &r.results {
+        *rows
+            .entry((c.sdk.clone(), c.runtime.clone()))
+            .or_default()
+            .entry(c.verdict)
+            .or_default() += 1;
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Cell {
-    pub sdk: String,
-    pub runtime: String,
-    pub probe: String,
-    pub check: String,
-    pub area: String,
-    pub verdict: Verdict,
-    pub evidence: Value,
-    pub duration_ms: f64,
-}
-
-impl Cell {
-    pub fn key(&self) -> String {
-        format!(
-            "{}::{}::{}::{}",
-            self.sdk, self.runtime, self.probe, self.check
-        )
+    let mut out = format!("{:<20} {:<10}", "sdk", "runtime");
+    for v in verdicts {
+        out += &format!(" {:>7}", short(v));
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct HostInfo {
-    pub os: String,
-    pub arch: String,
-    pub cpus: usize,
-    pub wasiprobe: String,
-}
-
-impl HostInfo {
-    pub fn current() -> Self {
-        HostInfo {
-            os: std::env::consts::OS.into(),
-            arch: std::env::consts::ARCH.into(),
-            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            wasiprobe: env!("CARGO_PKG_VERSION").into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RuntimeInfo {
-    pub name: String,
-    pub version: String,
-    pub status: String,
-    pub reason: Option<String>,
-    pub capabilities: Option<Value>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct BuildSummary {
-    pub compiled: usize,
-    pub cached: usize,
-    pub failed: usize,
-    pub rebuilt_corrupt: usize,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Report {
-    pub schema_version: u32,
-    /// False while a run is still writing partial results.
-    pub complete: bool,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub host: HostInfo,
-    /// The run's options that change results: injections, limits, selection.
-    pub options: Value,
-    pub sdks: Vec<Provisioned>,
-    pub runtimes: Vec<RuntimeInfo>,
-    pub build: BuildSummary,
-    pub results: Vec<Cell>,
-    pub summary: BTreeMap<String, usize>,
-    /// Preview 1 functions each built probe imports, per SDK then probe: the same source built
-    /// by two SDKs shows which syscalls a libc change makes a program use.
-    #[serde(default)]
-    pub imports: BTreeMap<String, BTreeMap<String, Vec<String>>>,
-    /// The dark-features census per SDK then feature (`probes/dark/`, see `dark.rs`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub dark_features: BTreeMap<String, BTreeMap<String, crate::dark::Census>>,
-    /// Per CPython binary (`[[python]]`): identity, launch options, stdlib census, footprint and
-    /// strip plan, C-extension builds. Its twin cells are in `results` (sdk = the python id).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub python: BTreeMap<String, crate::python::PythonReport>,
-    /// The C-extension build probe per SDK (`python::extension`); its cells are `py-ext`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub python_ext: Option<crate::python::extension::ExtReport>,
-    /// Per SDK: the libc's defined symbols, stubs and header macros, read from the toolchain
-    /// (`crate::libc`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub libc: BTreeMap<String, crate::libc::LibcFacts>,
-}
-
-impl Report {
-    pub fn summarize(&mut self) {
-        let mut m = BTreeMap::new();
-        for c in &self.results {
-            *m.entry(c.verdict.as_str().to_string()).or_insert(0) += 1;
-        }
-        self.summary = m;
-    }
-
-    pub fn write(&self, path: &Path) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(self)?;
-        atomic_write(path, &bytes)
-    }
-
-    pub fn load(path: &Path) -> Result<Report> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let v: Value = serde_json::from_slice(&bytes)
-            .with_context(|| format!("{}: not JSON (truncated?)", path.display()))?;
-        match v.get("schema_version").and_then(Value::as_u64) {
-            Some(n) if n == SCHEMA_VERSION as u64 => {}
-            other => bail!(
-                "{}: schema_version {other:?}; this wasiprobe reads {SCHEMA_VERSION}",
-                path.display()
-            ),
-        }
-        serde_json::from_value(v)
-            .with_context(|| format!("{}: not a wasiprobe report", path.display()))
-    }
-
-    pub fn has_failures(&self) -> bool {
-        self.results.iter().any(|c| c.verdict.is_failure())
-    }
-
-    /// The terminal summary: one row per sdk × runtime with verdict counts, then every cell that
-    /// is not a pass, with a one-line reason.
-    pub fn table(&self) -> String {
-        let verdicts = [
-            Verdict::Pass,
-            Verdict::Fail,
-            Verdict::Error,
-            Verdict::Timeout,
-            Verdict::Oom,
-            Verdict::OutputLimit,
-            Verdict::Trap,
-            Verdict::Crash,
-            Verdict::Security,
-            Verdict::Skip,
-            Verdict::Unavailable,
-        ];
-        let mut rows: BTreeMap<(String, String), BTreeMap<Verdict, usize>> = BTreeMap::new();
-        for c in &self.results {
-            *rows
-                .entry((c.sdk.clone(), c.runtime.clone()))
-                .or_default()
-                .entry(c.verdict)
-                .or_default() += 1;
-        }
-        let mut out = format!("{:<20} {:<10}", "sdk", "runtime");
+    out.push('\n');
+    for ((sdk, rt), counts) in &rows {
+        out += &format!("{sdk:<20} {rt:<10}");
         for v in verdicts {
-            out += &format!(" {:>7}", short(v));
+            match counts.get(&v) {
+                Some(n) => out += &format!(" {n:>7}"),
+                None => out += &format!(" {:>7}", "."),
+            }
         }
         out.push('\n');
-        for ((sdk, rt), counts) in &rows {
-            out += &format!("{sdk:<20} {rt:<10}");
-            for v in verdicts {
-                match counts.get(&v) {
-                    Some(n) => out += &format!(" {n:>7}"),
-                    None => out += &format!(" {:>7}", "."),
-                }
-            }
-            out.push('\n');
-        }
-        let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for c in self.results.iter().filter(|c| c.verdict != Verdict::Pass) {
-            let why = one_line(&c.evidence);
-            notes
-                .entry(format!("{} {}", c.verdict.as_str(), why))
-                .or_default()
-                .push(c.key());
-        }
-        for (why, keys) in notes {
-            let shown = if keys.len() > 3 {
-                format!("{} and {} more", keys[..3].join(", "), keys.len() - 3)
-            } else {
-                keys.join(", ")
-            };
-            out += &format!("  {why}\n    {shown}\n");
-        }
-        out
     }
+    let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in r.results.iter().filter(|c| c.verdict != Verdict::Pass) {
+        let why = one_line(&c.evidence);
+        notes
+            .entry(format!("{} {}", c.verdict.as_str(), why))
+            .or_default()
+            .push(c.key());
+    }
+    for (why, keys) in notes {
+        let shown = if keys.len() > 3 {
+            format!("{} and {} more", keys[..3].join(", "), keys.len() - 3)
+        } else {
+            keys.join(", ")
+        };
+        out += &format!("  {why}\n    {shown}\n");
+    }
+    out
 }
 
 fn short(v: Verdict) -> &'static str {
@@ -266,8 +116,4 @@ fn one_line(e: &Value) -> String {
     } else {
         s
     }
-}
-
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }

@@ -346,7 +346,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()?;
-    let started_at = report::now_rfc3339();
+    let started_at = wasiprobe_util::now_rfc3339();
 
     let sdks = pool.install(|| provision_all(&specs, opts));
     for s in &sdks {
@@ -542,7 +542,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
                 g.0.results.extend(cells.iter().cloned());
                 if g.1.elapsed() > Duration::from_secs(2) {
                     g.0.summarize();
-                    if let Err(e) = g.0.write(&report_path) {
+                    if let Err(e) = report::write(&g.0, &report_path) {
                         tracing::warn!("partial report: {e:#}");
                     }
                     g.1 = Instant::now();
@@ -589,14 +589,14 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     report.results.sort_by_key(|c| c.key());
     report.build = build_summary(&cache);
     report.complete = true;
-    report.finished_at = Some(report::now_rfc3339());
+    report.finished_at = Some(wasiprobe_util::now_rfc3339());
     report.summarize();
-    report.write(&report_path)?;
-    crate::util::atomic_write(
+    report::write(&report, &report_path)?;
+    wasiprobe_util::atomic_write(
         &opts.out.join("report.md"),
         crate::render::markdown(&report).as_bytes(),
     )?;
-    crate::util::atomic_write(
+    wasiprobe_util::atomic_write(
         &opts.out.join("junit.xml"),
         crate::render::junit(&report).as_bytes(),
     )?;
@@ -611,7 +611,7 @@ pub fn write_dashboard(
     dir: &Path,
 ) -> Result<()> {
     let html = wasiprobe_dashboard::dashboard_html(&serde_json::to_value(report)?, history)?;
-    crate::util::atomic_write(&dir.join("report.html"), html.as_bytes())
+    wasiprobe_util::atomic_write(&dir.join("report.html"), html.as_bytes())
 }
 
 /// Builds one probe with one SDK as a run does: `Ok(module)`, or the error value of its
@@ -1037,7 +1037,7 @@ fn native_build(probe: &Probe, opts: &RunOptions) -> Result<PathBuf> {
         .arg(&probe.source)
         .arg("-o")
         .arg(&tmp);
-    let o = crate::util::command_output(cmd, Duration::from_secs(120))?;
+    let o = wasiprobe_util::command_output(cmd, Duration::from_secs(120))?;
     anyhow::ensure!(
         o.status.success(),
         "{cc} failed: {}",
@@ -1056,7 +1056,7 @@ fn native_run(exe: &Path, case: &Case, opts: &RunOptions) -> Result<RunRecord> {
         .current_dir(root.path().join(SCRATCH_DIR));
     let t0 = unix_ns();
     let start = Instant::now();
-    let o = crate::util::command_output(cmd, opts.limits.wall);
+    let o = wasiprobe_util::command_output(cmd, opts.limits.wall);
     let t1 = unix_ns();
     let outcome = match o {
         Ok(o) => Outcome {

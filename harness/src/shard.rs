@@ -73,7 +73,7 @@ pub fn partition_of(r: &Report) -> Option<Partition> {
 pub fn merge(paths: &[&Path]) -> Result<Report> {
     let mut shards = Vec::new();
     for p in paths {
-        let r = Report::load(p)?;
+        let r = crate::report::load(p)?;
         if !r.complete {
             bail!(
                 "{}: an incomplete report (the run did not finish)",
@@ -306,8 +306,8 @@ mod tests {
             );
         let dir = tempfile::tempdir().unwrap();
         let (p1, p2) = (dir.path().join("1.json"), dir.path().join("2.json"));
-        s1.write(&p1).unwrap();
-        s2.write(&p2).unwrap();
+        crate::report::write(&s1, &p1).unwrap();
+        crate::report::write(&s2, &p2).unwrap();
         // Either order of shards gives the same merged report.
         for paths in [[&p1, &p2], [&p2, &p1]] {
             let m = merge(&[paths[0].as_path(), paths[1].as_path()]).unwrap();

@@ -24,52 +24,12 @@
 //! arguments — harmless, since the body reads none — recording what came back. The check
 //! `libc_stubs` compares each call with the static prediction.
 
+pub use wasiprobe_model::libc::{Census, Stub, StubKind};
+
 use crate::provision::Provisioned;
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StubKind {
-    /// Sets `errno` to a constant and returns a constant (−1).
-    Errno,
-    /// Sets nothing, returns a constant error number.
-    ErrorCode,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Stub {
-    pub name: String,
-    pub kind: StubKind,
-    /// The errno it sets (`errno` stubs).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errno: Option<i64>,
-    /// What it returns (None for a void function).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub returns: Option<i64>,
-    /// Wasm parameter and result types, for the generated call.
-    pub params: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<String>,
-    /// The archive and member that define it.
-    pub archive: String,
-    pub member: String,
-    /// A weak definition (a strong one elsewhere, e.g. an emulation library, would win).
-    pub weak: bool,
-}
-
-/// Every stub of one toolchain's libc.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Census {
-    pub archives: Vec<PathBuf>,
-    pub stubs: Vec<Stub>,
-    /// Archive members that are not wasm objects (LLVM bitcode, as zig 0.10–0.13 build
-    /// wasi-libc for LTO): their functions were not examined, so the census is incomplete.
-    #[serde(default)]
-    pub unreadable: usize,
-}
 
 /// The census of the libc `sdk` links C programs against.
 pub fn census(sdk: &Provisioned) -> Result<Census> {
@@ -427,7 +387,7 @@ pub fn config_site(stubs: &[Stub]) -> Vec<String> {
 /// Writes the generated header for `sdk` into `dir` (`dir/wp_stubs.h`), returning `dir`.
 pub fn write_header(dir: &Path, sdk: &str, census: &Census) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    crate::util::atomic_write(&dir.join("wp_stubs.h"), header(sdk, census).as_bytes())?;
+    wasiprobe_util::atomic_write(&dir.join("wp_stubs.h"), header(sdk, census).as_bytes())?;
     Ok(dir.to_owned())
 }
 

@@ -14,13 +14,13 @@
 //! definitions count).
 
 use crate::provision::Provisioned;
-use crate::util::command_output;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use wasiprobe_util::command_output;
 
 /// Building zig's wasi-libc the first time takes minutes on a small machine.
 const LINK_TIMEOUT: Duration = Duration::from_secs(900);

@@ -18,7 +18,7 @@ fn options(inject: Vec<Injection>) -> RunOptions {
     RunOptions {
         inject,
         ..RunOptions::new(provision::Options::from_env(
-            wasiprobe::util::default_cache_dir(),
+            wasiprobe_util::default_cache_dir(),
         ))
     }
 }
@@ -58,7 +58,7 @@ type RunKey = (String, String, String, String);
 /// that hosts crash-isolated runtimes.
 fn host_env() -> wasiprobe_runtimes::HostEnv {
     wasiprobe_runtimes::HostEnv {
-        cache: wasiprobe::util::default_cache_dir(),
+        cache: wasiprobe_util::default_cache_dir(),
         worker_exe: Some(PathBuf::from(env!("CARGO_BIN_EXE_wasiprobe"))),
     }
 }

@@ -19,7 +19,7 @@ fn options(inject: Vec<Injection>) -> RunOptions {
     RunOptions {
         inject,
         ..RunOptions::new(provision::Options::from_env(
-            wasiprobe::util::default_cache_dir(),
+            wasiprobe_util::default_cache_dir(),
         ))
     }
 }
@@ -42,7 +42,7 @@ fn real_python() -> Option<PyProvisioned> {
 /// Embedded wasmtime with the tool's on-disk code cache: python.wasm is compiled once, not
 /// once per test (≈ 20 s each).
 fn wasmtime() -> WasmtimeRuntime {
-    let cache = wasiprobe::util::default_cache_dir().join("wasmtime-code");
+    let cache = wasiprobe_util::default_cache_dir().join("wasmtime-code");
     WasmtimeRuntime::with_code_cache(cache).unwrap()
 }
 

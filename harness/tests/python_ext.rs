@@ -15,7 +15,7 @@ fn root() -> PathBuf {
 }
 
 fn cache() -> PathBuf {
-    wasiprobe::util::default_cache_dir()
+    wasiprobe_util::default_cache_dir()
 }
 
 fn matrix() -> Matrix {

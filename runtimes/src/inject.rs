@@ -6,11 +6,9 @@
 //! for the open-file limit, which wasmtime-wasi itself does not have.
 
 use crate::count;
+use crate::Injection;
 use crate::RunSpec;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 use wasmtime::{AsContextMut, Caller, Extern, Linker, Memory, ResourceLimiter};
 use wasmtime_wasi::p1::wasi_snapshot_preview1::{self as p1, WasiSnapshotPreview1 as _};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -20,13 +18,6 @@ use wiggle::GuestMemory;
 
 const P1: &str = "wasi_snapshot_preview1";
 const ERRNO_MFILE: i32 = 33;
-
-/// One liar, written `FUNCTION:MODE` on the command line (e.g. `fd_write:drop-tail`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Injection {
-    pub func: String,
-    pub mode: String,
-}
 
 /// The liars that exist, as (function, mode, what it does). Kept as data so `--inject` can list
 /// them and reject unknown ones before any run starts.
@@ -174,41 +165,24 @@ pub const LIARS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// `FUNC:MODE` as a liar this crate knows (`wasiprobe liars` lists them), or why it is not one.
+pub fn parse(s: &str) -> Result<Injection, String> {
+    let inj: Injection = s.parse()?;
+    if !LIARS
+        .iter()
+        .any(|(f, m, _)| *f == inj.func && *m == inj.mode)
+    {
+        let known: Vec<String> = LIARS.iter().map(|(f, m, _)| format!("{f}:{m}")).collect();
+        return Err(format!(
+            "unknown injection '{s}'; known: {}",
+            known.join(", ")
+        ));
+    }
+    Ok(inj)
+}
+
 /// The guest name of the hidden preopen behind `path_open:dotdot-escape`.
 pub const ESCAPE_PREOPEN: &str = "/.wasiprobe-liar-parent";
-
-impl FromStr for Injection {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (func, mode) = s
-            .split_once(':')
-            .ok_or_else(|| format!("injection '{s}' is not FUNCTION:MODE"))?;
-        if !LIARS.iter().any(|(f, m, _)| *f == func && *m == mode) {
-            let known: Vec<String> = LIARS.iter().map(|(f, m, _)| format!("{f}:{m}")).collect();
-            return Err(format!(
-                "unknown injection '{s}'; known: {}",
-                known.join(", ")
-            ));
-        }
-        Ok(Injection {
-            func: func.into(),
-            mode: mode.into(),
-        })
-    }
-}
-
-impl Injection {
-    /// A fault of the worker process that hosts a runtime (`worker:*`), not of a function.
-    pub fn is_worker_fault(&self) -> bool {
-        self.func == "worker"
-    }
-}
-
-impl fmt::Display for Injection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.func, self.mode)
-    }
-}
 
 /// Store data for one guest run.
 pub struct Host {

@@ -213,7 +213,7 @@ fn fetch_libc(spec: &SdkSpec, opts: &Options) -> Result<()> {
         );
     }
     crate::apt::extract_deb(&deb, &dir)?;
-    crate::util::atomic_write(&dir.join(COMPLETE), pinned.as_bytes())?;
+    wasiprobe_util::atomic_write(&dir.join(COMPLETE), pinned.as_bytes())?;
     Ok(())
 }
 
@@ -276,7 +276,7 @@ fn wrapper(real: &Path, sysroot: &Path, resource: &Path, target: &str) -> String
 /// two processes assembling it at once write the same bytes.
 fn put(file: &Path, content: &str, exec: bool) -> Result<()> {
     if std::fs::read_to_string(file).ok().as_deref() != Some(content) {
-        crate::util::atomic_write(file, content.as_bytes())?;
+        wasiprobe_util::atomic_write(file, content.as_bytes())?;
     }
     if exec {
         use std::os::unix::fs::PermissionsExt;

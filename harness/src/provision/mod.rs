@@ -1,72 +1,19 @@
 //! Finding (and, where allowed, installing) each toolchain of the matrix, and measuring what was
 //! actually found. An SDK that cannot be had is `unavailable` with the reason — never dropped.
 
+pub use wasiprobe_model::sdk::{provenance_line, Compiler, Identity, Provisioned, Status};
+
 use crate::matrix::{Kind, SdkSpec};
-use crate::util::{command_output, hash_tree};
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use wasiprobe_runtimes::cli_rt::{self, CliSpec};
+use wasiprobe_util::{command_output, hash_tree};
 
 pub mod deb_libc;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    Ready,
-    Unavailable,
-}
-
-/// What was found on this machine, as opposed to what the matrix declares.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Identity {
-    /// First line of `CC --version`.
-    pub compiler: Option<String>,
-    /// Where the toolchain was found, e.g. `$WASI_SDK_PATH`, `/opt/...`, `cache`, `apt`.
-    pub found_via: Option<String>,
-    /// sha256 (first 16 hex) over the libc headers (and, for zig, the libc sources it builds
-    /// from): two toolchains with the same fingerprint carry the same wasi-libc.
-    pub libc_fingerprint: Option<String>,
-    /// Package version where a package manager knows it (Debian's `wasi-libc`, the zig wheel).
-    pub package: Option<String>,
-}
-
-/// How to invoke the compiler: `program args... <flags> SRC -o OUT`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Compiler {
-    pub program: PathBuf,
-    pub args: Vec<String>,
-    pub env: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Provisioned {
-    pub spec: SdkSpec,
-    pub status: Status,
-    pub reason: Option<String>,
-    pub identity: Identity,
-    #[serde(skip)]
-    pub compiler: Option<Compiler>,
-}
-
-impl Provisioned {
-    fn unavailable(spec: &SdkSpec, reason: String) -> Self {
-        Provisioned {
-            spec: spec.clone(),
-            status: Status::Unavailable,
-            reason: Some(reason),
-            identity: Identity::default(),
-            compiler: None,
-        }
-    }
-    pub fn is_ready(&self) -> bool {
-        self.status == Status::Ready
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -143,43 +90,6 @@ pub fn sdk_path(p: &Provisioned, opts: &Options) -> Option<PathBuf> {
             .and_then(|c| c.program.parent()?.parent().map(Path::to_path_buf)),
         Kind::Zig | Kind::Debian | Kind::Path => None,
     }
-}
-
-/// One line on where a toolchain's libc comes from, so that no reader takes a stand-in for an
-/// official SDK: a stand-in names the SDK whose libc it carries and how closely; an official
-/// SDK names the stand-ins that carry its libc.
-pub fn provenance_line(spec: &SdkSpec, all: &[SdkSpec]) -> Option<String> {
-    if let Some(p) = &spec.provenance {
-        let how = if p.exact {
-            "exactly".to_string()
-        } else {
-            let prs: Vec<String> = p
-                .differs
-                .iter()
-                .map(|c| format!("#{} ({})", c.pr, c.touches))
-                .collect();
-            format!("except {}", prs.join(", "))
-        };
-        return Some(format!(
-            "stand-in: the libc of {} ({how}), built here with {}; not the official {} build",
-            p.libc_of,
-            spec.compiler
-                .as_deref()
-                .unwrap_or(crate::matrix::DEFAULT_DEB_COMPILER),
-            p.libc_of
-        ));
-    }
-    let ins: Vec<&str> = all
-        .iter()
-        .filter(|s| s.provenance.as_ref().is_some_and(|p| p.libc_of == spec.id))
-        .map(|s| s.id.as_str())
-        .collect();
-    (!ins.is_empty()).then(|| {
-        format!(
-            "its libc is measured here through the stand-in {}",
-            ins.join(", ")
-        )
-    })
 }
 
 fn compiler_version(c: &Compiler) -> Option<String> {

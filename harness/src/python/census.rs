@@ -6,11 +6,12 @@
 //! change a later one's result; the per-module fallback is the isolated truth for trapped ones.
 //! Then the dark features (`census.py dark F`), one process each, with a small real use.
 
+pub use wasiprobe_model::python::{Census, DarkFeature, ImportResult, ModuleInfo};
+
 use super::PyProvisioned;
 use crate::protocol::{self, Observation};
 use crate::run::RunOptions;
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,54 +23,6 @@ pub const PROBE: &str = "py-census";
 /// Modules per process. Small enough that the per-module fallback after a trap is cheap,
 /// large enough that interpreter start-up does not dominate.
 pub const BATCH: usize = 40;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ModuleInfo {
-    pub module: String,
-    /// module, package, extension, builtin, absent (named by sys.stdlib_module_names, not built)
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    pub source_bytes: u64,
-    pub pyc_bytes: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ImportResult {
-    /// ok, import-error, exception, trap, timeout, crash, oom, no-report, not-run (the census
-    /// budget ran out first)
-    pub result: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// Whether the verdict comes from a process of its own (after its batch trapped).
-    #[serde(default)]
-    pub isolated: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct DarkFeature {
-    /// works, fails-on-use, absent, trap, timeout, crash, no-report
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Census {
-    pub runtime: String,
-    pub identity: Value,
-    /// The binary's stdlib listing as this runtime's guest read it. Empty in
-    /// `PythonReport::census_runtimes`: the listing is the reference census's.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub modules: Vec<ModuleInfo>,
-    pub imports: BTreeMap<String, ImportResult>,
-    pub counts: BTreeMap<String, usize>,
-    pub dark: BTreeMap<String, DarkFeature>,
-    pub processes: usize,
-    pub duration_ms: f64,
-}
 
 /// Import results that mean the interpreter, not the module, failed: the module neither
 /// imported nor raised ImportError.
@@ -183,7 +136,7 @@ pub fn py_run(
     let dir = tempfile::Builder::new()
         .prefix("wasiprobe-py-")
         .tempdir_in(opts.scratch_root.clone().unwrap_or_else(std::env::temp_dir))?;
-    let spec = py.spec_for(script, args, dir.path(), opts);
+    let spec = super::spec_for(py, script, args, dir.path(), opts);
     let wasm = py.wasm.as_deref().context("no python.wasm")?;
     let o = rt.run(wasm, &spec)?;
     let obs = protocol::parse(&o.stdout);

@@ -23,18 +23,19 @@
 //! patches are not applied). The CPython-for-WASI binary of the matrix is 3.12.0, whose headers
 //! cannot be obtained here, so the probe is keyed to the header version, not to that binary.
 
+pub use wasiprobe_model::python::{ExtBuild, ExtReport, HeaderSpec, LibcNeed, SdkExt, Step};
+
 use crate::provision::{hex, Provisioned};
 use crate::report::{Cell, Verdict};
 use crate::run::RunOptions;
-use crate::util::{atomic_write, command_output};
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use wasiprobe_util::{atomic_write, command_output};
 
 pub const PROBE: &str = "py-ext";
 pub const CHECK: &str = "c_extension_build";
@@ -46,87 +47,6 @@ pub const CONTROL_SYMBOL: &str = "fork";
 /// Configure of CPython runs ~30-40 s per SDK on two cores; a hung one must not hang the run.
 const CONFIGURE_TIMEOUT: Duration = Duration::from_secs(1200);
 const TOOL_TIMEOUT: Duration = Duration::from_secs(900);
-
-/// `[[python_headers]]`: the CPython source the extension probe configures and compiles against.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct HeaderSpec {
-    /// CPython version of the source tree (`3.11.2`).
-    pub version: String,
-    /// The Debian source package (`apt-get source NAME`).
-    pub debian_source: String,
-    /// The suite whose deb-src index carries it (default `bookworm`).
-    #[serde(default)]
-    pub suite: Option<String>,
-    /// The upstream tarball inside it (`python3.11_3.11.2.orig.tar.gz`).
-    pub orig: String,
-    /// Its sha256.
-    pub sha256: String,
-    /// The build Python for the cross build: CPython requires the same major.minor.
-    pub build_python: String,
-}
-
-/// One step's outcome, with the tool's own message.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Step {
-    pub ok: bool,
-    pub command: String,
-    /// The tail of the tool's output (the whole error for compile and link).
-    pub message: String,
-    pub duration_ms: f64,
-    /// Taken from the cache (configure only).
-    #[serde(default)]
-    pub cached: bool,
-}
-
-/// A symbol the extension needs from outside the Python API, and who provides it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LibcNeed {
-    pub symbol: String,
-    /// `libc`, `compiler-rt` (the compiler runtime linked beside libc), or `missing`.
-    pub provider: String,
-}
-
-/// One extension built with one SDK.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ExtBuild {
-    pub module: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub compile: Option<Step>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub link: Option<Step>,
-    /// Undefined symbols of the object that belong to the Python API (`Py*`, `_Py*`).
-    pub python_api: Vec<String>,
-    /// The other undefined symbols (libc, compiler runtime), each with its provider in this SDK.
-    pub libc: Vec<LibcNeed>,
-    /// Imports of the linked module from outside `wasi_snapshot_preview1`.
-    pub imports: Vec<String>,
-}
-
-/// Everything about one SDK: configure, the extension, the control.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SdkExt {
-    pub sdk: String,
-    pub verdict: Verdict,
-    pub reason: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub configure: Option<Step>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extension: Option<ExtBuild>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub control: Option<ExtBuild>,
-}
-
-/// `report.python_ext`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ExtReport {
-    /// `CPython 3.11.2 (…)` or the reason there are none.
-    pub headers: String,
-    pub headers_ready: bool,
-    /// Why the probe is keyed to the header version and not to a `[[python]]` binary.
-    pub note: String,
-    pub sdks: BTreeMap<String, SdkExt>,
-}
 
 // ------------------------------------------------------------------------------ headers
 
@@ -720,38 +640,6 @@ pub fn build_extension(
     }
     b.link = Some(step);
     Ok(b)
-}
-
-impl ExtBuild {
-    pub fn linked(&self) -> bool {
-        self.link.as_ref().is_some_and(|s| s.ok)
-    }
-    /// The first line naming the failure (for a cell's reason).
-    pub fn failure(&self) -> Option<String> {
-        for (what, s) in [("compile", &self.compile), ("link", &self.link)] {
-            if let Some(s) = s {
-                if !s.ok {
-                    let lines: Vec<&str> = s
-                        .message
-                        .lines()
-                        .filter(|l| {
-                            l.contains("error")
-                                || l.contains("undefined")
-                                || l.contains("not from libc")
-                        })
-                        .take(4)
-                        .collect();
-                    let msg = if lines.is_empty() {
-                        tail(&s.message, 300)
-                    } else {
-                        lines.join(" | ")
-                    };
-                    return Some(format!("{what} failed: {msg}"));
-                }
-            }
-        }
-        None
-    }
 }
 
 /// The whole probe for one SDK: configure, the extension, the control.

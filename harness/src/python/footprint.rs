@@ -13,49 +13,11 @@
 //!
 //! Modules the entry's import closure needs are never listed, whatever the rules say.
 
+pub use wasiprobe_model::python::{Closure, Footprint, StripEntry, StripPlan};
+
 use super::census::{Census, ModuleInfo};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Footprint {
-    /// Source + .pyc bytes of every module file, and how many files.
-    pub total_source_bytes: u64,
-    pub total_pyc_bytes: u64,
-    pub modules: usize,
-    /// Top-level packages and modules by bytes (source + pyc), largest first.
-    pub top_level: Vec<(String, u64)>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closure: Option<Closure>,
-    pub strip_plan: StripPlan,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Closure {
-    pub entry: String,
-    /// Modules loaded after importing the entry (start-up modules included).
-    pub modules: Vec<String>,
-    pub bytes: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct StripEntry {
-    /// The file or package directory, relative to the stdlib directory or zip it lives in.
-    pub path: String,
-    pub module: String,
-    /// "cannot-work-on-wasi" or "tests-only"
-    pub reason: String,
-    pub detail: String,
-    pub bytes: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct StripPlan {
-    pub entries: Vec<StripEntry>,
-    pub bytes: u64,
-    pub bytes_by_reason: BTreeMap<String, u64>,
-}
 
 fn bytes(m: &ModuleInfo) -> u64 {
     m.source_bytes + m.pyc_bytes
@@ -209,12 +171,12 @@ pub fn write_strip_plan(plan: &StripPlan, dir: &std::path::Path, id: &str) -> an
         .iter()
         .map(|e| format!("{}\n", e.path))
         .collect();
-    crate::util::atomic_write(&dir.join(format!("strip-plan-{id}.txt")), txt.as_bytes())?;
+    wasiprobe_util::atomic_write(&dir.join(format!("strip-plan-{id}.txt")), txt.as_bytes())?;
     let j = json!({ "python": id, "rules": [
         "cannot-work-on-wasi: the stdlib census could not import it on this runtime",
         "tests-only: a dotted name with a component test/tests, test_*, *_test",
     ], "bytes": plan.bytes, "bytes_by_reason": plan.bytes_by_reason, "entries": plan.entries });
-    crate::util::atomic_write(
+    wasiprobe_util::atomic_write(
         &dir.join(format!("strip-plan-{id}.json")),
         serde_json::to_string_pretty(&j)?.as_bytes(),
     )

@@ -11,6 +11,8 @@
 //! [`PYTHON_WASM_STACK`]-byte Wasm stack, `-B` (no .pyc written into preopens), the script passed
 //! with `-c` so no extra preopen is needed for it.
 
+pub use wasiprobe_model::python::{Launch, PyProvisioned, PythonReport};
+
 pub mod census;
 pub mod extension;
 pub mod footprint;
@@ -20,7 +22,6 @@ use crate::matrix::{PythonSource, PythonSpec};
 use crate::report::{Cell, Verdict};
 use crate::run::{self, RunOptions};
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -31,6 +32,33 @@ use wasiprobe_runtimes::{Preopen, RunSpec, Runtime};
 /// `--wasm max-wasm-stack=16777216` ("make sure the stack size will work for a pydebug build";
 /// earlier versions of the script used 8 MiB); wasmtime's default (512 KiB) is too small for
 /// deep recursion in the interpreter.
+/// A RunSpec for `python -B -c SCRIPT args…` with `/scratch` at `scratch`.
+pub fn spec_for(
+    py: &PyProvisioned,
+    script: &str,
+    args: &[String],
+    scratch: &Path,
+    opts: &RunOptions,
+) -> RunSpec {
+    let mut argv = py.launch.argv.clone();
+    argv.extend(["-B".into(), "-c".into(), script.into()]);
+    argv.extend(args.iter().cloned());
+    let mut preopens = vec![Preopen {
+        host: scratch.to_owned(),
+        guest: run::SCRATCH_GUEST.into(),
+    }];
+    preopens.extend(py.launch.preopens.iter().cloned());
+    RunSpec {
+        args: argv,
+        env: py.launch.env.clone(),
+        preopens,
+        stdin: vec![],
+        limits: opts.limits.clone(),
+        inject: opts.inject.clone(),
+        wasm_stack_bytes: py.launch.wasm_stack_bytes,
+    }
+}
+
 pub const PYTHON_WASM_STACK: usize = 16 << 20;
 
 /// A Python twin of a C probe.
@@ -93,83 +121,6 @@ pub fn probe_names() -> Vec<&'static str> {
     v.push(census::PROBE);
     v.push(extension::PROBE);
     v
-}
-
-/// A CPython binary as found on this machine.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PyProvisioned {
-    pub spec: PythonSpec,
-    /// "ready", "unavailable" (cannot be obtained here), "broken" (obtained, but not a module a
-    /// plain WASI runtime can run: its cells are errors naming the cause).
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wasm: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    pub wasm_bytes: u64,
-    /// Preview 1 functions it imports.
-    pub p1_imports: Vec<String>,
-    /// Imports from outside `wasi_snapshot_preview1` (a binary with any is not runnable on
-    /// plain WASI).
-    pub non_wasi_imports: Vec<String>,
-    /// How it is launched: argv prefix, env, preopens besides `/scratch`, Wasm stack.
-    pub launch: Launch,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Launch {
-    pub argv: Vec<String>,
-    pub env: Vec<(String, String)>,
-    pub preopens: Vec<Preopen>,
-    pub wasm_stack_bytes: Option<usize>,
-}
-
-impl PyProvisioned {
-    pub fn is_ready(&self) -> bool {
-        self.status == "ready"
-    }
-    fn new(spec: &PythonSpec, status: &str, reason: Option<String>) -> Self {
-        PyProvisioned {
-            spec: spec.clone(),
-            status: status.into(),
-            reason,
-            wasm: None,
-            sha256: None,
-            wasm_bytes: 0,
-            p1_imports: vec![],
-            non_wasi_imports: vec![],
-            launch: Launch::default(),
-        }
-    }
-
-    /// A RunSpec for `python -B -c SCRIPT args…` with `/scratch` at `scratch`.
-    pub fn spec_for(
-        &self,
-        script: &str,
-        args: &[String],
-        scratch: &Path,
-        opts: &RunOptions,
-    ) -> RunSpec {
-        let mut argv = self.launch.argv.clone();
-        argv.extend(["-B".into(), "-c".into(), script.into()]);
-        argv.extend(args.iter().cloned());
-        let mut preopens = vec![Preopen {
-            host: scratch.to_owned(),
-            guest: run::SCRATCH_GUEST.into(),
-        }];
-        preopens.extend(self.launch.preopens.iter().cloned());
-        RunSpec {
-            args: argv,
-            env: self.launch.env.clone(),
-            preopens,
-            stdin: vec![],
-            limits: opts.limits.clone(),
-            inject: opts.inject.clone(),
-            wasm_stack_bytes: self.launch.wasm_stack_bytes,
-        }
-    }
 }
 
 fn python_dir(spec: &PythonSpec, cache: &Path) -> PathBuf {
@@ -430,7 +381,7 @@ pub fn twin_cells(
     let result = script_source(root, twin).and_then(|script| {
         let launch = run::Launcher {
             build: &|scratch: &Path, args: &[String]| {
-                py.spec_for(&script, &args[1..], scratch, opts)
+                spec_for(py, &script, &args[1..], scratch, opts)
             },
         };
         run::run_case_with(rt, py.wasm.as_deref().unwrap(), &case, opts, &launch)
@@ -462,21 +413,6 @@ pub fn twin_cells(
         }
     }
     out
-}
-
-/// What the report says about one Python binary: identity, launch options, census, footprint.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PythonReport {
-    pub provisioned: PyProvisioned,
-    /// Runtime options used for every Python run (stack, flags).
-    pub runtime_options: Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub census: Option<census::Census>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub footprint: Option<footprint::Footprint>,
-    /// The census on every other runtime (its module listing is `census`'s).
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub census_runtimes: std::collections::BTreeMap<String, census::Census>,
 }
 
 pub fn runtime_options() -> Value {

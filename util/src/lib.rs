@@ -1,3 +1,6 @@
+//! Helpers every wasiprobe crate needs and none owns: running a tool with a timeout, writing a
+//! file atomically, hashing a tree, where the cache lives, the time of day for reports.
+
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
@@ -111,4 +114,9 @@ pub fn default_cache_dir() -> PathBuf {
         Some(h) => PathBuf::from(h).join(".cache/wasiprobe"),
         None => std::env::temp_dir().join("wasiprobe-cache"),
     }
+}
+
+/// Now, as RFC 3339 with seconds (the form every report's timestamps use).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }

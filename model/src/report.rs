@@ -1,0 +1,161 @@
+//! `report.json`: the one artefact every consumer reads (schema in `reports/schema/`).
+
+use crate::dark;
+use crate::libc::LibcFacts;
+use crate::python::{ExtReport, PythonReport};
+use crate::sdk::Provisioned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// The harness could not produce the cell (e.g. the probe did not compile with this SDK).
+    Error,
+    /// The runtime cannot run this cell (a capability it lacks), with the reason.
+    Skip,
+    /// The SDK or runtime is not present on this machine, with the reason.
+    Unavailable,
+    Timeout,
+    Oom,
+    OutputLimit,
+    Trap,
+    /// The runtime itself died.
+    Crash,
+    /// The guest reached outside its sandbox (read, wrote or listed what it must not see).
+    Security,
+}
+
+impl Verdict {
+    /// Verdicts that make `wasiprobe run` exit 1: the platform did something wrong or the
+    /// probe could not even be built or run to completion.
+    pub fn is_failure(self) -> bool {
+        !matches!(self, Verdict::Pass | Verdict::Skip | Verdict::Unavailable)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+            Verdict::Skip => "skip",
+            Verdict::Unavailable => "unavailable",
+            Verdict::Timeout => "timeout",
+            Verdict::Oom => "oom",
+            Verdict::OutputLimit => "output-limit",
+            Verdict::Trap => "trap",
+            Verdict::Crash => "crash",
+            Verdict::Security => "security",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Cell {
+    pub sdk: String,
+    pub runtime: String,
+    pub probe: String,
+    pub check: String,
+    pub area: String,
+    pub verdict: Verdict,
+    pub evidence: Value,
+    pub duration_ms: f64,
+}
+
+impl Cell {
+    pub fn key(&self) -> String {
+        format!(
+            "{}::{}::{}::{}",
+            self.sdk, self.runtime, self.probe, self.check
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HostInfo {
+    pub os: String,
+    pub arch: String,
+    pub cpus: usize,
+    pub wasiprobe: String,
+}
+
+impl HostInfo {
+    pub fn current() -> Self {
+        HostInfo {
+            os: std::env::consts::OS.into(),
+            arch: std::env::consts::ARCH.into(),
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            wasiprobe: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RuntimeInfo {
+    pub name: String,
+    pub version: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub capabilities: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BuildSummary {
+    pub compiled: usize,
+    pub cached: usize,
+    pub failed: usize,
+    pub rebuilt_corrupt: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    pub schema_version: u32,
+    /// False while a run is still writing partial results.
+    pub complete: bool,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub host: HostInfo,
+    /// The run's options that change results: injections, limits, selection.
+    pub options: Value,
+    pub sdks: Vec<Provisioned>,
+    pub runtimes: Vec<RuntimeInfo>,
+    pub build: BuildSummary,
+    pub results: Vec<Cell>,
+    pub summary: BTreeMap<String, usize>,
+    /// Preview 1 functions each built probe imports, per SDK then probe: the same source built
+    /// by two SDKs shows which syscalls a libc change makes a program use.
+    #[serde(default)]
+    pub imports: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// The dark-features census per SDK then feature (`probes/dark/`, see `dark.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dark_features: BTreeMap<String, BTreeMap<String, dark::Census>>,
+    /// Per CPython binary (`[[python]]`): identity, launch options, stdlib census, footprint and
+    /// strip plan, C-extension builds. Its twin cells are in `results` (sdk = the python id).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub python: BTreeMap<String, PythonReport>,
+    /// The C-extension build probe per SDK (`python::extension`); its cells are `py-ext`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_ext: Option<ExtReport>,
+    /// Per SDK: the libc's defined symbols, stubs and header macros, read from the toolchain
+    /// (`crate::libc`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub libc: BTreeMap<String, LibcFacts>,
+}
+
+impl Report {
+    pub fn summarize(&mut self) {
+        let mut m = BTreeMap::new();
+        for c in &self.results {
+            *m.entry(c.verdict.as_str().to_string()).or_insert(0) += 1;
+        }
+        self.summary = m;
+    }
+
+    pub fn has_failures(&self) -> bool {
+        self.results.iter().any(|c| c.verdict.is_failure())
+    }
+}
