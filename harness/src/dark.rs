@@ -14,7 +14,6 @@ use anyhow::Result;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 use wasiprobe_runtimes::{Runtime, Termination};
 use wasiprobe_util::command_output;
@@ -70,29 +69,21 @@ fn build(
     let (defines, libs): (Vec<&String>, Vec<&String>) =
         flags.iter().partition(|x| !x.starts_with("-l"));
     let obj = out.with_extension("o");
-    let mut cc = Command::new(&c.program);
-    cc.args(&c.args)
-        .args(crate::build::CFLAGS)
+    let mut cc = c.command();
+    cc.args(crate::build::CFLAGS)
         .args(&defines)
         .arg("-I")
         .arg(&include)
         .arg("-c")
         .arg(&f.source)
         .arg("-o")
-        .arg(&obj)
-        .envs(c.env.iter().cloned());
+        .arg(&obj);
     let o = command_output(cc, Duration::from_secs(120))?;
     if !o.status.success() {
         return Ok(Err(("compile-error".into(), tail(&o.stderr))));
     }
-    let mut ld = Command::new(&c.program);
-    ld.args(&c.args)
-        .args(&defines)
-        .arg(&obj)
-        .args(&libs)
-        .arg("-o")
-        .arg(out)
-        .envs(c.env.iter().cloned());
+    let mut ld = c.command();
+    ld.args(&defines).arg(&obj).args(&libs).arg("-o").arg(out);
     let o = command_output(ld, Duration::from_secs(120))?;
     if !o.status.success() {
         return Ok(Err(("link-error".into(), tail(&o.stderr))));

@@ -1,22 +1,18 @@
 //! wasiprobe: builds C probes with every WASI toolchain of a matrix, runs them on Wasm
 //! runtimes, judges what they observed, and reports. See ARCHITECTURE.md for the flow.
 
-pub mod apt;
 pub mod bench;
-pub mod build;
+pub mod runtime_fetch;
+// The toolchains stage, under the paths the harness has always used.
+pub use wasiprobe_toolchains::{apt, build, libc, matrix, provision, stubs, symbols};
 pub mod checks;
 pub mod dark;
-pub mod libc;
-pub mod matrix;
 pub mod protocol;
-pub mod provision;
 pub mod python;
 pub mod render;
 pub mod report;
 pub mod run;
 pub mod shard;
-pub mod stubs;
-pub mod symbols;
 pub mod testsuite;
 
 /// Exit statuses of the `wasiprobe` binary.

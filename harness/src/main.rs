@@ -802,7 +802,7 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
                 .filter(|r| r.pypi.is_some() && (ids.is_empty() || rt_ids.contains(&r.name)))
             {
                 let pkg = r.pypi.as_deref().unwrap_or_default();
-                match provision::fetch_runtime(r, popts) {
+                match wasiprobe::runtime_fetch::fetch_runtime(r, popts) {
                     Ok(()) => println!("{:<18} runtime   ready       {pkg}", r.name),
                     Err(e) => {
                         println!(

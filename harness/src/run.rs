@@ -37,6 +37,11 @@ pub const RUNTIMES: &[&str] = &["wasmtime", "wasmer", "wasmi", "wamr", "node", "
 /// `--runtime all`: every runtime in [`RUNTIMES`].
 pub const ALL_RUNTIMES: &str = "all";
 
+/// Names a `[[runtime]]` may not take: the built-in runtimes and `all`.
+pub fn reserved_runtime_names() -> Vec<&'static str> {
+    RUNTIMES.iter().copied().chain([ALL_RUNTIMES]).collect()
+}
+
 /// The runtimes a run asks for, expanded and validated (unknown names are usage errors). Besides
 /// [`RUNTIMES`], the `[[runtime]]` entries of the project's matrix are runtimes by their name.
 pub fn select_runtimes(asked: &[String], configured: &[CliSpec]) -> Result<Vec<String>> {
@@ -179,7 +184,7 @@ pub fn load_matrix(root: &Path, matrix: Option<&Path>) -> Result<Matrix> {
     let mpath = matrix
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("sdk-matrix.toml"));
-    let mut matrix = Matrix::load(&mpath)?;
+    let mut matrix = Matrix::load(&mpath, &reserved_runtime_names())?;
     for r in &mut matrix.runtimes {
         r.root = root.to_owned();
     }
@@ -396,7 +401,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     if opts.fetch {
         for r in &project.matrix.runtimes {
             if runtime_names.contains(&r.name) {
-                if let Err(e) = provision::fetch_runtime(r, &opts.provision) {
+                if let Err(e) = crate::runtime_fetch::fetch_runtime(r, &opts.provision) {
                     // The runtime's row will say it is unavailable, and why.
                     tracing::warn!("runtime {}: {e:#}", r.name);
                 }

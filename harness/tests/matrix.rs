@@ -522,7 +522,7 @@ fn main() {
         let rt = rt.as_str();
         if let Some(spec) = ctx.project.matrix.runtimes.iter().find(|r| r.name == rt) {
             // CLI runtimes from a package are installed like the zig wheels.
-            if let Err(e) = provision::fetch_runtime(spec, &opts.provision) {
+            if let Err(e) = wasiprobe::runtime_fetch::fetch_runtime(spec, &opts.provision) {
                 eprintln!("runtime {rt}: {e:#}");
             }
         }

@@ -25,7 +25,7 @@ fn options(inject: Vec<Injection>) -> RunOptions {
 }
 
 fn real_python() -> Option<PyProvisioned> {
-    let m = Matrix::load(&root().join("sdk-matrix.toml")).unwrap();
+    let m = Matrix::load(&root().join("sdk-matrix.toml"), &[]).unwrap();
     let spec = m.pythons.first().expect("the matrix declares a [[python]]");
     let py = python::fetch(spec, &options(vec![]).provision);
     if !py.is_ready() {

@@ -19,7 +19,7 @@ fn cache() -> PathBuf {
 }
 
 fn matrix() -> Matrix {
-    Matrix::load(&root().join("sdk-matrix.toml")).unwrap()
+    Matrix::load(&root().join("sdk-matrix.toml"), &[]).unwrap()
 }
 
 /// The toolchains that can be had here (zig wheels; Debian's packages when installed).

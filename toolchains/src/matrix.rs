@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
-use wasiprobe_runtimes::cli_rt::{self, CliKind, CliSpec};
+use wasiprobe_model::cli::{self as cli_rt, CliKind, CliSpec};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,7 +21,7 @@ struct RawMatrix {
     #[serde(default)]
     python: Vec<RawPython>,
     #[serde(default)]
-    python_headers: Vec<crate::python::extension::HeaderSpec>,
+    python_headers: Vec<wasiprobe_model::python::HeaderSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -127,7 +127,7 @@ pub struct Matrix {
     pub runtimes: Vec<CliSpec>,
     pub pythons: Vec<PythonSpec>,
     /// `[[python_headers]]`: the CPython source the C-extension probe builds against.
-    pub python_headers: Vec<crate::python::extension::HeaderSpec>,
+    pub python_headers: Vec<wasiprobe_model::python::HeaderSpec>,
 }
 
 /// A matrix error that names the file, the line and the field.
@@ -154,16 +154,26 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl Matrix {
-    pub fn load(path: &Path) -> Result<Matrix, MatrixError> {
+    /// Reads and parses the matrix; `[[runtime]]` names in `reserved` (the built-in runtimes,
+    /// which the runtimes crate names) are refused.
+    pub fn load(path: &Path, reserved: &[&str]) -> Result<Matrix, MatrixError> {
         let text = std::fs::read_to_string(path).map_err(|e| MatrixError {
             file: path.to_owned(),
             line: None,
             message: format!("cannot read: {e}"),
         })?;
-        Matrix::parse(&text, path)
+        Matrix::parse_reserving(&text, path, reserved)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Matrix, MatrixError> {
+        Matrix::parse_reserving(text, path, &[])
+    }
+
+    pub fn parse_reserving(
+        text: &str,
+        path: &Path,
+        reserved: &[&str],
+    ) -> Result<Matrix, MatrixError> {
         let err = |offset: Option<usize>, message: String| MatrixError {
             file: path.to_owned(),
             line: offset.map(|o| line_of(text, o)),
@@ -347,7 +357,7 @@ impl Matrix {
                     format!("field `name`: '{name}' must be non-empty and use only letters, digits, '-', '_' and '.'"),
                 ));
             }
-            if crate::run::RUNTIMES.contains(&name.as_str()) || name == crate::run::ALL_RUNTIMES {
+            if reserved.contains(&name.as_str()) {
                 return Err(err(
                     at,
                     format!("field `name`: '{name}' is the name of a built-in runtime"),
@@ -557,7 +567,7 @@ mod tests {
     #[test]
     fn the_committed_matrix_parses_with_the_real_pins() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk-matrix.toml");
-        let m = Matrix::load(&root).unwrap();
+        let m = Matrix::load(&root, &[]).unwrap();
         for (id, py) in [
             ("wasi-sdk-21", "3.11"),
             ("wasi-sdk-24", "3.13"),

@@ -9,7 +9,6 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use wasiprobe_util::{atomic_write, command_output};
@@ -170,16 +169,14 @@ impl Cache {
             .suffix(".wasm")
             .tempfile_in(out.parent().unwrap())?
             .into_temp_path();
-        let mut cmd = Command::new(&c.program);
-        cmd.args(&c.args)
-            .args(CFLAGS)
+        let mut cmd = c.command();
+        cmd.args(CFLAGS)
             .arg("-I")
             .arg(probe.source.parent().unwrap())
             .args(generated.iter().flat_map(|g| [Path::new("-I"), g]))
             .arg(&probe.source)
             .arg("-o")
-            .arg(&tmp)
-            .envs(c.env.iter().cloned());
+            .arg(&tmp);
         let shown = format!("{cmd:?}");
         let output = command_output(cmd, COMPILE_TIMEOUT)?;
         let bytes = std::fs::read(&tmp).unwrap_or_default();

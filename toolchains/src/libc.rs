@@ -10,7 +10,6 @@ use crate::stubs::Stub;
 use anyhow::{bail, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::time::Duration;
 use wasiprobe_util::command_output;
 
@@ -71,11 +70,8 @@ pub fn macros(sdk: &Provisioned) -> Result<(BTreeMap<String, String>, Vec<String
     let has = |h: &str| -> Result<bool> {
         let src = dir.path().join("one.c");
         std::fs::write(&src, format!("#include <{h}>\n"))?;
-        let mut cmd = Command::new(&c.program);
-        cmd.args(&c.args)
-            .args(["-E", "-o", "/dev/null"])
-            .arg(&src)
-            .envs(c.env.iter().cloned());
+        let mut cmd = c.command();
+        cmd.args(["-E", "-o", "/dev/null"]).arg(&src);
         Ok(command_output(cmd, Duration::from_secs(120))?
             .status
             .success())
@@ -97,11 +93,8 @@ pub fn macros(sdk: &Provisioned) -> Result<(BTreeMap<String, String>, Vec<String
             .map(|h| format!("#include <{h}>\n"))
             .collect::<String>(),
     )?;
-    let mut cmd = Command::new(&c.program);
-    cmd.args(&c.args)
-        .args(["-dM", "-E"])
-        .arg(&src)
-        .envs(c.env.iter().cloned());
+    let mut cmd = c.command();
+    cmd.args(["-dM", "-E"]).arg(&src);
     let out = command_output(cmd, Duration::from_secs(120))?;
     if !out.status.success() {
         bail!(

@@ -18,7 +18,6 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 use wasiprobe_util::command_output;
 
@@ -186,14 +185,12 @@ pub fn link_archives(sdk: &Provisioned) -> Result<LinkArchives> {
         &src,
         "#include <stdio.h>\nint main(void) { puts(\"\"); return 0; }\n",
     )?;
-    let mut cmd = Command::new(&c.program);
-    cmd.args(&c.args)
-        .args(crate::build::CFLAGS)
+    let mut cmd = c.command();
+    cmd.args(crate::build::CFLAGS)
         .arg("-v")
         .arg(&src)
         .arg("-o")
         .arg(dir.path().join("libc_probe.wasm"))
-        .envs(c.env.iter().cloned())
         .current_dir(dir.path());
     let out = command_output(cmd, LINK_TIMEOUT)?;
     let text = format!(
