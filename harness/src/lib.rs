@@ -4,10 +4,9 @@
 pub mod bench;
 pub mod runtime_fetch;
 // The toolchains stage, under the paths the harness has always used.
+pub use wasiprobe_checks::{self as checks, protocol};
 pub use wasiprobe_toolchains::{apt, build, libc, matrix, provision, stubs, symbols};
-pub mod checks;
 pub mod dark;
-pub mod protocol;
 pub mod python;
 pub mod render;
 pub mod report;

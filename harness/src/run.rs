@@ -17,8 +17,7 @@ use wasiprobe_runtimes::{
     Termination, Unavailable,
 };
 
-/// The guest path of each case's scratch directory (see probes/PROTOCOL.md).
-pub const SCRATCH_GUEST: &str = "/scratch";
+pub use wasiprobe_checks::protocol::{SCRATCH_DIR, SCRATCH_GUEST};
 
 /// A mistake in what the user asked for (exit 2), as opposed to a finding.
 #[derive(Debug)]
@@ -794,9 +793,6 @@ impl RunRecord {
         self.root.path().join(SCRATCH_DIR)
     }
 }
-
-/// The preopened directory's name inside a case's root.
-pub const SCRATCH_DIR: &str = "scratch";
 
 /// A fresh case root holding an empty `scratch/`, plus the case's fixture when it has one.
 fn case_root(case: &Case, opts: &RunOptions) -> Result<tempfile::TempDir> {

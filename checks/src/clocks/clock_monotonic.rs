@@ -1,0 +1,92 @@
+//! `clock_monotonic`: the monotonic clock never goes back (zero tolerance, raw and libc) and it
+//! advances. False alarms: none — an honest monotonic clock cannot produce a negative step.
+
+use super::{find, monotonic_advanced, protocol_error};
+use crate::{Case, Check, Judgement, Observed};
+use serde_json::{json, Value};
+
+pub struct ClockMonotonic;
+
+impl Check for ClockMonotonic {
+    fn name(&self) -> &'static str {
+        "clock_monotonic"
+    }
+    fn probe(&self) -> &'static str {
+        super::PROBE
+    }
+    fn area(&self) -> &'static str {
+        "clocks"
+    }
+    fn case(&self) -> Case {
+        super::case()
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &["clock_time_get:step-back", "clock_time_get:freeze"]
+    }
+    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
+        if let Some(e) = protocol_error(o) {
+            return Judgement::fail(e);
+        }
+        let mut problems = Vec::new();
+        let mut ev = serde_json::Map::new();
+        let reads = find(o, "reads", Some("monotonic"));
+        if reads.is_empty() {
+            problems.push("the probe reported no monotonic reads".to_string());
+        }
+        for r in reads {
+            let via = r.str("via").unwrap_or("?");
+            let neg = r.i64("negative_steps").unwrap_or(-1);
+            if r.i64("errno") != Some(0) {
+                problems.push(format!(
+                    "{via}: reading the monotonic clock failed with errno {:?}",
+                    r.i64("errno")
+                ));
+            }
+            if neg != 0 {
+                problems.push(format!(
+                    "{via}: the monotonic clock went back {neg} times in {} reads, by up to {} ns",
+                    r.i64("n").unwrap_or(0),
+                    -r.i64("most_negative_ns").unwrap_or(0)
+                ));
+            }
+            ev.insert(via.to_string(), Value::Object(r.fields.clone()));
+        }
+        if !monotonic_advanced(o) {
+            problems
+                .push("the monotonic clock did not advance during the whole run (frozen)".into());
+        }
+        Judgement::from_problems(problems, json!(ev))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clocks::testdata::*;
+    use wasiprobe_model::report::Verdict;
+
+    #[test]
+    fn honest_passes_step_back_and_freeze_fail() {
+        assert_eq!(judge(&ClockMonotonic, &honest()).verdict, Verdict::Pass);
+        let mut v = honest();
+        edit(&mut v, "reads", Some("monotonic"), |o| {
+            o["negative_steps"] = 1.into();
+            o["most_negative_ns"] = (-1_000_000).into();
+        });
+        let j = judge(&ClockMonotonic, &v);
+        assert_eq!(j.verdict, Verdict::Fail);
+        assert!(
+            j.evidence.to_string().contains("went back"),
+            "{}",
+            j.evidence
+        );
+        let mut v = honest();
+        edit(&mut v, "reads", Some("monotonic"), |o| {
+            o["last"] = o["first"].clone()
+        });
+        edit(&mut v, "ticks", Some("monotonic"), |o| {
+            o["changes"] = 0.into()
+        });
+        assert_eq!(judge(&ClockMonotonic, &v).verdict, Verdict::Fail);
+    }
+}

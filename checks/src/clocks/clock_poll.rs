@@ -1,0 +1,101 @@
+//! `clock_poll`: `poll_oneoff` with one clock subscription (relative and absolute) returns one
+//! event of type clock with error 0 and the subscription's own userdata, and fires no earlier
+//! than asked (same rule as `clock_sleep`: zero tolerance beyond the clock's tick, overshoot
+//! never failed). Deterministic: an honest runtime cannot fail it.
+
+use super::clock_sleep::judge_sleeps;
+use super::{find, monotonic_advanced, protocol_error};
+use crate::{Case, Check, Judgement, Observed};
+use serde_json::json;
+use wasiprobe_model::report::Verdict;
+
+pub struct ClockPoll;
+
+impl Check for ClockPoll {
+    fn name(&self) -> &'static str {
+        "clock_poll"
+    }
+    fn probe(&self) -> &'static str {
+        super::PROBE
+    }
+    fn area(&self) -> &'static str {
+        "clocks"
+    }
+    fn case(&self) -> Case {
+        super::case()
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &["poll_oneoff:wrong-userdata", "poll_oneoff:half"]
+    }
+    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
+        if let Some(e) = protocol_error(o) {
+            return Judgement::fail(e);
+        }
+        let mut problems = Vec::new();
+        for s in find(o, "sleep", None) {
+            let m = s.str("method").unwrap_or("");
+            if !m.starts_with("poll_oneoff") || s.i64("ret") != Some(0) {
+                continue;
+            }
+            let req = s.i64("requested_ns").unwrap_or(0);
+            if s.i64("nevents") != Some(1) {
+                problems.push(format!(
+                    "{m}({req} ns): {:?} events, expected 1",
+                    s.i64("nevents")
+                ));
+            }
+            if s.i64("event_error") != Some(0) || s.i64("event_type") != Some(0) {
+                problems.push(format!(
+                    "{m}({req} ns): event error {:?} type {:?}, expected 0 / clock",
+                    s.i64("event_error"),
+                    s.i64("event_type")
+                ));
+            }
+            if s.fields.get("userdata_ok") != Some(&json!(true)) {
+                problems.push(format!(
+                    "{m}({req} ns): the event's userdata is not the subscription's"
+                ));
+            }
+        }
+        if !monotonic_advanced(o) {
+            return Judgement {
+                verdict: if problems.is_empty() {
+                    Verdict::Error
+                } else {
+                    Verdict::Fail
+                },
+                evidence: json!({ "reason": "cannot time subscriptions: the monotonic clock does not advance", "problems": problems }),
+            };
+        }
+        let ev = judge_sleeps(
+            o,
+            &["poll_oneoff", "poll_oneoff_abstime"],
+            &[],
+            &mut problems,
+        );
+        Judgement::from_problems(problems, ev)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clocks::testdata::*;
+
+    #[test]
+    fn honest_passes_wrong_userdata_and_early_firing_fail() {
+        assert_eq!(judge(&ClockPoll, &honest()).verdict, Verdict::Pass);
+        let mut v = honest();
+        edit(&mut v, "sleep", None, |o| {
+            if o.get("userdata_ok").is_some() {
+                o["userdata_ok"] = false.into();
+            }
+        });
+        assert_eq!(judge(&ClockPoll, &v).verdict, Verdict::Fail);
+        let mut v = honest();
+        edit(&mut v, "sleep", None, |o| {
+            o["elapsed_ns"] = (o["requested_ns"].as_i64().unwrap() / 2).into()
+        });
+        assert_eq!(judge(&ClockPoll, &v).verdict, Verdict::Fail);
+    }
+}

@@ -1,0 +1,110 @@
+//! `clock_realtime`: the guest's realtime clock (raw, `gettimeofday`, `time`) lies within the
+//! host's wall-clock window around the run, ± `TOLERANCE_NS`. The tolerance absorbs the host and
+//! guest reading their clocks at different instants and whole-second `time()`; it is far below
+//! the errors this catches (time zones, a fixed epoch, a frozen snapshot). An honest runtime
+//! reads the same host clock, so a false alarm needs the host clock itself to jump by more than
+//! the tolerance during the run.
+
+use super::{find, protocol_error};
+use crate::{Case, Check, Judgement, Observed};
+use serde_json::json;
+
+pub struct ClockRealtime;
+
+pub const TOLERANCE_NS: i128 = 2_000_000_000;
+
+impl Check for ClockRealtime {
+    fn name(&self) -> &'static str {
+        "clock_realtime"
+    }
+    fn probe(&self) -> &'static str {
+        super::PROBE
+    }
+    fn area(&self) -> &'static str {
+        "clocks"
+    }
+    fn case(&self) -> Case {
+        super::case()
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &["clock_time_get:realtime-plus-1h"]
+    }
+    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
+        if let Some(e) = protocol_error(o) {
+            return Judgement::fail(e);
+        }
+        let (lo, hi) = (
+            o.host_window_ns.0 as i128 - TOLERANCE_NS,
+            o.host_window_ns.1 as i128 + TOLERANCE_NS,
+        );
+        let mut problems = Vec::new();
+        let mut offsets = Vec::new();
+        let obs = find(o, "realtime", None);
+        if obs.len() < 2 {
+            problems.push("the probe reported fewer than two realtime readings".into());
+        }
+        for r in obs {
+            let when = r.str("when").unwrap_or("?");
+            if r.i64("errno") != Some(0) {
+                problems.push(format!(
+                    "{when}: clock_time_get(REALTIME) failed with errno {:?}",
+                    r.i64("errno")
+                ));
+                continue;
+            }
+            for (name, ns) in [
+                ("raw", r.i64("raw_ns").map(|v| v as i128)),
+                (
+                    "gettimeofday",
+                    r.i64("gettimeofday_us").map(|v| v as i128 * 1000),
+                ),
+                ("time", r.i64("time_s").map(|v| v as i128 * 1_000_000_000)),
+            ] {
+                let Some(ns) = ns else { continue };
+                // `time()` truncates to the second: give it that second.
+                let lo = if name == "time" {
+                    lo - 1_000_000_000
+                } else {
+                    lo
+                };
+                let off = if ns < lo {
+                    ns - lo
+                } else if ns > hi {
+                    ns - hi
+                } else {
+                    0
+                };
+                offsets.push(json!({ "when": when, "via": name, "outside_window_ns": off as i64 }));
+                if off != 0 {
+                    problems.push(format!(
+                        "{when} {name}: {} s outside the host's wall-clock window",
+                        off as f64 / 1e9
+                    ));
+                }
+            }
+        }
+        Judgement::from_problems(
+            problems,
+            json!({ "host_window_ns": [o.host_window_ns.0 as u64, o.host_window_ns.1 as u64], "tolerance_ns": TOLERANCE_NS as i64, "readings": offsets }),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clocks::testdata::*;
+    use wasiprobe_model::report::Verdict;
+
+    #[test]
+    fn honest_passes_an_hour_off_fails() {
+        assert_eq!(judge(&ClockRealtime, &honest()).verdict, Verdict::Pass);
+        let mut v = honest();
+        edit(&mut v, "realtime", None, |o| {
+            o["raw_ns"] = (o["raw_ns"].as_i64().unwrap() + 3_600_000_000_000).into()
+        });
+        let j = judge(&ClockRealtime, &v);
+        assert_eq!(j.verdict, Verdict::Fail);
+        assert!(j.evidence.to_string().contains("raw"), "{}", j.evidence);
+    }
+}

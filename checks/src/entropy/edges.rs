@@ -1,0 +1,81 @@
+//! `entropy_edges`: `getentropy` of 257 bytes fails with EIO (its documented 256-byte limit);
+//! of 256 succeeds; `random_get` of length 0 succeeds; one 1 MiB `random_get` succeeds.
+//! Whether `/dev/urandom` exists is a fact. Deterministic: no false alarms.
+
+use super::{find, observations};
+use crate::{Case, Check, Judgement, Observed};
+use serde_json::json;
+
+pub struct EntropyEdges;
+
+impl Check for EntropyEdges {
+    fn name(&self) -> &'static str {
+        "entropy_edges"
+    }
+    fn probe(&self) -> &'static str {
+        super::PROBE
+    }
+    fn area(&self) -> &'static str {
+        "entropy"
+    }
+    fn case(&self) -> Case {
+        super::case()
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
+        let obs = match observations(o) {
+            Ok(v) => v,
+            Err(e) => return Judgement::fail(e),
+        };
+        let one = |w: &str| find(obs, w).into_iter().next();
+        let mut problems = Vec::new();
+        match one("getentropy_257") {
+            Some(g) if g.i64("ret") == Some(-1) && g.i64("errno") == g.i64("EIO") => {}
+            Some(g) => problems.push(format!(
+                "getentropy(257) returned {:?} errno {:?}, expected -1 / EIO",
+                g.i64("ret"),
+                g.i64("errno")
+            )),
+            None => problems.push("no getentropy(257) observation".into()),
+        }
+        if one("getentropy_256").and_then(|g| g.i64("ret")) != Some(0) {
+            problems.push("getentropy(256) did not succeed".into());
+        }
+        if one("random_get_0").and_then(|g| g.i64("errno")) != Some(0) {
+            problems.push("random_get of length 0 did not succeed".into());
+        }
+        if one("random_get_1mib").and_then(|g| g.i64("errno")) != Some(0) {
+            problems.push("a single 1 MiB random_get did not succeed".into());
+        }
+        let urandom = one("dev_urandom")
+            .map(|u| json!({ "exists": u.fields.get("exists"), "errno": u.i64("errno") }));
+        let facts = json!({
+            "dev_urandom_exists": urandom.as_ref().and_then(|u| u.get("exists").cloned()),
+            "dev_urandom_errno": urandom.as_ref().and_then(|u| u.get("errno").cloned()),
+            "getentropy_257_errno": one("getentropy_257").and_then(|g| g.i64("errno")),
+        });
+        Judgement::from_problems(problems, json!({ "dev_urandom": urandom, "facts": facts }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::testdata::*;
+    use wasiprobe_model::report::Verdict;
+
+    #[test]
+    fn limits_hold_and_a_257_byte_success_fails() {
+        let mut run = Run::honest(1_000_000, 8);
+        assert_eq!(run.judge(&EntropyEdges).verdict, Verdict::Pass);
+        for l in run.lines.iter_mut() {
+            if l["what"] == "getentropy_257" {
+                l["ret"] = 0.into();
+                l["errno"] = 0.into();
+            }
+        }
+        assert_eq!(run.judge(&EntropyEdges).verdict, Verdict::Fail);
+    }
+}

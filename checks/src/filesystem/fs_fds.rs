@@ -1,0 +1,120 @@
+//! `fs_fds`: descriptors — the preopens the guest can enumerate (exactly the one the harness
+//! gave), fd_renumber (the target now reads the source's file, the source is closed), and
+//! stdin/stdout that must not be seekable (the errno is a fact).
+
+use super::{case, fixture, Judge, PROBE};
+use crate::{Case, Check, Judgement, Observed};
+use serde_json::json;
+
+pub struct FsFds;
+
+impl Check for FsFds {
+    fn name(&self) -> &'static str {
+        "fs_fds"
+    }
+    fn probe(&self) -> &'static str {
+        PROBE
+    }
+    fn area(&self) -> &'static str {
+        "filesystem"
+    }
+    fn case(&self) -> Case {
+        case()
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &["preopen:wrong-dir", "path_open:dotdot-escape"]
+    }
+
+    fn judge(&self, case: &Case, o: &Observed) -> Judgement {
+        let mut j = Judge::new(case, o, "fs_fds");
+        if let Some(ob) = j.op("preopens") {
+            let want = format!("{}\n", crate::protocol::SCRATCH_GUEST);
+            if ob.str("names") != Some(want.as_str()) {
+                j.problems.push(format!(
+                    "the guest sees preopens {:?}; the harness gave only {:?}",
+                    ob.str("names").unwrap_or(""),
+                    crate::protocol::SCRATCH_GUEST
+                ));
+            }
+        }
+        if let Some(ob) = j.ok("renumber") {
+            let head: String = fixture::known_bytes()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            j.expect(ob, "hex", json!(head));
+            j.expect(ob, "old_fd_read", json!(-1));
+            j.expect(ob, "old_fd_errno_name", json!("EBADF"));
+        }
+        for s in ["seek-stdin", "seek-stdout"] {
+            let Some(ob) = j.op(s) else { continue };
+            if ob.i64("ret").unwrap_or(-1) >= 0 {
+                j.problems.push(format!(
+                    "{s}: a stream seeks (to {})",
+                    ob.i64("ret").unwrap_or(0)
+                ));
+            }
+            j.fact(
+                &format!("{s}_errno"),
+                json!(ob.str("errno_name").unwrap_or("")),
+            );
+        }
+        j.finish(json!({}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filesystem::testutil::Run;
+    use wasiprobe_model::report::Verdict;
+
+    fn honest() -> Run {
+        let head: String = fixture::known_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut r = Run::new();
+        r.op(
+            "fs_fds",
+            "preopens",
+            json!({ "count": 1, "names": "/scratch\n" }),
+        )
+        .op(
+            "fs_fds",
+            "renumber",
+            json!({ "hex": head, "old_fd_read": -1, "old_fd_errno_name": "EBADF" }),
+        )
+        .op(
+            "fs_fds",
+            "seek-stdin",
+            json!({ "ret": -1, "errno_name": "ESPIPE" }),
+        )
+        .op(
+            "fs_fds",
+            "seek-stdout",
+            json!({ "ret": -1, "errno_name": "ESPIPE" }),
+        );
+        r
+    }
+
+    #[test]
+    fn honest_run_passes() {
+        let j = honest().judge(&FsFds);
+        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        assert_eq!(j.evidence["facts"]["seek-stdin_errno"], "ESPIPE");
+    }
+
+    #[test]
+    fn an_extra_preopen_a_live_old_fd_or_a_seekable_stream_fail() {
+        let mut r = honest();
+        r.set("preopens", "names", json!("/scratch\n/.hidden\n"));
+        assert_eq!(r.judge(&FsFds).verdict, Verdict::Fail);
+        let mut r = honest();
+        r.set("renumber", "old_fd_read", json!(1));
+        assert_eq!(r.judge(&FsFds).verdict, Verdict::Fail);
+        let mut r = honest();
+        r.set("seek-stdout", "ret", json!(0));
+        assert_eq!(r.judge(&FsFds).verdict, Verdict::Fail);
+    }
+}

@@ -1,0 +1,206 @@
+//! Checks: pure functions from what a probe run recorded to a verdict with evidence.
+//!
+//! One module per check. A check names the probe it needs and the input it runs it with; the
+//! orchestrator runs the probe and hands the recorded outcome back to `judge`. Limit
+//! terminations (timeout, oom, output-limit, trap) are classified before a check is asked, so
+//! `judge` only ever sees a guest that exited.
+
+use crate::protocol::Observation;
+use serde_json::Value;
+use std::path::Path;
+use wasiprobe_model::report::Verdict;
+use wasiprobe_model::run::Outcome;
+
+pub mod args_env;
+pub mod clocks;
+pub mod entropy;
+pub mod filesystem;
+pub mod libc;
+pub mod p1_dynamic;
+pub mod protocol;
+pub mod stdio;
+
+/// What a check runs its probe with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Case {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub stdin: Vec<u8>,
+    /// Run the probe a second time with these args (same limits, its own scratch directory):
+    /// for checks that compare two processes, e.g. a fixed random seed.
+    pub rerun_args: Option<Vec<String>>,
+    /// Host-side files laid out in the case's root before the run
+    /// (`checks::filesystem::fixture`); the checks inspect the same tree afterwards.
+    pub fixture: Option<&'static str>,
+    /// Further runs, one process each (same env and limits, each its own scratch directory),
+    /// for calls that may end the process with a trap: a trap then hides nothing else. Unlike
+    /// the main run, they are handed to the check however they ended.
+    pub isolated: Vec<Vec<String>>,
+    /// Parts of a check this run's program cannot express, declared by the harness (a Python
+    /// twin's table, never the guest): (check, part, why). A part is an operation the probe
+    /// reports (`futimens:now.txt`) or one field of one (`readdir-1000.seek_stable`); a check
+    /// that honours it leaves the part unjudged and says so in its evidence. Empty for the C
+    /// probes, so their verdicts do not depend on it.
+    pub unobservable: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+/// One `Case::isolated` run as it ended.
+#[derive(Debug, Clone)]
+pub struct Isolated {
+    pub args: Vec<String>,
+    pub outcome: Outcome,
+}
+
+pub struct Observed<'a> {
+    pub outcome: &'a Outcome,
+    /// stdout parsed by the protocol, or why it could not be.
+    pub observations: Result<Vec<Observation>, String>,
+    pub scratch: Option<&'a Path>,
+    /// The case's root: `scratch/` and whatever the fixture put beside it.
+    pub case_root: Option<&'a Path>,
+    /// Host wall-clock time (ns since the Unix epoch) just before and just after the run.
+    pub host_window_ns: (u128, u128),
+    /// The second run's stdout, parsed, when the case asked for one.
+    pub rerun: Option<Result<Vec<Observation>, String>>,
+    /// How the second run ended (a check may judge a trap there as a fact).
+    pub rerun_outcome: Option<&'a Outcome>,
+    /// The `Case::isolated` runs, in order.
+    pub isolated: &'a [Isolated],
+}
+
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub evidence: Value,
+}
+
+impl Judgement {
+    pub fn pass(evidence: Value) -> Self {
+        Judgement {
+            verdict: Verdict::Pass,
+            evidence,
+        }
+    }
+    pub fn fail(evidence: Value) -> Self {
+        Judgement {
+            verdict: Verdict::Fail,
+            evidence,
+        }
+    }
+    /// The guest reached outside its sandbox: a finding graver than a wrong answer.
+    pub fn security(evidence: Value) -> Self {
+        Judgement {
+            verdict: Verdict::Security,
+            evidence,
+        }
+    }
+    /// Pass when no problem was found; otherwise fail listing every problem.
+    pub fn from_problems(problems: Vec<String>, mut evidence: Value) -> Self {
+        if problems.is_empty() {
+            Judgement::pass(evidence)
+        } else {
+            evidence["problems"] = Value::from(problems);
+            Judgement::fail(evidence)
+        }
+    }
+}
+
+pub trait Check: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// The probe (`probes/c/NAME.c`) this check judges.
+    fn probe(&self) -> &'static str;
+    /// The area the report groups it under (stdio, entropy, clocks, filesystem, coverage).
+    fn area(&self) -> &'static str;
+    fn case(&self) -> Case;
+    /// The liars (`FUNC:MODE`, see `wasiprobe liars`) this check must reject: its negative
+    /// controls, run by the test suite on every ready toolchain.
+    fn controls(&self) -> &'static [&'static str];
+    fn judge(&self, case: &Case, observed: &Observed) -> Judgement;
+}
+
+pub fn all() -> Vec<Box<dyn Check>> {
+    use clocks::*;
+    vec![
+        Box::new(args_env::ArgsEnv),
+        Box::new(stdio::Stdio),
+        Box::new(clock_monotonic::ClockMonotonic),
+        Box::new(clock_resolution::ClockResolution),
+        Box::new(clock_sleep::ClockSleep),
+        Box::new(clock_poll::ClockPoll),
+        Box::new(clock_realtime::ClockRealtime),
+        Box::new(clock_cputime::ClockCputime),
+        Box::new(entropy::sp800_22::EntropySp80022),
+        Box::new(entropy::min_entropy::EntropyMin),
+        Box::new(entropy::repeats::EntropyRepeats),
+        Box::new(entropy::bit_lanes::EntropyBitLanes),
+        Box::new(entropy::fill::EntropyFill),
+        Box::new(entropy::cross_run::EntropyCrossRun),
+        Box::new(entropy::edges::EntropyEdges),
+        Box::new(filesystem::fs_io::FsIo),
+        Box::new(filesystem::fs_meta::FsMeta),
+        Box::new(filesystem::fs_dirs::FsDirs),
+        Box::new(filesystem::fs_errno::FsErrno),
+        Box::new(filesystem::fs_escape::FsEscape),
+        Box::new(filesystem::fs_fds::FsFds),
+        Box::new(p1_dynamic::P1Dynamic),
+        Box::new(entropy::source::EntropySource),
+        Box::new(libc::abi::LibcAbi),
+        Box::new(libc::stubs::LibcStubs),
+        Box::new(libc::posix::LibcPosix),
+        Box::new(libc::sleep_clock::LibcSleepClock),
+        Box::new(libc::tsd::LibcTsd),
+    ]
+}
+
+/// Decodes lowercase/uppercase hex as the probes print it.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Where two byte strings first differ, for evidence that points at the broken byte.
+pub fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+    use std::time::Duration;
+    use wasiprobe_model::run::Termination;
+
+    pub fn outcome(code: i32, stdout: Vec<u8>, stderr: Vec<u8>) -> Outcome {
+        Outcome {
+            termination: Termination::Exited { code },
+            stdout,
+            stderr,
+            duration: Duration::from_millis(1),
+            host_calls: Default::default(),
+        }
+    }
+
+    pub fn judge(check: &dyn Check, o: &Outcome) -> Judgement {
+        let obs = crate::protocol::parse(&o.stdout);
+        check.judge(
+            &check.case(),
+            &Observed {
+                outcome: o,
+                observations: obs,
+                scratch: None,
+                case_root: None,
+                host_window_ns: (0, u128::MAX),
+                rerun: None,
+                rerun_outcome: None,
+                isolated: &[],
+            },
+        )
+    }
+}

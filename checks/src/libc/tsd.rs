@@ -1,0 +1,104 @@
+//! `libc_tsd`: thread-specific data in a single-threaded program (`probes/c/tsd.c`): create a
+//! key with a destructor, set and read it, delete it, create another, exit. With wasi-libc's
+//! pthread stubs before #618, `pthread_key_delete` loops for ever (wasi-libc #617: CPython on
+//! SDK 26/27 hung at exit and in test_pythread_tss_key_state); such a run is a `timeout` cell
+//! whose evidence ends with the step it was in (the probe announces each step on stderr).
+//! A libc without pthread keys cannot build the probe: the cell is `skip`, with the symbols.
+//! Deterministic.
+
+use crate::{Case, Check, Judgement, Observed};
+use serde_json::json;
+
+pub struct LibcTsd;
+
+impl Check for LibcTsd {
+    fn name(&self) -> &'static str {
+        "libc_tsd"
+    }
+    fn probe(&self) -> &'static str {
+        "tsd"
+    }
+    fn area(&self) -> &'static str {
+        "libc"
+    }
+    fn case(&self) -> Case {
+        Case {
+            args: vec!["tsd".into()],
+            ..Default::default()
+        }
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
+        let obs = match &o.observations {
+            Ok(v) => v,
+            Err(e) => return Judgement::fail(json!({ "protocol_error": e })),
+        };
+        let get = |w: &str| {
+            obs.iter()
+                .find(|x| x.str("what") == Some(w))
+                .and_then(|x| x.i64("ret"))
+        };
+        let mut problems = Vec::new();
+        for (step, want) in [
+            ("pthread_key_create", 0),
+            ("pthread_setspecific", 0),
+            ("pthread_getspecific_matches", 1),
+            ("pthread_key_delete", 0),
+            ("pthread_key_create_again", 0),
+        ] {
+            if get(step) != Some(want) {
+                problems.push(format!("{step}: got {:?}, expected {want}", get(step)));
+            }
+        }
+        let exit = obs.iter().find(|x| x.str("what") == Some("exit"));
+        if exit.is_none() {
+            problems.push("the program did not reach exit".into());
+        }
+        Judgement::from_problems(
+            problems,
+            json!({ "facts": { "destructor_calls_before_exit": exit.and_then(|e| e.i64("destructor_calls")) } }),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{judge, outcome};
+    use wasiprobe_model::report::Verdict;
+
+    fn line(what: &str, ret: i64) -> String {
+        format!("{{\"probe\":\"tsd\",\"check\":\"libc_tsd\",\"what\":\"{what}\",\"ret\":{ret}}}\n")
+    }
+
+    #[test]
+    fn keys_that_work_pass_and_a_failed_step_fails() {
+        let ok = line("pthread_key_create", 0)
+            + &line("pthread_setspecific", 0)
+            + &line("pthread_getspecific_matches", 1)
+            + &line("pthread_key_delete", 0)
+            + &line("pthread_key_create_again", 0)
+            + "{\"probe\":\"tsd\",\"check\":\"libc_tsd\",\"what\":\"exit\",\"destructor_calls\":0}\n";
+        assert_eq!(
+            judge(&LibcTsd, &outcome(0, ok.clone().into_bytes(), vec![])).verdict,
+            Verdict::Pass
+        );
+        let bad = ok.replace(
+            "\"pthread_key_delete\",\"ret\":0",
+            "\"pthread_key_delete\",\"ret\":22",
+        );
+        let j = judge(&LibcTsd, &outcome(0, bad.into_bytes(), vec![]));
+        assert_eq!(j.verdict, Verdict::Fail);
+        assert!(j
+            .evidence
+            .to_string()
+            .contains("pthread_key_delete: got Some(22)"));
+        let cut: String = ok.lines().take(3).map(|l| format!("{l}\n")).collect();
+        assert_eq!(
+            judge(&LibcTsd, &outcome(0, cut.into_bytes(), vec![])).verdict,
+            Verdict::Fail
+        );
+    }
+}
