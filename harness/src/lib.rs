@@ -5,11 +5,10 @@ pub mod bench;
 pub mod runtime_fetch;
 // The toolchains stage, under the paths the harness has always used.
 pub use wasiprobe_checks::{self as checks, protocol};
+pub use wasiprobe_reports::{json as report, render};
 pub use wasiprobe_toolchains::{apt, build, libc, matrix, provision, stubs, symbols};
 pub mod dark;
 pub mod python;
-pub mod render;
-pub mod report;
 pub mod run;
 pub mod shard;
 pub mod testsuite;

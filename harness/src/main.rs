@@ -411,7 +411,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             let r = wasiprobe::report::load(report)?;
             let e = wasiprobe::render::evidence(&r, locked, candidate).map_err(UsageError)?;
             if let Some(path) = html {
-                let page = wasiprobe_dashboard::evidence_html(&serde_json::to_value(&e)?)?;
+                let page = wasiprobe_reports::evidence_html(&serde_json::to_value(&e)?)?;
                 util::atomic_write(path, page.as_bytes())?;
             }
             if *json {
@@ -495,7 +495,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             cmd: HistoryCmd::Add { report, db },
         } => {
             let r = wasiprobe::report::load(report)?;
-            let mut h = wasiprobe_dashboard::History::open(db)?;
+            let mut h = wasiprobe_reports::History::open(db)?;
             let id = h.add(&serde_json::to_value(&r)?)?;
             println!("{}: run {id}", db.display());
             return Ok(exit::OK);
@@ -503,7 +503,7 @@ fn real_main(cli: Cli) -> Result<i32> {
         Cmd::History {
             cmd: HistoryCmd::Show { db, json },
         } => {
-            let runs = wasiprobe_dashboard::History::open(db)?.runs()?;
+            let runs = wasiprobe_reports::History::open(db)?.runs()?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
             } else {
@@ -522,10 +522,10 @@ fn real_main(cli: Cli) -> Result<i32> {
         } => {
             let r = wasiprobe::report::load(report)?;
             let runs = match history {
-                Some(db) => wasiprobe_dashboard::History::open(db)?.runs()?,
+                Some(db) => wasiprobe_reports::History::open(db)?.runs()?,
                 None => vec![],
             };
-            let page = wasiprobe_dashboard::dashboard_html(&serde_json::to_value(&r)?, &runs)?;
+            let page = wasiprobe_reports::dashboard_html(&serde_json::to_value(&r)?, &runs)?;
             util::atomic_write(out, page.as_bytes())?;
             println!("dashboard: {}", out.display());
             return Ok(exit::OK);
@@ -579,7 +579,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             let mut history = a
                 .history
                 .as_deref()
-                .map(wasiprobe_dashboard::History::open)
+                .map(wasiprobe_reports::History::open)
                 .transpose()?;
             let report = run::execute(&project, &opts)?;
             if let Some(h) = history.as_mut() {
@@ -937,7 +937,7 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
                 ));
             }
             let d = wasiprobe::symbols::diff(&sides[0].0, &sides[1].0);
-            let l = wasiprobe::libc::diff(&sides[0].1, &sides[1].1);
+            let l = wasiprobe_reports::libcdiff::diff(&sides[0].1, &sides[1].1);
             if json {
                 println!(
                     "{}",
@@ -947,10 +947,10 @@ fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Result
                 print!("{}", wasiprobe::symbols::diff_text(&d));
                 println!();
                 for (id, (_, f)) in [&a, &b].iter().zip(&sides) {
-                    print!("{}", wasiprobe::libc::stubs_text(id, f));
+                    print!("{}", wasiprobe_reports::libcdiff::stubs_text(id, f));
                 }
                 println!();
-                print!("{}", wasiprobe::libc::diff_text(&a, &b, &l));
+                print!("{}", wasiprobe_reports::libcdiff::diff_text(&a, &b, &l));
             }
             Ok(exit::OK)
         }

@@ -611,10 +611,10 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
 /// `DIR/report.html`: the static dashboard, with the history plots when a history is given.
 pub fn write_dashboard(
     report: &Report,
-    history: &[wasiprobe_dashboard::HistoryRun],
+    history: &[wasiprobe_reports::HistoryRun],
     dir: &Path,
 ) -> Result<()> {
-    let html = wasiprobe_dashboard::dashboard_html(&serde_json::to_value(report)?, history)?;
+    let html = wasiprobe_reports::dashboard_html(&serde_json::to_value(report)?, history)?;
     wasiprobe_util::atomic_write(&dir.join("report.html"), html.as_bytes())
 }
 

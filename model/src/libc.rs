@@ -61,3 +61,14 @@ pub struct Census {
     #[serde(default)]
     pub unreadable: usize,
 }
+
+/// `ac_cv_func_NAME=no` for each stub, for a configure-based build's `config.site`.
+pub fn config_site(stubs: &[Stub]) -> Vec<String> {
+    let mut v: Vec<String> = stubs
+        .iter()
+        .map(|s| format!("ac_cv_func_{}=no", s.name))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}

@@ -2,6 +2,11 @@
 //! report says about them (stdlib census, footprint and strip plan, C-extension builds).
 
 use crate::report::Verdict;
+
+/// The C-extension build probe's column in the report, and its negative control (an extension
+/// needing `fork`, which no WASI libc has).
+pub const EXT_PROBE: &str = "py-ext";
+pub const EXT_CONTROL: &str = "wpext_fork";
 use crate::run::Preopen;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

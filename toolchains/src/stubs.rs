@@ -24,7 +24,7 @@
 //! arguments — harmless, since the body reads none — recording what came back. The check
 //! `libc_stubs` compares each call with the static prediction.
 
-pub use wasiprobe_model::libc::{Census, Stub, StubKind};
+pub use wasiprobe_model::libc::{config_site, Census, Stub, StubKind};
 
 use crate::provision::Provisioned;
 use anyhow::{Context, Result};
@@ -371,17 +371,6 @@ pub fn header(sdk: &str, census: &Census) -> String {
         stubs.len(),
         census.unreadable
     )
-}
-
-/// `ac_cv_func_NAME=no` for each stub, for a configure-based build's `config.site`.
-pub fn config_site(stubs: &[Stub]) -> Vec<String> {
-    let mut v: Vec<String> = stubs
-        .iter()
-        .map(|s| format!("ac_cv_func_{}=no", s.name))
-        .collect();
-    v.sort();
-    v.dedup();
-    v
 }
 
 /// Writes the generated header for `sdk` into `dir` (`dir/wp_stubs.h`), returning `dir`.

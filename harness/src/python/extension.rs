@@ -37,12 +37,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use wasiprobe_util::{atomic_write, command_output};
 
-pub const PROBE: &str = "py-ext";
+pub use wasiprobe_model::python::{EXT_CONTROL as CONTROL, EXT_PROBE as PROBE};
 pub const CHECK: &str = "c_extension_build";
 /// The extension module every SDK builds.
 pub const MODULE: &str = "wpext";
-/// The negative control: needs `fork`.
-pub const CONTROL: &str = "wpext_fork";
 pub const CONTROL_SYMBOL: &str = "fork";
 /// Configure of CPython runs ~30-40 s per SDK on two cores; a hung one must not hang the run.
 const CONFIGURE_TIMEOUT: Duration = Duration::from_secs(1200);
@@ -869,7 +867,7 @@ pub fn cli(
     if json_out {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", md(Some(&report)));
+        print!("{}", wasiprobe_reports::render::ext_md(Some(&report)));
     }
     Ok(
         if cells
@@ -881,60 +879,6 @@ pub fn cli(
             crate::exit::FAILURES
         },
     )
-}
-
-/// The python section's table of extension builds (Markdown).
-pub fn md(r: Option<&ExtReport>) -> String {
-    let Some(r) = r else {
-        return String::new();
-    };
-    let mut out = format!(
-        "\n### C extension build (`{PROBE}`)\n\nHeaders: {}. Note: {}.\n\n| sdk | verdict | configure | compile | link | Python API | libc symbols (missing) | control `{CONTROL}` |\n|---|---|---|---|---|---|---|---|\n",
-        r.headers.replace('|', " "),
-        r.note
-    );
-    let step = |s: Option<&Step>| match s {
-        None => "-".to_string(),
-        Some(s) => format!(
-            "{} {:.1} s{}",
-            if s.ok { "ok" } else { "failed" },
-            s.duration_ms / 1000.0,
-            if s.cached { " (cached)" } else { "" }
-        ),
-    };
-    for (id, s) in &r.sdks {
-        let ext = s.extension.as_ref();
-        let missing: Vec<&str> = ext
-            .map(|e| {
-                e.libc
-                    .iter()
-                    .filter(|n| n.provider == "missing")
-                    .map(|n| n.symbol.as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
-        out += &format!(
-            "| {id} | {}: {} | {} | {} | {} | {} | {} ({}) | {} |\n",
-            s.verdict.as_str(),
-            s.reason.replace(['|', '\n'], " "),
-            step(s.configure.as_ref()),
-            step(ext.and_then(|e| e.compile.as_ref())),
-            step(ext.and_then(|e| e.link.as_ref())),
-            ext.map_or(0, |e| e.python_api.len()),
-            ext.map_or(0, |e| e.libc.len()),
-            if missing.is_empty() {
-                "none".into()
-            } else {
-                missing.join(", ")
-            },
-            match &s.control {
-                None => "-".to_string(),
-                Some(c) if c.linked() => "linked (!)".into(),
-                Some(c) => c.failure().unwrap_or_default().replace('|', " "),
-            }
-        );
-    }
-    out
 }
 
 #[cfg(test)]

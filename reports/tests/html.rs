@@ -5,7 +5,7 @@ mod common;
 use common::{report_with_extra_cells, sample_evidence, sample_report, tags};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use wasiprobe_dashboard::{dashboard_html, evidence_html, HistoryRun};
+use wasiprobe_reports::{dashboard_html, evidence_html, HistoryRun};
 
 const SECTIONS: [&str; 9] = [
     "summary",

@@ -1,6 +1,6 @@
 //! The libc-level part of the SDK-update evidence, and the report's libc section: what the
 //! candidate SDK's libc changes for every program built with it, from the `libc` readings of
-//! one report (`crate::libc`) and its host-call records.
+//! one report (`wasiprobe_toolchains::libc`) and its host-call records.
 //!
 //! Each item is classed by what a project has to do about it:
 //! - **breaking**: a program that built and worked with the locked libc does not with the
@@ -10,10 +10,11 @@
 //! - **fact**: recorded so the reader can judge (symbols added, macros that changed, a stub
 //!   gone, another errno, which Preview 1 functions a probe reaches).
 
-use crate::libc::{diff, LibcFacts};
-use crate::report::Report;
+use crate::libcdiff::diff;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use wasiprobe_model::libc::LibcFacts;
+use wasiprobe_model::report::Report;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -245,7 +246,7 @@ pub fn report_section(r: &Report) -> String {
             .map(|v| v.as_str().map(String::from).unwrap_or(v.to_string()))
     };
     let mut out = String::from("\n## The libcs\n\nRead from each toolchain (symbols, stubs: functions that link but can only fail) and from its probes on the reference runtime.\n\n| sdk | libc of | symbols | stubs | arc4random's bytes | nanosleep waits on |\n|---|---|---|---|---|---|\n");
-    let specs: Vec<crate::matrix::SdkSpec> = r.sdks.iter().map(|s| s.spec.clone()).collect();
+    let specs: Vec<wasiprobe_model::sdk::SdkSpec> = r.sdks.iter().map(|s| s.spec.clone()).collect();
     for (sdk, f) in &r.libc {
         let of = specs
             .iter()
@@ -287,7 +288,7 @@ pub fn report_section(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stubs::{Census, Stub, StubKind};
+    use wasiprobe_model::libc::{Census, Stub, StubKind};
 
     fn stub(n: &str) -> Stub {
         Stub {

@@ -8,6 +8,9 @@ mod dashboard;
 mod evidence;
 mod history;
 mod html;
+pub mod json;
+pub mod libcdiff;
+pub mod render;
 mod report;
 mod svg;
 

@@ -11,7 +11,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use wasiprobe_dashboard::{dashboard_html, History};
+use wasiprobe_reports::{dashboard_html, History};
 
 /// A hung browser fails the test instead of hanging it.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use wasiprobe_dashboard::{History, HistoryRun};
+use wasiprobe_reports::{History, HistoryRun};
 
 /// Set in a child copy of this test binary to make it a writer the parent kills.
 const CHILD_DB: &str = "WASIPROBE_DASHBOARD_TEST_CHILD_DB";

@@ -3,10 +3,11 @@
 
 pub mod libc;
 
-use crate::report::{Cell, Report, Verdict};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use wasiprobe_model::python::{EXT_CONTROL, EXT_PROBE};
+use wasiprobe_model::report::{Cell, Report, Verdict};
 
 fn one_line(e: &Value) -> String {
     let s = match e {
@@ -51,7 +52,7 @@ pub fn markdown(r: &Report) -> String {
     let counts: Vec<String> = r.summary.iter().map(|(k, v)| format!("{v} {k}")).collect();
     out += &format!("**Cells:** {}\n\n", counts.join(", "));
     out += "## Toolchains\n\n| sdk | kind | CPython | status | compiler | libc fingerprint | libc provenance |\n|---|---|---|---|---|---|---|\n";
-    let specs: Vec<crate::matrix::SdkSpec> = r.sdks.iter().map(|s| s.spec.clone()).collect();
+    let specs: Vec<wasiprobe_model::sdk::SdkSpec> = r.sdks.iter().map(|s| s.spec.clone()).collect();
     for s in &r.sdks {
         let kind = serde_json::to_value(s.spec.kind)
             .ok()
@@ -70,7 +71,7 @@ pub fn markdown(r: &Report) -> String {
             s.spec.cpython.join(", "),
             s.identity.compiler.as_deref().unwrap_or(""),
             s.identity.libc_fingerprint.as_deref().unwrap_or(""),
-            crate::provision::provenance_line(&s.spec, &specs)
+            wasiprobe_model::sdk::provenance_line(&s.spec, &specs)
                 .unwrap_or_default()
                 .replace('|', " ")
         );
@@ -117,7 +118,7 @@ pub fn markdown(r: &Report) -> String {
             for s in &sdks {
                 let cell = r.dark_features[*s]
                     .get(f)
-                    .map_or(String::new(), crate::dark::short);
+                    .map_or(String::new(), wasiprobe_model::dark::short);
                 out += &format!(" {} |", cell.replace('|', "\\|"));
             }
             out.push('\n');
@@ -444,8 +445,8 @@ pub fn diff_text(d: &Diff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{BuildSummary, HostInfo};
     use serde_json::json;
+    use wasiprobe_model::report::{BuildSummary, HostInfo};
 
     fn report(cells: &[(&str, Verdict)]) -> Report {
         let mut r = Report {
@@ -607,8 +608,8 @@ mod tests {
 
     #[test]
     fn evidence_classifies_breaking_fixed_and_changed_facts() {
-        use crate::matrix::{Kind, SdkSpec};
-        use crate::provision::{Identity, Provisioned, Status};
+        use wasiprobe_model::sdk::{Identity, Provisioned, Status};
+        use wasiprobe_model::sdk::{Kind, SdkSpec};
         let mut r = report(&[]);
         for id in ["old", "new"] {
             r.sdks.push(Provisioned {
@@ -834,8 +835,8 @@ pub fn evidence(r: &Report, locked: &str, candidate: &str) -> Result<Evidence, S
             }
         }
     }
-    let specs: Vec<crate::matrix::SdkSpec> = r.sdks.iter().map(|s| s.spec.clone()).collect();
-    let who = |s: &crate::provision::Provisioned| serde_json::json!({ "id": s.spec.id, "status": s.status, "reason": s.reason, "identity": s.identity, "llvm": s.spec.llvm, "wasi_libc": s.spec.wasi_libc, "cpython": s.spec.cpython, "provenance": crate::provision::provenance_line(&s.spec, &specs) });
+    let specs: Vec<wasiprobe_model::sdk::SdkSpec> = r.sdks.iter().map(|s| s.spec.clone()).collect();
+    let who = |s: &wasiprobe_model::sdk::Provisioned| serde_json::json!({ "id": s.spec.id, "status": s.status, "reason": s.reason, "identity": s.identity, "llvm": s.spec.llvm, "wasi_libc": s.spec.wasi_libc, "cpython": s.spec.cpython, "provenance": wasiprobe_model::sdk::provenance_line(&s.spec, &specs) });
     Ok(Evidence {
         locked: who(a),
         candidate: who(b),
@@ -850,7 +851,7 @@ pub fn evidence(r: &Report, locked: &str, candidate: &str) -> Result<Evidence, S
 /// toolchain carries its libc — that stand-in, with a note saying so.
 fn stand_in_for(r: &Report, id: &str, notes: &mut Vec<String>) -> String {
     let unavailable = r.sdks.iter().any(|s| s.spec.id == id && !s.is_ready());
-    let ins: Vec<&crate::provision::Provisioned> = r
+    let ins: Vec<&wasiprobe_model::sdk::Provisioned> = r
         .sdks
         .iter()
         .filter(|s| s.is_ready())
@@ -1139,7 +1140,7 @@ fn runtimes_markdown(r: &Report) -> String {
 /// footprint and strip plan.
 pub fn python_md(r: &Report) -> String {
     let mut out = String::new();
-    let ext = crate::python::extension::md(r.python_ext.as_ref());
+    let ext = ext_md(r.python_ext.as_ref());
     if r.python.is_empty() {
         return if ext.is_empty() {
             ext
@@ -1186,8 +1187,8 @@ pub fn python_md(r: &Report) -> String {
 /// One row per runtime the census ran on: counts, and what differs from the reference census.
 fn python_census_by_runtime_md(
     id: &str,
-    reference: &crate::python::census::Census,
-    others: &BTreeMap<String, crate::python::census::Census>,
+    reference: &wasiprobe_model::python::Census,
+    others: &BTreeMap<String, wasiprobe_model::python::Census>,
 ) -> String {
     if others.is_empty() {
         return String::new();
@@ -1239,8 +1240,8 @@ fn python_census_by_runtime_md(
 /// Census, dark features, footprint and strip plan of one binary (Markdown).
 pub fn python_footprint_md(
     id: &str,
-    c: &crate::python::census::Census,
-    f: &crate::python::footprint::Footprint,
+    c: &wasiprobe_model::python::Census,
+    f: &wasiprobe_model::python::Footprint,
 ) -> String {
     let mut out = format!(
         "\n### {id}: stdlib census on {} ({} processes, {:.1} s)\n\n| result | modules |\n|---|---|\n",
@@ -1251,7 +1252,7 @@ pub fn python_footprint_md(
     for (k, n) in &c.counts {
         out += &format!("| {k} | {n} |\n");
     }
-    let failing: Vec<(&String, &crate::python::census::ImportResult)> = c
+    let failing: Vec<(&String, &wasiprobe_model::python::ImportResult)> = c
         .imports
         .iter()
         .filter(|(_, r)| !matches!(r.result.as_str(), "ok" | "absent" | "not-imported"))
@@ -1319,6 +1320,61 @@ pub fn python_footprint_md(
     e.sort_by_key(|x| std::cmp::Reverse(x.bytes));
     for x in e.iter().take(25) {
         out += &format!("| {} | {} | {} |\n", x.path, x.reason, x.bytes);
+    }
+    out
+}
+
+/// The C-extension build probe (`py-ext`) per SDK, for report.md.
+/// The python section's table of extension builds (Markdown).
+pub fn ext_md(r: Option<&wasiprobe_model::python::ExtReport>) -> String {
+    let Some(r) = r else {
+        return String::new();
+    };
+    let mut out = format!(
+        "\n### C extension build (`{EXT_PROBE}`)\n\nHeaders: {}. Note: {}.\n\n| sdk | verdict | configure | compile | link | Python API | libc symbols (missing) | control `{EXT_CONTROL}` |\n|---|---|---|---|---|---|---|---|\n",
+        r.headers.replace('|', " "),
+        r.note
+    );
+    let step = |s: Option<&wasiprobe_model::python::Step>| match s {
+        None => "-".to_string(),
+        Some(s) => format!(
+            "{} {:.1} s{}",
+            if s.ok { "ok" } else { "failed" },
+            s.duration_ms / 1000.0,
+            if s.cached { " (cached)" } else { "" }
+        ),
+    };
+    for (id, s) in &r.sdks {
+        let ext = s.extension.as_ref();
+        let missing: Vec<&str> = ext
+            .map(|e| {
+                e.libc
+                    .iter()
+                    .filter(|n| n.provider == "missing")
+                    .map(|n| n.symbol.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out += &format!(
+            "| {id} | {}: {} | {} | {} | {} | {} | {} ({}) | {} |\n",
+            s.verdict.as_str(),
+            s.reason.replace(['|', '\n'], " "),
+            step(s.configure.as_ref()),
+            step(ext.and_then(|e| e.compile.as_ref())),
+            step(ext.and_then(|e| e.link.as_ref())),
+            ext.map_or(0, |e| e.python_api.len()),
+            ext.map_or(0, |e| e.libc.len()),
+            if missing.is_empty() {
+                "none".into()
+            } else {
+                missing.join(", ")
+            },
+            match &s.control {
+                None => "-".to_string(),
+                Some(c) if c.linked() => "linked (!)".into(),
+                Some(c) => c.failure().unwrap_or_default().replace('|', " "),
+            }
+        );
     }
     out
 }
