@@ -496,7 +496,7 @@ fn real_main(cli: Cli) -> Result<i32> {
         } => {
             let r = wasiprobe::report::load(report)?;
             let mut h = wasiprobe_reports::History::open(db)?;
-            let id = h.add(&serde_json::to_value(&r)?)?;
+            let id = h.add(&r)?;
             println!("{}: run {id}", db.display());
             return Ok(exit::OK);
         }
@@ -525,7 +525,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                 Some(db) => wasiprobe_reports::History::open(db)?.runs()?,
                 None => vec![],
             };
-            let page = wasiprobe_reports::dashboard_html(&serde_json::to_value(&r)?, &runs)?;
+            let page = wasiprobe_reports::dashboard_html(&r, &runs)?;
             util::atomic_write(out, page.as_bytes())?;
             println!("dashboard: {}", out.display());
             return Ok(exit::OK);
@@ -583,7 +583,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                 .transpose()?;
             let report = run::execute(&project, &opts)?;
             if let Some(h) = history.as_mut() {
-                h.add(&serde_json::to_value(&report)?)?;
+                h.add(&report)?;
                 run::write_dashboard(&report, &h.runs()?, &opts.out)?;
             }
             print!("{}", wasiprobe::report::table(&report));

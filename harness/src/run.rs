@@ -614,7 +614,7 @@ pub fn write_dashboard(
     history: &[wasiprobe_reports::HistoryRun],
     dir: &Path,
 ) -> Result<()> {
-    let html = wasiprobe_reports::dashboard_html(&serde_json::to_value(report)?, history)?;
+    let html = wasiprobe_reports::dashboard_html(report, history)?;
     wasiprobe_util::atomic_write(&dir.join("report.html"), html.as_bytes())
 }
 

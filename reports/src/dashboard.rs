@@ -7,12 +7,13 @@ use std::fmt::Write as _;
 
 use crate::history::HistoryRun;
 use crate::html::{
-    badge, esc, facts_table, is_failure, json_inline, json_pre, page, verdict_colour, verdict_rank,
+    badge, esc, facts_table, json_inline, json_pre, page, verdict_colour, verdict_rank,
 };
-use crate::report::{cells, check_schema, str_at, Cell};
+use crate::report::{cells, str_at, Cell};
 use crate::svg::{
     fmt_count, fmt_ns, BarChart, LineChart, Scale, Series, ALT_PALETTE, NATIVE_COLOUR, PALETTE,
 };
+use wasiprobe_model::report::{Report, Verdict};
 
 /// Every WASI Preview 1 function, in the order of the witx, for the coverage matrix: the
 /// harness's own list.
@@ -37,11 +38,12 @@ const CELL_EVIDENCE_MAX: usize = 6 * 1024;
 
 /// Renders one report (and the history, oldest run first) as a self-contained HTML page.
 ///
-/// Fails only when the report is not a schema_version 1 wasiprobe report or a cell lacks its
-/// identifying fields; unknown verdicts, areas and evidence shapes are shown generically.
-pub fn dashboard_html(report: &Value, history: &[HistoryRun]) -> Result<String> {
-    check_schema(report)?;
-    let cells = cells(report)?;
+/// Unknown areas and evidence shapes are shown generically.
+pub fn dashboard_html(typed: &Report, history: &[HistoryRun]) -> Result<String> {
+    let cells = cells(typed);
+    // The free-form parts (identity, capabilities, coverage) are walked in their JSON form.
+    let value = serde_json::to_value(typed)?;
+    let report = &value;
     let colours = group_colours(&cells);
     let mut b = String::with_capacity(256 * 1024);
     header(&mut b, report, &cells);
@@ -111,7 +113,7 @@ fn group_name(g: Group) -> String {
     }
 }
 
-fn count_verdicts<'a>(cells: impl Iterator<Item = &'a Cell<'a>>) -> BTreeMap<&'a str, u64> {
+fn count_verdicts<'a>(cells: impl Iterator<Item = &'a Cell<'a>>) -> BTreeMap<Verdict, u64> {
     let mut m = BTreeMap::new();
     for c in cells {
         *m.entry(c.verdict).or_insert(0) += 1;
@@ -119,8 +121,8 @@ fn count_verdicts<'a>(cells: impl Iterator<Item = &'a Cell<'a>>) -> BTreeMap<&'a
     m
 }
 
-fn ranked<'a>(counts: &BTreeMap<&'a str, u64>) -> Vec<(&'a str, u64)> {
-    let mut v: Vec<(&str, u64)> = counts.iter().map(|(k, n)| (*k, *n)).collect();
+fn ranked(counts: &BTreeMap<Verdict, u64>) -> Vec<(&'static str, u64)> {
+    let mut v: Vec<(&str, u64)> = counts.iter().map(|(k, n)| (k.as_str(), *n)).collect();
     v.sort_by_key(|(k, _)| verdict_rank(k));
     v
 }
@@ -259,10 +261,10 @@ fn heat_map(b: &mut String, cells: &[Cell]) {
 
 /// One heat-map cell; `area` is empty for the all-areas column. The data attributes carry the
 /// numbers in machine-readable form (tests read them back).
-fn heat_cell(b: &mut String, g: Group, area: &str, counts: &BTreeMap<&str, u64>) {
-    let bg = if counts.keys().any(|v| is_failure(v)) {
+fn heat_cell(b: &mut String, g: Group, area: &str, counts: &BTreeMap<Verdict, u64>) {
+    let bg = if counts.keys().any(|v| v.is_failure()) {
         "#ffebee"
-    } else if counts.contains_key("pass") {
+    } else if counts.contains_key(&Verdict::Pass) {
         "#e8f5e9"
     } else {
         "#f5f5f5"
@@ -325,10 +327,10 @@ fn runtimes_compared(b: &mut String, cells: &[Cell]) {
     let differing: Vec<_> = rows
         .iter()
         .filter(|(_, by_rt)| {
-            let v: BTreeSet<&str> = by_rt
+            let v: BTreeSet<Verdict> = by_rt
                 .values()
                 .map(|c| c.verdict)
-                .filter(|v| !matches!(*v, "skip" | "unavailable"))
+                .filter(|v| !matches!(v, Verdict::Skip | Verdict::Unavailable))
                 .collect();
             v.len() > 1
         })
@@ -365,8 +367,8 @@ fn runtimes_compared(b: &mut String, cells: &[Cell]) {
                         "<td title=\"{}\" data-runtime=\"{}\" data-verdict=\"{}\">{}</td>",
                         esc(&first_reason(c.evidence)),
                         esc(r),
-                        esc(c.verdict),
-                        badge(c.verdict)
+                        esc(c.verdict.as_str()),
+                        badge(c.verdict.as_str())
                     );
                 }
                 None => b.push_str("<td class=\"muted\">—</td>"),
@@ -389,7 +391,7 @@ fn facts_details(evidence: &Value) -> String {
 }
 
 fn failing(b: &mut String, cells: &[Cell]) {
-    let bad: Vec<&Cell> = cells.iter().filter(|c| is_failure(c.verdict)).collect();
+    let bad: Vec<&Cell> = cells.iter().filter(|c| c.verdict.is_failure()).collect();
     let _ = write!(
         b,
         "<section id=\"failing\"><h2>Failing cells ({})</h2>",
@@ -411,7 +413,7 @@ fn failing(b: &mut String, cells: &[Cell]) {
             esc(c.probe),
             esc(c.check),
             esc(c.area),
-            badge(c.verdict),
+            badge(c.verdict.as_str()),
             facts_details(c.evidence),
             json_pre(c.evidence, FAILING_EVIDENCE_MAX)
         );
@@ -505,7 +507,7 @@ fn entropy(b: &mut String, cells: &[Cell], colours: &BTreeMap<Group, String>) {
         let _ = write!(
             b,
             "<figure>{chart}<figcaption>{} failed slots {} of {} allowed{}</figcaption></figure>",
-            badge(c.verdict),
+            badge(c.verdict.as_str()),
             json_inline(&c.evidence["failed_slots"], 20),
             json_inline(&c.evidence["allowed_failed_slots"], 20),
             if nonuniform.is_empty() {
@@ -605,7 +607,7 @@ fn clocks(b: &mut String, cells: &[Cell], colours: &BTreeMap<Group, String>) {
             v.as_f64()
                 .map_or_else(|| json_inline(v, 20), |x| esc(&fmt_ns(x)))
         };
-        let mut cap = badge(c.verdict);
+        let mut cap = badge(c.verdict.as_str());
         for (k, v, _) in &hists {
             let _ = write!(
                 cap,
@@ -713,7 +715,7 @@ fn overshoot(b: &mut String, cells: &[Cell], colours: &BTreeMap<Group, String>) 
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
                      <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                     esc(&group_name((c.sdk, c.runtime))),
-                    badge(c.verdict),
+                    badge(c.verdict.as_str()),
                     esc(m),
                     esc(&fmt_ns(stat(o, m, "p50"))),
                     esc(&fmt_ns(stat(o, m, "p99"))),
@@ -747,7 +749,7 @@ fn filesystem(b: &mut String, cells: &[Cell]) {
                 esc(c.runtime),
                 esc(c.probe),
                 esc(c.check),
-                badge(c.verdict),
+                badge(c.verdict.as_str()),
                 json_inline(m.get("what").unwrap_or(m), 300),
                 json_pre(m.get("guest").unwrap_or(&Value::Null), 2048),
                 json_pre(m.get("host").unwrap_or(&Value::Null), 2048)
@@ -979,7 +981,12 @@ fn all_cells(b: &mut String, cells: &[Cell]) {
         for c in in_group {
             let text = format!(
                 "{} {} {} {} {} {}",
-                c.sdk, c.runtime, c.probe, c.check, c.area, c.verdict
+                c.sdk,
+                c.runtime,
+                c.probe,
+                c.check,
+                c.area,
+                c.verdict.as_str()
             )
             .to_lowercase();
             let _ = write!(
@@ -991,7 +998,7 @@ fn all_cells(b: &mut String, cells: &[Cell]) {
                 esc(c.probe),
                 esc(c.check),
                 esc(c.area),
-                badge(c.verdict),
+                badge(c.verdict.as_str()),
                 c.duration_ms.map(|d| format!("{d:.0}")).unwrap_or_default(),
                 facts_details(c.evidence),
                 json_pre(c.evidence, CELL_EVIDENCE_MAX)

@@ -1,6 +1,6 @@
 //! Nightly history: one SQLite row per run, one per cell, so the dashboard can plot trends.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use serde_json::Value;
@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::report::{cells, check_schema, str_at};
+use crate::report::cells;
+use wasiprobe_model::report::Report;
 
 /// Version of the tables below, kept in SQLite's `user_version`. A database of another version
 /// is refused: reading it with the wrong layout would silently show wrong trends.
@@ -194,27 +195,24 @@ impl History {
         Ok(())
     }
 
-    /// Stores a complete schema_version 1 report in one transaction and returns its run id.
+    /// Stores a complete report in one transaction and returns its run id.
     ///
     /// Idempotent: a report with the same `started_at`, `host` and `options` as a stored run is
     /// that run (nightly jobs retry), so its existing id is returned and nothing is written.
-    pub fn add(&mut self, report: &Value) -> Result<i64> {
-        check_schema(report)?;
-        if report.get("complete").and_then(Value::as_bool) != Some(true) {
+    pub fn add(&mut self, typed: &Report) -> Result<i64> {
+        if !typed.complete {
             bail!(
                 "the report is incomplete (complete is not true): it was written while the run \
                  was in progress, and storing it would record a run with cells missing"
             );
         }
-        let started_at = str_at(report, &["started_at"])
-            .ok_or_else(|| anyhow!("the report has no string `started_at`"))?;
-        let version = str_at(report, &["host", "wasiprobe"])
-            .ok_or_else(|| anyhow!("the report has no string `host.wasiprobe`"))?;
-        let finished_at = str_at(report, &["finished_at"]);
-        let host = canonical(report.get("host").unwrap_or(&Value::Null));
-        let options = canonical(report.get("options").unwrap_or(&Value::Null));
+        let started_at = typed.started_at.as_str();
+        let version = typed.host.wasiprobe.as_str();
+        let finished_at = typed.finished_at.as_deref();
+        let host = canonical(&serde_json::to_value(&typed.host)?);
+        let options = canonical(&typed.options);
         let run_key = canonical(&serde_json::json!([started_at, &host, &options]));
-        let cells = cells(report)?;
+        let cells = cells(typed);
 
         let what = || format!("history database {}", self.path.display());
         let tx = self
@@ -252,7 +250,7 @@ impl History {
                     c.probe,
                     c.check,
                     c.area,
-                    c.verdict,
+                    c.verdict.as_str(),
                     c.duration_ms
                 ])
                 .with_context(what)?;

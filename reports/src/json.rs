@@ -20,14 +20,26 @@ pub fn load(path: &Path) -> Result<Report> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let v: Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("{}: not JSON (truncated?)", path.display()))?;
+    from_value(v).with_context(|| path.display().to_string())
+}
+
+/// A report from its JSON form: another schema version is refused before anything is read,
+/// and a malformed report names the field (`results[3].verdict`).
+pub fn from_value(v: Value) -> Result<Report> {
+    if !v.is_object() {
+        bail!("not a wasiprobe report: a report is a JSON object");
+    }
     match v.get("schema_version").and_then(Value::as_u64) {
         Some(n) if n == SCHEMA_VERSION as u64 => {}
-        other => bail!(
-            "{}: schema_version {other:?}; this wasiprobe reads {SCHEMA_VERSION}",
-            path.display()
+        Some(n) => bail!(
+            "report schema_version {n} is not supported: this wasiprobe reads schema_version {SCHEMA_VERSION}"
+        ),
+        None => bail!(
+            "not a wasiprobe report: no numeric schema_version (this wasiprobe reads {SCHEMA_VERSION})"
         ),
     }
-    serde_json::from_value(v).with_context(|| format!("{}: not a wasiprobe report", path.display()))
+    serde_path_to_error::deserialize(v)
+        .map_err(|e| anyhow::anyhow!("not a wasiprobe report: {}: {}", e.path(), e.inner()))
 }
 
 /// The terminal summary: one row per sdk × runtime with verdict counts, then every cell that

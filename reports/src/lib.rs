@@ -17,6 +17,3 @@ mod svg;
 pub use dashboard::dashboard_html;
 pub use evidence::evidence_html;
 pub use history::{History, HistoryCell, HistoryRun, HISTORY_SCHEMA_VERSION};
-
-/// The only report schema this crate reads; other versions are refused rather than half-read.
-pub const REPORT_SCHEMA_VERSION: u64 = 1;

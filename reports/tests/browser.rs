@@ -5,13 +5,13 @@
 
 mod common;
 
-use common::{report_with_extra_cells, sample_report, tags};
+use common::{add_value, page_of, report_with_extra_cells, sample_report, tags};
 use serde_json::json;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use wasiprobe_reports::{dashboard_html, History};
+use wasiprobe_reports::History;
 
 /// A hung browser fails the test instead of hanging it.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -232,11 +232,11 @@ fn dashboard_with_history() -> String {
     let first = sample_report();
     let mut second = report_with_extra_cells();
     second["started_at"] = json!("2026-11-26T04:50:44Z");
-    h.add(&first).unwrap();
-    h.add(&second).unwrap();
+    add_value(&mut h, &first).unwrap();
+    add_value(&mut h, &second).unwrap();
     let runs = h.runs().unwrap();
     assert_eq!(runs.len(), 2);
-    dashboard_html(&report_with_extra_cells(), &runs).unwrap()
+    page_of(&report_with_extra_cells(), &runs).unwrap()
 }
 
 #[test]

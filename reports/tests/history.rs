@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::sample_report;
+use common::{add_value, sample_report};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -63,8 +63,8 @@ fn two_reports_round_trip_and_adding_again_is_idempotent() {
         let mut h = History::open(&db).unwrap();
         assert!(h.runs().unwrap().is_empty());
         // Added newest first: runs() still comes back in time order.
-        let ib = h.add(&b).unwrap();
-        let ia = h.add(&a).unwrap();
+        let ib = add_value(&mut h, &b).unwrap();
+        let ia = add_value(&mut h, &a).unwrap();
         (ia, ib)
     };
     assert_ne!(ia, ib);
@@ -90,15 +90,15 @@ fn two_reports_round_trip_and_adding_again_is_idempotent() {
     assert!(runs[1].counts.get("fail").copied().unwrap_or(0) > 0);
 
     // Same started_at + host + options: the same run.
-    assert_eq!(h.add(&a).unwrap(), ia);
+    assert_eq!(add_value(&mut h, &a).unwrap(), ia);
     let mut reordered = a.clone();
     reordered["options"] = serde_json::from_str(&a["options"].to_string()).unwrap();
-    assert_eq!(h.add(&reordered).unwrap(), ia);
+    assert_eq!(add_value(&mut h, &reordered).unwrap(), ia);
     assert_eq!(h.runs().unwrap().len(), 2);
     // Negative control: other options make another run.
     let mut other = a.clone();
     other["options"]["runtimes"] = json!(["wasmtime", "wamr"]);
-    let io = h.add(&other).unwrap();
+    let io = add_value(&mut h, &other).unwrap();
     assert!(io != ia && io != ib);
     assert_eq!(h.runs().unwrap().len(), 3);
 }
@@ -109,19 +109,19 @@ fn incomplete_or_foreign_version_reports_are_refused_and_nothing_is_written() {
     let mut h = History::open(dir.path().join("h.db")).unwrap();
     let mut partial = sample_report();
     partial["complete"] = json!(false);
-    let e = h.add(&partial).unwrap_err().to_string();
+    let e = add_value(&mut h, &partial).unwrap_err().to_string();
     assert!(e.contains("incomplete"), "{e}");
     let mut v2 = sample_report();
     v2["schema_version"] = json!(2);
-    let e = h.add(&v2).unwrap_err().to_string();
+    let e = add_value(&mut h, &v2).unwrap_err().to_string();
     assert!(e.contains("schema_version 2"), "{e}");
     let mut broken = sample_report();
     broken["results"][5]["sdk"] = json!(null);
-    let e = h.add(&broken).unwrap_err().to_string();
+    let e = add_value(&mut h, &broken).unwrap_err().to_string();
     assert!(e.contains("results[5]"), "{e}");
     assert!(h.runs().unwrap().is_empty());
     // Negative control.
-    h.add(&sample_report()).unwrap();
+    add_value(&mut h, &sample_report()).unwrap();
     assert_eq!(h.runs().unwrap().len(), 1);
 }
 
@@ -152,7 +152,7 @@ fn garbage_and_truncated_files_are_errors_naming_the_file() {
         for day in 10..30 {
             let mut r = sample_report();
             r["started_at"] = json!(format!("2026-11-{day}T04:50:44Z"));
-            h.add(&r).unwrap();
+            add_value(&mut h, &r).unwrap();
         }
     }
     let full = std::fs::read(&good).unwrap();
@@ -192,10 +192,7 @@ fn foreign_databases_and_other_schema_versions_are_refused() {
     }
 
     let newer = dir.path().join("newer.db");
-    History::open(&newer)
-        .unwrap()
-        .add(&sample_report())
-        .unwrap();
+    add_value(&mut History::open(&newer).unwrap(), &sample_report()).unwrap();
     // Negative control before the change: it opens.
     assert_eq!(History::open(&newer).unwrap().runs().unwrap().len(), 1);
     rusqlite::Connection::open(&newer)
@@ -230,12 +227,15 @@ fn child_writer_process() {
             for i in 0.. {
                 let mut r = sample_report();
                 r["started_at"] = json!(format!("2027-01-01T00:00:00Z#{i}"));
-                say(format!("committed {}", h.add(&r).unwrap()));
+                say(format!("committed {}", add_value(&mut h, &r).unwrap()));
             }
         }
         // One small committed run, then one so large the parent can kill the child inside it.
         "huge" => {
-            say(format!("committed {}", h.add(&sample_report()).unwrap()));
+            say(format!(
+                "committed {}",
+                add_value(&mut h, &sample_report()).unwrap()
+            ));
             let mut r = sample_report();
             r["started_at"] = json!("2027-02-02T00:00:00Z");
             let one = r["results"][0].clone();
@@ -248,7 +248,7 @@ fn child_writer_process() {
                 .collect();
             r["results"] = Value::Array(big);
             say("start".to_string());
-            let id = h.add(&r).unwrap();
+            let id = add_value(&mut h, &r).unwrap();
             say(format!("done {id}"));
         }
         m => panic!("unknown child mode {m}"),
@@ -374,6 +374,6 @@ fn a_writer_killed_inside_its_transaction_leaves_the_committed_runs_exactly() {
     let mut h = History::open(&db).unwrap();
     let mut r = sample_report();
     r["started_at"] = json!("2027-02-02T00:00:00Z");
-    h.add(&r).unwrap();
+    add_value(&mut h, &r).unwrap();
     assert_eq!(h.runs().unwrap().len(), 2);
 }

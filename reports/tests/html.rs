@@ -2,10 +2,10 @@
 
 mod common;
 
-use common::{report_with_extra_cells, sample_evidence, sample_report, tags};
+use common::{page_of, report_with_extra_cells, sample_evidence, sample_report, tags};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use wasiprobe_reports::{dashboard_html, evidence_html, HistoryRun};
+use wasiprobe_reports::{evidence_html, HistoryRun};
 
 const SECTIONS: [&str; 9] = [
     "summary",
@@ -60,7 +60,7 @@ fn history_of(report: &Value) -> Vec<HistoryRun> {
 #[test]
 fn every_section_is_present_for_the_sample_report() {
     let r = sample_report();
-    let html = dashboard_html(&r, &history_of(&r)).unwrap();
+    let html = page_of(&r, &history_of(&r)).unwrap();
     for id in SECTIONS {
         assert_eq!(
             html.matches(&format!("id=\"{id}\"")).count(),
@@ -149,7 +149,7 @@ fn sections_without_data_say_so_instead_of_plotting() {
         .unwrap()
         .retain(|c| c["area"] == "process");
     r.as_object_mut().unwrap().remove("imports");
-    let html = dashboard_html(&r, &[]).unwrap();
+    let html = page_of(&r, &[]).unwrap();
     for kind in [
         "entropy",
         "clock-steps",
@@ -204,7 +204,7 @@ fn counts_from_heat_map(html: &str) -> BTreeMap<(String, String, String, String)
 #[test]
 fn heat_map_counts_equal_the_cells() {
     for r in [sample_report(), report_with_extra_cells()] {
-        let html = dashboard_html(&r, &[]).unwrap();
+        let html = page_of(&r, &[]).unwrap();
         let shown = counts_from_heat_map(&html);
         assert!(!shown.is_empty());
         assert_eq!(shown, counts_from_cells(&r));
@@ -214,7 +214,7 @@ fn heat_map_counts_equal_the_cells() {
         assert_ne!(shown, counts_from_cells(&changed));
     }
     // An unknown verdict is shown, counted and coloured as a failure.
-    let html = dashboard_html(&report_with_extra_cells(), &[]).unwrap();
+    let html = page_of(&report_with_extra_cells(), &[]).unwrap();
     let security = counts_from_heat_map(&html)
         .into_iter()
         .filter(|(k, _)| k.3 == "security")
@@ -226,7 +226,7 @@ fn heat_map_counts_equal_the_cells() {
 #[test]
 fn failing_cells_and_filesystem_mismatches_are_listed() {
     let r = report_with_extra_cells();
-    let html = dashboard_html(&r, &[]).unwrap();
+    let html = page_of(&r, &[]).unwrap();
     assert_eq!(tags(&html, "<article class=\"failing item\"").len(), 2);
     assert!(html.contains("Failing cells (2)"));
     let rows = html.matches("<tr class=\"mismatch\">").count();
@@ -245,7 +245,7 @@ fn failing_cells_and_filesystem_mismatches_are_listed() {
     assert!(g < h, "guest column comes before host: {row}");
     assert!(html.contains("<summary>facts (2)</summary>"));
     // Negative control: the sample has no filesystem cells and no failures.
-    let html = dashboard_html(&sample_report(), &[]).unwrap();
+    let html = page_of(&sample_report(), &[]).unwrap();
     assert_eq!(html.matches("<tr class=\"mismatch\">").count(), 0);
     assert_eq!(tags(&html, "<article class=\"failing item\"").len(), 0);
 }
@@ -278,7 +278,7 @@ fn text_from_the_report_is_rendered_inert() {
     r["results"][n - 2]["sdk"] = json!("\"><iframe src=javascript:alert(1)>");
     r["host"]["wasiprobe"] = json!(evil);
     r["imports"]["zig-0.13"][evil] = json!([evil]);
-    let html = dashboard_html(&r, &[]).unwrap();
+    let html = page_of(&r, &[]).unwrap();
     assert_eq!(live_markup(&html), Vec::<&str>::new());
     assert!(html.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;"));
     assert!(html.contains("&quot;&gt;&lt;iframe"));
@@ -305,7 +305,7 @@ fn pages_fetch_nothing() {
     let r = report_with_extra_cells();
     let history = history_of(&r);
     for html in [
-        dashboard_html(&r, &history).unwrap(),
+        page_of(&r, &history).unwrap(),
         evidence_html(&sample_evidence()).unwrap(),
     ] {
         assert_eq!(external_refs(&html), Vec::<String>::new());
@@ -342,19 +342,19 @@ fn external_refs(html: &str) -> Vec<String> {
 fn wrong_schema_versions_are_refused_with_a_clear_error() {
     let mut r = sample_report();
     r["schema_version"] = json!(2);
-    let e = dashboard_html(&r, &[]).unwrap_err().to_string();
+    let e = page_of(&r, &[]).unwrap_err().to_string();
     assert!(
         e.contains("schema_version 2") && e.contains("reads schema_version 1"),
         "{e}"
     );
-    let e = dashboard_html(&json!([1, 2]), &[]).unwrap_err().to_string();
+    let e = page_of(&json!([1, 2]), &[]).unwrap_err().to_string();
     assert!(e.contains("JSON object"), "{e}");
     let mut r = sample_report();
     r["results"][3].as_object_mut().unwrap().remove("verdict");
-    let e = dashboard_html(&r, &[]).unwrap_err().to_string();
+    let e = page_of(&r, &[]).unwrap_err().to_string();
     assert!(e.contains("results[3]") && e.contains("verdict"), "{e}");
     // Negative control: the unmodified report renders.
-    assert!(dashboard_html(&sample_report(), &[]).is_ok());
+    assert!(page_of(&sample_report(), &[]).is_ok());
 }
 
 fn item_order(page: &str) -> Vec<(String, String)> {
@@ -472,7 +472,7 @@ fn on_two_runtimes(change: bool) -> Value {
 #[test]
 fn runtimes_compared_shows_each_differing_behaviour_and_only_those() {
     let r = on_two_runtimes(true);
-    let html = dashboard_html(&r, &[]).unwrap();
+    let html = page_of(&r, &[]).unwrap();
     assert!(
         html.contains("Runtimes compared (1 behaviours differ)"),
         "no section"
@@ -482,7 +482,7 @@ fn runtimes_compared_shows_each_differing_behaviour_and_only_those() {
     assert!(html.contains("title=\"wasm trap: out of bounds\""));
     assert!(html.contains(&format!("<td>{}</td>", r["diff_key"][1].as_str().unwrap())));
     // Negative control: the same verdicts on both runtimes show no row.
-    let same = dashboard_html(&on_two_runtimes(false), &[]).unwrap();
+    let same = page_of(&on_two_runtimes(false), &[]).unwrap();
     assert!(same.contains("Runtimes compared (0 behaviours differ)"));
     assert_eq!(same.matches("<tr class=\"rtdiff\">").count(), 0);
 }

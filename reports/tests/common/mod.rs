@@ -4,6 +4,8 @@
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use wasiprobe_reports::json::Report;
+use wasiprobe_reports::{History, HistoryRun};
 
 pub fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -74,4 +76,20 @@ pub fn tags(html: &str, opening: &str) -> Vec<BTreeMap<String, String>> {
         rest = &tag[end..];
     }
     out
+}
+
+/// What a reader of a report.json file gets: the typed load (which refuses malformed input,
+/// naming the field), as the binary reads it.
+pub fn typed(v: &Value) -> anyhow::Result<Report> {
+    wasiprobe_reports::json::from_value(v.clone())
+}
+
+/// The dashboard of a report given in its JSON form.
+pub fn page_of(v: &Value, history: &[HistoryRun]) -> anyhow::Result<String> {
+    wasiprobe_reports::dashboard_html(&typed(v)?, history)
+}
+
+/// Adds a report given in its JSON form to the history.
+pub fn add_value(h: &mut History, v: &Value) -> anyhow::Result<i64> {
+    h.add(&typed(v)?)
 }
