@@ -584,7 +584,13 @@ fn real_main(cli: Cli) -> Result<i32> {
             let report = run::execute(&project, &opts)?;
             if let Some(h) = history.as_mut() {
                 h.add(&report)?;
-                run::write_dashboard(&report, &h.runs()?, &opts.out)?;
+                wasiprobe_reports::reporter::write_all(
+                    &report,
+                    &opts.out,
+                    &[Box::new(wasiprobe_reports::reporter::Html {
+                        history: h.runs()?,
+                    })],
+                )?;
             }
             print!("{}", wasiprobe::report::table(&report));
             println!(
@@ -699,14 +705,16 @@ fn testsuite(a: &TestsuiteArgs, popts: &provision::Options, cli: &Cli) -> Result
 
 /// report.json, report.md (given), report.html and junit.xml into `dir`, each atomically.
 fn write_formats(r: &Report, md: &str, dir: &std::path::Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    wasiprobe::report::write(r, &dir.join("report.json"))?;
-    util::atomic_write(&dir.join("report.md"), md.as_bytes())?;
-    util::atomic_write(
-        &dir.join("junit.xml"),
-        wasiprobe::render::junit(r).as_bytes(),
-    )?;
-    run::write_dashboard(r, &[], dir)
+    use wasiprobe_reports::reporter::{self, Html, Json, Junit, Markdown, Reporter};
+    let formats: Vec<Box<dyn Reporter>> = vec![
+        Box::new(Json),
+        Box::new(Markdown {
+            body: Some(md.to_string()),
+        }),
+        Box::new(Junit),
+        Box::new(Html { history: vec![] }),
+    ];
+    reporter::write_all(r, dir, &formats)
 }
 
 fn selected<'a>(

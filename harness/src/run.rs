@@ -595,27 +595,12 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     report.complete = true;
     report.finished_at = Some(wasiprobe_util::now_rfc3339());
     report.summarize();
-    report::write(&report, &report_path)?;
-    wasiprobe_util::atomic_write(
-        &opts.out.join("report.md"),
-        crate::render::markdown(&report).as_bytes(),
+    wasiprobe_reports::reporter::write_all(
+        &report,
+        &opts.out,
+        &wasiprobe_reports::reporter::standard(vec![]),
     )?;
-    wasiprobe_util::atomic_write(
-        &opts.out.join("junit.xml"),
-        crate::render::junit(&report).as_bytes(),
-    )?;
-    write_dashboard(&report, &[], &opts.out)?;
     Ok(report)
-}
-
-/// `DIR/report.html`: the static dashboard, with the history plots when a history is given.
-pub fn write_dashboard(
-    report: &Report,
-    history: &[wasiprobe_reports::HistoryRun],
-    dir: &Path,
-) -> Result<()> {
-    let html = wasiprobe_reports::dashboard_html(report, history)?;
-    wasiprobe_util::atomic_write(&dir.join("report.html"), html.as_bytes())
 }
 
 /// Builds one probe with one SDK as a run does: `Ok(module)`, or the error value of its

@@ -12,6 +12,7 @@ pub mod json;
 pub mod libcdiff;
 pub mod render;
 mod report;
+pub mod reporter;
 mod svg;
 
 pub use dashboard::dashboard_html;
