@@ -1,0 +1,259 @@
+use super::*;
+use serde_json::json;
+use serde_json::Value;
+use wasiprobe_model::report::{BuildSummary, Cell, HostInfo, Report, Verdict};
+
+fn report(cells: &[(&str, Verdict)]) -> Report {
+    let mut r = Report {
+        schema_version: 1,
+        complete: true,
+        started_at: "t0".into(),
+        finished_at: Some("t1".into()),
+        host: HostInfo::current(),
+        options: json!({}),
+        sdks: vec![],
+        runtimes: vec![],
+        build: BuildSummary {
+            compiled: 0,
+            cached: 0,
+            failed: 0,
+            rebuilt_corrupt: 0,
+        },
+        results: cells
+            .iter()
+            .map(|(check, v)| Cell {
+                sdk: "zig-0.13".into(),
+                runtime: "wasmtime".into(),
+                probe: "p".into(),
+                check: check.to_string(),
+                area: "a".into(),
+                verdict: *v,
+                evidence: json!({ "problems": [format!("{check} went wrong")] }),
+                duration_ms: 1.0,
+            })
+            .collect(),
+        summary: Default::default(),
+        imports: Default::default(),
+        dark_features: Default::default(),
+        python: Default::default(),
+        python_ext: None,
+        libc: Default::default(),
+    };
+    r.summarize();
+    r
+}
+
+/// The same checks on wasmtime and on a second runtime "other" with the given verdicts.
+fn two_runtimes(here: &[(&str, Verdict)], there: &[(&str, Verdict)]) -> Report {
+    let mut r = report(here);
+    let mut other = report(there).results;
+    for c in &mut other {
+        c.runtime = "other".into();
+    }
+    r.results.extend(other);
+    r
+}
+
+#[test]
+fn compare_lists_each_behaviour_that_differs_with_both_reasons() {
+    let r = two_runtimes(
+        &[
+            ("a", Verdict::Pass),
+            ("b", Verdict::Pass),
+            ("c", Verdict::Fail),
+            ("d", Verdict::Pass),
+        ],
+        &[
+            ("a", Verdict::Pass),
+            ("b", Verdict::Trap),
+            ("c", Verdict::Fail),
+            ("d", Verdict::Skip),
+        ],
+    );
+    let c = compare_runtimes(&r, "wasmtime").unwrap();
+    assert_eq!(c.differences.len(), 1, "{c:?}");
+    let d = &c.differences[0];
+    assert_eq!((d.check.as_str(), d.verdict), ("b", Verdict::Trap));
+    assert_eq!(d.why, "b went wrong");
+    assert_eq!(
+        c.agreement,
+        vec![RuntimeAgreement {
+            runtime: "other".into(),
+            compared: 3,
+            same: 2,
+            not_run: 1
+        }]
+    );
+    let md = comparison_markdown(&c);
+    assert!(
+        md.contains("| other | b | zig-0.13 | pass | trap |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn compare_with_identical_runtimes_finds_nothing_and_needs_a_known_reference() {
+    let cells = [("a", Verdict::Pass), ("b", Verdict::Fail)];
+    let r = two_runtimes(&cells, &cells);
+    assert!(compare_runtimes(&r, "wasmtime")
+        .unwrap()
+        .differences
+        .is_empty());
+    // Comparing the other way round must agree.
+    assert!(compare_runtimes(&r, "other")
+        .unwrap()
+        .differences
+        .is_empty());
+    let e = compare_runtimes(&r, "wasmer").unwrap_err();
+    assert!(e.contains("other, wasmtime"), "{e}");
+}
+
+#[test]
+fn diff_classifies_regressions_fixes_new_and_gone() {
+    let old = report(&[
+        ("a", Verdict::Pass),
+        ("b", Verdict::Fail),
+        ("c", Verdict::Pass),
+        ("d", Verdict::Pass),
+    ]);
+    let new = report(&[
+        ("a", Verdict::Timeout),
+        ("b", Verdict::Pass),
+        ("c", Verdict::Pass),
+        ("e", Verdict::Pass),
+    ]);
+    let d = diff(&old, &new);
+    let kinds: Vec<(Change, &str)> = d
+        .cells
+        .iter()
+        .map(|c| (c.change.clone(), c.key.rsplit("::").next().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (Change::Regression, "a"),
+            (Change::Fixed, "b"),
+            (Change::New, "e"),
+            (Change::Gone, "d")
+        ]
+    );
+    assert_eq!(d.regressions(), 1);
+    assert_eq!(diff(&old, &old).cells.len(), 0);
+    // Import sets of the same sdk × probe: what the new build adds and drops.
+    let (mut old, mut new) = (old, new);
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    old.imports
+        .entry("zig-0.13".into())
+        .or_default()
+        .insert("p".into(), set(&["fd_write", "proc_exit"]));
+    new.imports
+        .entry("zig-0.13".into())
+        .or_default()
+        .insert("p".into(), set(&["fd_write", "random_get"]));
+    let d = diff(&old, &new);
+    assert_eq!(
+        d.imports,
+        vec![(
+            "zig-0.13::p".to_string(),
+            set(&["random_get"]),
+            set(&["proc_exit"])
+        )]
+    );
+}
+
+#[test]
+fn evidence_classifies_breaking_fixed_and_changed_facts() {
+    use wasiprobe_model::sdk::{Identity, Provisioned, Status};
+    use wasiprobe_model::sdk::{Kind, SdkSpec};
+    let mut r = report(&[]);
+    for id in ["old", "new"] {
+        r.sdks.push(Provisioned {
+            spec: SdkSpec {
+                id: id.into(),
+                kind: Kind::Zig,
+                version: None,
+                cpython: vec![],
+                llvm: None,
+                wasi_libc: None,
+                url: None,
+                sha256: None,
+                packages: vec![],
+                cc: None,
+                sysroot: None,
+                target: "wasm32-wasi".into(),
+                cflags: vec![],
+                suite: None,
+                package: None,
+                compiler: None,
+                snapshot: None,
+                provenance: None,
+            },
+            status: Status::Ready,
+            reason: None,
+            identity: Identity::default(),
+            compiler: None,
+        });
+    }
+    let cell = |sdk: &str, check: &str, v: Verdict, facts: Value| Cell {
+        sdk: sdk.into(),
+        runtime: "wasmtime".into(),
+        probe: "p".into(),
+        check: check.into(),
+        area: "a".into(),
+        verdict: v,
+        evidence: json!({ "facts": facts, "problems": ["x"] }),
+        duration_ms: 1.0,
+    };
+    r.results = vec![
+        cell("old", "a", Verdict::Pass, json!({})),
+        cell("new", "a", Verdict::Fail, json!({})),
+        cell("old", "b", Verdict::Fail, json!({})),
+        cell("new", "b", Verdict::Pass, json!({})),
+        cell("old", "c", Verdict::Pass, json!({ "errno": 76 })),
+        cell("new", "c", Verdict::Pass, json!({ "errno": 44 })),
+        cell("old", "d", Verdict::Pass, json!({ "errno": 1 })),
+        cell("new", "d", Verdict::Pass, json!({ "errno": 1 })),
+    ];
+    let e = evidence(&r, "old", "new").unwrap();
+    let classes: Vec<(Class, &str)> = e
+        .items
+        .iter()
+        .map(|i| (i.class.clone(), i.check.as_str()))
+        .collect();
+    assert_eq!(
+        classes,
+        vec![
+            (Class::Breaking, "a"),
+            (Class::Fixed, "b"),
+            (Class::ChangedFact, "c"),
+            (Class::NoChange, "d")
+        ]
+    );
+    assert_eq!(e.breaking(), 1);
+    assert!(
+        evidence_markdown(&e).contains("errno: 76 → 44"),
+        "{}",
+        evidence_markdown(&e)
+    );
+    assert!(evidence(&r, "old", "nope")
+        .unwrap_err()
+        .contains("old, new"));
+}
+
+#[test]
+fn junit_and_markdown_carry_every_cell() {
+    let r = report(&[
+        ("a", Verdict::Pass),
+        ("b", Verdict::Fail),
+        ("c", Verdict::Unavailable),
+        ("d", Verdict::Oom),
+    ]);
+    let x = junit(&r);
+    assert_eq!(x.matches("<testcase").count(), 4, "{x}");
+    assert!(
+        x.contains("<failure") && x.contains("<skipped") && x.contains("<error"),
+        "{x}"
+    );
+    let md = markdown(&r);
+    assert!(md.contains("b went wrong") && md.contains("oom"), "{md}");
+}
