@@ -1,8 +1,9 @@
 //! `wasiprobe bench`: the harness's cost per cell against the floor of running the same cached
 //! module straight through wasmtime's API. A measurement, printed — never asserted in a test.
 
+use crate::case::judge_run;
 use crate::checks::Check;
-use crate::run::{judge_run, RunOptions};
+use crate::plan::RunOptions;
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::time::{Duration, Instant};

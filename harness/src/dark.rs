@@ -8,8 +8,9 @@
 pub use wasiprobe_model::dark::{short, Census};
 
 use crate::build::Probe;
+use crate::case::run_case;
+use crate::plan::RunOptions;
 use crate::provision::Provisioned;
-use crate::run::{run_case, RunOptions};
 use anyhow::Result;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -50,7 +50,7 @@
 //!   reason.
 //! - Unlike the reference (one test at a time), tests run in parallel; output order is fixed.
 
-use crate::run::UsageError;
+use crate::plan::UsageError;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -913,10 +913,10 @@ pub fn execute(opts: &Options) -> Result<Run> {
         .map(|p| Expectations::load(p))
         .collect::<Result<_>>()?;
     warn_stale(&suites, &expectations, opts.filter.is_some());
-    let names = crate::run::select_runtimes(&opts.runtimes, &opts.configured)?;
+    let names = crate::plan::select_runtimes(&opts.runtimes, &opts.configured)?;
     let mut runtimes: Vec<(RuntimeStatus, Option<Box<dyn Runtime>>)> = Vec::new();
     for n in &names {
-        match crate::run::make_runtime(n, &opts.host, &opts.configured) {
+        match crate::plan::make_runtime(n, &opts.host, &opts.configured) {
             Ok(rt) => runtimes.push((
                 RuntimeStatus {
                     name: n.clone(),

@@ -9,8 +9,8 @@
 pub use wasiprobe_model::python::{Census, DarkFeature, ImportResult, ModuleInfo};
 
 use super::PyProvisioned;
+use crate::plan::RunOptions;
 use crate::protocol::{self, Observation};
-use crate::run::RunOptions;
 use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;

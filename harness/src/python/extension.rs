@@ -25,9 +25,9 @@
 
 pub use wasiprobe_model::python::{ExtBuild, ExtReport, HeaderSpec, LibcNeed, SdkExt, Step};
 
+use crate::plan::RunOptions;
 use crate::provision::{hex, Provisioned};
 use crate::report::{Cell, Verdict};
-use crate::run::RunOptions;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -731,7 +731,7 @@ pub fn note(spec: Option<&HeaderSpec>) -> String {
 /// Runs the probe for every selected SDK (unready ones give `unavailable` cells), when the
 /// selection asks for it.
 pub fn execute(
-    project: &crate::run::Project,
+    project: &crate::plan::Project,
     sdks: &[Provisioned],
     runtime: &str,
     opts: &RunOptions,
@@ -846,7 +846,7 @@ pub fn cell(r: &SdkExt, runtime: &str) -> Cell {
 /// `wasiprobe python ext [--sdk ID]...`: the probe for the named SDKs (default: all), as a
 /// Markdown table or JSON. Exit 0 when every ready SDK passes, 1 otherwise.
 pub fn cli(
-    project: &crate::run::Project,
+    project: &crate::plan::Project,
     popts: crate::provision::Options,
     ids: &[String],
     json_out: bool,
@@ -857,9 +857,9 @@ pub fn cli(
         jobs: 2,
         ..RunOptions::new(popts)
     };
-    let specs = crate::run::select_sdks(project, &opts)?;
+    let specs = crate::plan::select_sdks(project, &opts)?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build()?;
-    let sdks = pool.install(|| crate::run::provision_all(&specs, &opts));
+    let sdks = pool.install(|| crate::plan::provision_all(&specs, &opts));
     let (cells, report) = execute(project, &sdks, "build", &opts, &pool);
     let Some(report) = report else {
         bail!("no SDK selected");

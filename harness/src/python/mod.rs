@@ -17,15 +17,17 @@ pub mod census;
 pub mod extension;
 pub mod footprint;
 
+use crate::case::{judge_record, run_case_with, Launcher};
 use crate::checks::{self, Case, Check};
 use crate::matrix::{PythonSource, PythonSpec};
+use crate::plan::{cannot_run, Project, RunOptions};
 use crate::report::{Cell, Verdict};
-use crate::run::{self, RunOptions};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use wasiprobe_checks::protocol::SCRATCH_GUEST;
 use wasiprobe_runtimes::{Preopen, RunSpec, Runtime};
 
 /// The Wasm stack for python.wasm. CPython's `Tools/wasm/wasi` host runner passes
@@ -45,7 +47,7 @@ pub fn spec_for(
     argv.extend(args.iter().cloned());
     let mut preopens = vec![Preopen {
         host: scratch.to_owned(),
-        guest: run::SCRATCH_GUEST.into(),
+        guest: SCRATCH_GUEST.into(),
     }];
     preopens.extend(py.launch.preopens.iter().cloned());
     RunSpec {
@@ -362,7 +364,7 @@ pub fn twin_cells(
                 json!({ "reason": format!("not observable from Python: {why}") }),
                 0.0,
             ));
-        } else if let Some(why) = run::cannot_run(&rt.capabilities(), &c.case(), opts) {
+        } else if let Some(why) = cannot_run(&rt.capabilities(), &c.case(), opts) {
             out.push(cell(
                 c.as_ref(),
                 Verdict::Skip,
@@ -379,18 +381,18 @@ pub fn twin_cells(
     let mut case: Case = judged[0].case();
     case.unobservable = twin.unobservable_parts.to_vec();
     let result = script_source(root, twin).and_then(|script| {
-        let launch = run::Launcher {
+        let launch = Launcher {
             build: &|scratch: &Path, args: &[String]| {
                 spec_for(py, &script, &args[1..], scratch, opts)
             },
         };
-        run::run_case_with(rt, py.wasm.as_deref().unwrap(), &case, opts, &launch)
+        run_case_with(rt, py.wasm.as_deref().unwrap(), &case, opts, &launch)
     });
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     match result {
         Ok(rec) => {
             for c in judged {
-                let (v, mut ev) = run::judge_record(c, &rec, opts);
+                let (v, mut ev) = judge_record(c, &rec, opts);
                 ev["python_run"] = json!({
                     "wall_ms": rec.outcome.duration.as_secs_f64() * 1000.0,
                     "stderr_tail": String::from_utf8_lossy(&rec.outcome.stderr[rec.outcome.stderr.len().saturating_sub(600)..]),
@@ -430,7 +432,7 @@ pub const DEFAULT_ENTRY: &str = "json";
 /// census on every runtime (footprint on the first that completes it), when the selection
 /// asks for it.
 pub fn execute(
-    project: &crate::run::Project,
+    project: &Project,
     runtimes: &[&dyn Runtime],
     opts: &RunOptions,
     pool: &rayon::ThreadPool,
@@ -513,7 +515,7 @@ type CensusOutcome = (
 /// is false (a shard without the reference runtime); every runtime gets a `stdlib_census` cell
 /// judged against it ([`census::judge`]).
 fn census_all(
-    project: &crate::run::Project,
+    project: &Project,
     py: &PyProvisioned,
     runtimes: &[&dyn Runtime],
     reference_here: bool,

@@ -1,0 +1,396 @@
+//! What a run will do: the project, the options, and the selection of SDKs, runtimes, probes
+//! and checks (names checked against what exists: unknown ones are usage errors); provisioning
+//! each toolchain and building each probe.
+
+use crate::build::{self, Built, Cache, Probe};
+use crate::checks::{self, Case, Check};
+use crate::matrix::{Kind, Matrix};
+use crate::provision::{self, Provisioned};
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use wasiprobe_checks::protocol::SCRATCH_GUEST;
+use wasiprobe_runtimes::{Capabilities, CliSpec, HostEnv, Injection, Limits, Runtime, Unavailable};
+
+/// A mistake in what the user asked for (exit 2), as opposed to a finding.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Every runtime wasiprobe knows. Those behind a cargo feature that is off are still listed:
+/// asking for one gives an `unavailable` row saying which feature to build with.
+pub const RUNTIMES: &[&str] = &["wasmtime", "wasmer", "wasmi", "wamr", "node", "wasmedge"];
+
+/// `--runtime all`: every runtime in [`RUNTIMES`].
+pub const ALL_RUNTIMES: &str = "all";
+
+/// Names a `[[runtime]]` may not take: the built-in runtimes and `all`.
+pub fn reserved_runtime_names() -> Vec<&'static str> {
+    RUNTIMES.iter().copied().chain([ALL_RUNTIMES]).collect()
+}
+
+/// The runtimes a run asks for, expanded and validated (unknown names are usage errors). Besides
+/// [`RUNTIMES`], the `[[runtime]]` entries of the project's matrix are runtimes by their name.
+pub fn select_runtimes(asked: &[String], configured: &[CliSpec]) -> Result<Vec<String>> {
+    if asked.is_empty() {
+        return Ok(vec!["wasmtime".into()]);
+    }
+    let known: Vec<&str> = RUNTIMES
+        .iter()
+        .copied()
+        .chain(configured.iter().map(|c| c.name.as_str()))
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for r in asked {
+        if r == ALL_RUNTIMES {
+            out.extend(known.iter().map(|s| s.to_string()));
+        } else if known.contains(&r.as_str()) {
+            out.push(r.clone());
+        } else {
+            let mut valid = known.clone();
+            valid.push(ALL_RUNTIMES);
+            return Err(unknown("runtime", r, &valid));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|r| seen.insert(r.clone()));
+    Ok(out)
+}
+
+/// What the runtimes need from the machine: the tool's cache, and the executable that hosts
+/// crash-isolated workers (`wasiprobe worker`).
+pub fn host_env(opts: &RunOptions) -> HostEnv {
+    HostEnv {
+        cache: opts.provision.cache.clone(),
+        worker_exe: opts.worker_exe.clone().or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .filter(|p| p.file_stem().is_some_and(|s| s == "wasiprobe"))
+        }),
+    }
+}
+
+#[allow(dead_code)]
+pub(crate) fn not_built(feature: &str) -> anyhow::Error {
+    Unavailable(format!(
+        "this wasiprobe was built without the `{feature}` feature \
+         (cargo build --release --features {feature})"
+    ))
+    .into()
+}
+
+/// Builds the named runtime. An [`Unavailable`] error means it cannot run on this machine (the
+/// report says why in its row); any other error is the harness's own failure.
+/// `configured`: the `[[runtime]]` entries of the project's matrix.
+pub fn make_runtime(name: &str, env: &HostEnv, configured: &[CliSpec]) -> Result<Box<dyn Runtime>> {
+    match name {
+        "wasmtime" => Ok(Box::new(
+            wasiprobe_runtimes::WasmtimeRuntime::with_code_cache(env.cache.join("wasmtime-code"))?,
+        )),
+        "node" => Ok(Box::new(wasiprobe_runtimes::NodeRuntime::new(env)?)),
+        #[cfg(feature = "wasmi")]
+        "wasmi" => Ok(Box::new(wasiprobe_runtimes::WasmiRuntime::new()?)),
+        #[cfg(feature = "wamr")]
+        "wamr" => Ok(Box::new(wasiprobe_runtimes::WamrRuntime::new(env)?)),
+        #[cfg(not(feature = "wasmi"))]
+        "wasmi" => Err(not_built(name)),
+        #[cfg(not(feature = "wamr"))]
+        "wamr" => Err(not_built(name)),
+        #[cfg(feature = "wasmer")]
+        "wasmer" => Ok(Box::new(wasiprobe_runtimes::WasmerRuntime::new()?)),
+        #[cfg(not(feature = "wasmer"))]
+        "wasmer" => Err(not_built(name)),
+        #[cfg(feature = "wasmedge")]
+        "wasmedge" => Ok(Box::new(
+            wasiprobe_runtimes::wasmedge_rt::WasmEdgeRuntime::new(env)?,
+        )),
+        #[cfg(not(feature = "wasmedge"))]
+        "wasmedge" => Err(wasmedge_unavailable()),
+        _ => match configured.iter().find(|c| c.name == name) {
+            Some(c) => Ok(Box::new(wasiprobe_runtimes::CliRuntime::new(
+                c.clone(),
+                env,
+            )?)),
+            None => {
+                let mut valid = RUNTIMES.to_vec();
+                valid.extend(configured.iter().map(|c| c.name.as_str()));
+                Err(unknown("runtime", name, &valid))
+            }
+        },
+    }
+}
+
+/// Why the embedded WasmEdge cannot run here.
+#[cfg(not(feature = "wasmedge"))]
+pub(crate) fn wasmedge_unavailable() -> anyhow::Error {
+    Unavailable(
+        "this wasiprobe was built without the `wasmedge` feature, which needs the native \
+         libwasmedge, not obtainable from the package registries reachable here; a `wasmedge` \
+         CLI on PATH can be run as a `[[runtime]] kind = \"command\"` (see sdk-matrix.toml)"
+            .into(),
+    )
+    .into()
+}
+
+/// Why `caps` cannot run `case` as asked, if it cannot: the cell is then `skip`, not `fail`.
+pub fn cannot_run(caps: &Capabilities, case: &Case, opts: &RunOptions) -> Option<String> {
+    if !caps.preopen_mapping {
+        return Some(format!(
+            "the runtime cannot preopen a directory as {SCRATCH_GUEST}"
+        ));
+    }
+    if !case.stdin.is_empty() && !caps.stdin {
+        return Some("the case feeds stdin and the runtime cannot".into());
+    }
+    for inj in &opts.inject {
+        if inj.is_worker_fault() {
+            if caps.isolation != "worker-process" {
+                return Some(format!(
+                    "{inj} is a fault of a worker process and the runtime runs {}",
+                    caps.isolation
+                ));
+            }
+        } else if !caps.fault_injection {
+            return Some(format!(
+                "fault injection ({inj}) was asked for and the runtime cannot inject faults"
+            ));
+        }
+    }
+    None
+}
+
+pub struct Project {
+    pub root: PathBuf,
+    pub matrix: Matrix,
+    pub probes: Vec<Probe>,
+}
+
+/// The project's matrix: `matrix`, else `ROOT/sdk-matrix.toml`; its CLI runtimes resolve their
+/// adapters relative to `root`.
+pub fn load_matrix(root: &Path, matrix: Option<&Path>) -> Result<Matrix> {
+    let mpath = matrix
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("sdk-matrix.toml"));
+    let mut matrix = Matrix::load(&mpath, &reserved_runtime_names())?;
+    for r in &mut matrix.runtimes {
+        r.root = root.to_owned();
+    }
+    Ok(matrix)
+}
+
+impl Project {
+    pub fn load(root: &Path, matrix: Option<&Path>) -> Result<Project> {
+        let matrix = load_matrix(root, matrix)?;
+        let probes = build::discover(&root.join("probes"))
+            .with_context(|| format!("{} has no probes/ (use --root)", root.display()))?;
+        Ok(Project {
+            root: root.to_owned(),
+            matrix,
+            probes,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub sdks: Vec<String>,
+    pub runtimes: Vec<String>,
+    pub probes: Vec<String>,
+    pub checks: Vec<String>,
+    pub inject: Vec<Injection>,
+    pub out: PathBuf,
+    pub keep: bool,
+    pub jobs: usize,
+    pub limits: Limits,
+    pub provision: provision::Options,
+    /// Fetch what is missing before the run: zig wheels and Debian libc packages into the cache
+    /// (no root needed), and, when running as root, the Debian compilers with apt.
+    pub fetch: bool,
+    pub scratch_root: Option<PathBuf>,
+    /// Also build the probes in `NATIVE_PROBES` with the host's `cc` and run them natively:
+    /// the floor a reader compares every runtime against (sdk and runtime "native").
+    pub native: bool,
+    /// Run only this deterministic share of the cells (`merge` reassembles the shards).
+    pub partition: Option<crate::shard::Partition>,
+    /// The executable that hosts crash-isolated runtime workers; by default this one, when it
+    /// is `wasiprobe`.
+    pub worker_exe: Option<PathBuf>,
+}
+
+impl RunOptions {
+    /// Everything selected, no liars, default limits, one job, toolchains fetched when
+    /// missing: what the subcommands that run one thing and the tests start from.
+    pub fn new(provision: provision::Options) -> Self {
+        RunOptions {
+            sdks: vec![],
+            runtimes: vec![],
+            probes: vec![],
+            checks: vec![],
+            inject: vec![],
+            out: PathBuf::new(),
+            keep: false,
+            jobs: 1,
+            limits: Limits::default(),
+            provision,
+            fetch: true,
+            scratch_root: None,
+            native: false,
+            partition: None,
+            worker_exe: None,
+        }
+    }
+}
+
+/// The pseudo-probe that selects the dark-features census (`probes/dark/`).
+pub const DARK: &str = "dark";
+
+/// Whether this run takes the dark-features census: when nothing narrows the selection, or
+/// `--probe dark` asks for it.
+pub(crate) fn wants_dark(opts: &RunOptions) -> bool {
+    opts.checks.is_empty()
+        && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == DARK))
+        && opts.partition.is_none_or(|p| p.owns(DARK, DARK, DARK))
+}
+
+/// Probes with a native stand-in for `<wasi/api.h>` in `probes/c/native/`.
+pub const NATIVE_PROBES: &[&str] = &["clocks"];
+
+/// The usage error for a name that is not one of `valid`, listing them.
+pub fn unknown(what: &str, name: &str, valid: &[&str]) -> anyhow::Error {
+    UsageError(format!(
+        "unknown {what} '{name}'; valid: {}",
+        valid.join(", ")
+    ))
+    .into()
+}
+
+/// Selected checks, after validating `--probe` and `--check` names.
+pub fn select_checks(project: &Project, opts: &RunOptions) -> Result<Vec<Box<dyn Check>>> {
+    let all = checks::all();
+    let check_names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+    let mut probe_names: Vec<&str> = project.probes.iter().map(|p| p.name.as_str()).collect();
+    probe_names.push(DARK);
+    probe_names.extend(crate::python::probe_names());
+    for c in &opts.checks {
+        if !check_names.contains(&c.as_str()) {
+            return Err(unknown("check", c, &check_names));
+        }
+    }
+    for p in &opts.probes {
+        if !probe_names.contains(&p.as_str()) {
+            return Err(unknown("probe", p, &probe_names));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|c| opts.checks.is_empty() || opts.checks.iter().any(|n| n == c.name()))
+        .filter(|c| opts.probes.is_empty() || opts.probes.iter().any(|n| n == c.probe()))
+        .collect())
+}
+
+pub fn select_sdks(project: &Project, opts: &RunOptions) -> Result<Vec<crate::matrix::SdkSpec>> {
+    for s in &opts.sdks {
+        if project.matrix.get(s).is_none() && project.matrix.python(s).is_none() {
+            let mut valid = project.matrix.ids();
+            valid.extend(project.matrix.python_ids());
+            return Err(unknown("sdk", s, &valid));
+        }
+    }
+    Ok(project
+        .matrix
+        .sdks
+        .iter()
+        .filter(|s| opts.sdks.is_empty() || opts.sdks.contains(&s.id))
+        .cloned()
+        .collect())
+}
+
+pub fn provision_all(specs: &[crate::matrix::SdkSpec], opts: &RunOptions) -> Vec<Provisioned> {
+    specs
+        .par_iter()
+        .map(|s| {
+            let fetchable = match s.kind {
+                Kind::Zig | Kind::DebLibc => true,
+                Kind::Debian => provision::is_root(),
+                Kind::WasiSdk | Kind::Path => false,
+            };
+            if opts.fetch && fetchable {
+                provision::fetch(s, &opts.provision)
+            } else {
+                provision::locate(s, &opts.provision)
+            }
+        })
+        .collect()
+}
+
+/// Builds one probe with one SDK as a run does: `Ok(module)`, or the error value of its
+/// cells — `skip` when the libc lacks a function the probe requires, otherwise `error` (a
+/// compile error carries the command and the compiler's message). `facts` is the SDK's libc
+/// reading (`crate::libc::facts`), which the stub probe is generated from.
+pub fn build_probe(
+    cache: &Cache,
+    sdk: &Provisioned,
+    probe: &Probe,
+    facts: Option<&crate::libc::LibcFacts>,
+    opts: &RunOptions,
+) -> Result<PathBuf, Value> {
+    if let Some(f) = facts.filter(|f| !f.symbols.is_empty()) {
+        let missing = probe.missing(&f.symbols);
+        if !missing.is_empty() {
+            return Err(json!({
+                SKIP: true,
+                "reason": format!("{}'s libc defines no {}: probe {} cannot be linked", sdk.spec.id, missing.join(", "), probe.name),
+            }));
+        }
+    }
+    let built = generated_headers(probe, sdk, facts, opts)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .and_then(|g| cache.build_with(sdk, probe, g.as_deref()));
+    match built {
+        Ok(Built::Ok { wasm, .. }) => Ok(wasm),
+        Ok(Built::CompileError { command, stderr }) => Err(json!({
+            "reason": format!("probe {} does not compile with {}", probe.name, sdk.spec.id),
+            "command": command,
+            "stderr": stderr,
+        })),
+        Err(e) => Err(json!({ "reason": format!("build failed: {e:#}") })),
+    }
+}
+
+/// The include directory generated for `probe` on `sdk`, if the probe needs one: the stub
+/// probe's `wp_stubs.h`, written from the SDK's stub census.
+pub(crate) fn generated_headers(
+    probe: &Probe,
+    sdk: &Provisioned,
+    facts: Option<&crate::libc::LibcFacts>,
+    opts: &RunOptions,
+) -> Result<Option<PathBuf>, String> {
+    if probe.name != checks::libc::stubs::PROBE {
+        return Ok(None);
+    }
+    let f = facts.ok_or_else(|| format!("no libc facts for {}", sdk.spec.id))?;
+    if let Some(e) = f.errors.iter().find(|e| e.starts_with("stubs:")) {
+        return Err(format!("the static stub census failed: {e}"));
+    }
+    let dir = opts
+        .provision
+        .cache
+        .join("generated")
+        .join(&sdk.spec.id)
+        .join(&probe.name);
+    crate::stubs::write_header(&dir, &sdk.spec.id, &f.stubs)
+        .map(Some)
+        .map_err(|e| format!("writing the stub probe's header: {e:#}"))
+}
+
+/// In a build result's error value: the probe cannot be built with this SDK by design (a
+/// function it requires is not in the libc), so its cells are `skip`, not `error`.
+pub const SKIP: &str = "skip";
