@@ -199,7 +199,7 @@ struct RunArgs {
     baseline: Option<PathBuf>,
     /// Run only shard K of N (deterministic; `wasiprobe merge` reassembles them).
     #[arg(long, value_name = "K/N")]
-    partition: Option<wasiprobe::shard::Partition>,
+    partition: Option<wasiprobe::plan::Partition>,
     /// Add the report to this history database and plot the history in report.html.
     #[arg(long, value_name = "DB")]
     history: Option<PathBuf>,

@@ -8,8 +8,11 @@ use crate::matrix::{Kind, Matrix};
 use crate::provision::{self, Provisioned};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use wasiprobe_checks::protocol::SCRATCH_GUEST;
 use wasiprobe_runtimes::{Capabilities, CliSpec, HostEnv, Injection, Limits, Runtime, Unavailable};
 
@@ -219,7 +222,7 @@ pub struct RunOptions {
     /// the floor a reader compares every runtime against (sdk and runtime "native").
     pub native: bool,
     /// Run only this deterministic share of the cells (`merge` reassembles the shards).
-    pub partition: Option<crate::shard::Partition>,
+    pub partition: Option<Partition>,
     /// The executable that hosts crash-isolated runtime workers; by default this one, when it
     /// is `wasiprobe`.
     pub worker_exe: Option<PathBuf>,
@@ -278,7 +281,7 @@ pub fn select_checks(project: &Project, opts: &RunOptions) -> Result<Vec<Box<dyn
     let check_names: Vec<&str> = all.iter().map(|c| c.name()).collect();
     let mut probe_names: Vec<&str> = project.probes.iter().map(|p| p.name.as_str()).collect();
     probe_names.push(DARK);
-    probe_names.extend(crate::python::probe_names());
+    probe_names.extend(crate::python::twins::probe_names());
     for c in &opts.checks {
         if !check_names.contains(&c.as_str()) {
             return Err(unknown("check", c, &check_names));
@@ -319,7 +322,7 @@ pub fn provision_all(specs: &[crate::matrix::SdkSpec], opts: &RunOptions) -> Vec
         .map(|s| {
             let fetchable = match s.kind {
                 Kind::Zig | Kind::DebLibc => true,
-                Kind::Debian => provision::is_root(),
+                Kind::Debian => wasiprobe_util::is_root(),
                 Kind::WasiSdk | Kind::Path => false,
             };
             if opts.fetch && fetchable {
@@ -394,3 +397,42 @@ pub(crate) fn generated_headers(
 /// In a build result's error value: the probe cannot be built with this SDK by design (a
 /// function it requires is not in the libc), so its cells are `skip`, not `error`.
 pub const SKIP: &str = "skip";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    /// 1-based.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl FromStr for Partition {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("partition '{s}' is not K/N with 1 <= K <= N");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Partition { index, count })
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Partition {
+    /// Whether the probe run (sdk, runtime, probe) belongs to this shard. A stable hash (not
+    /// std's randomized one), so every machine of a CI matrix agrees.
+    pub fn owns(&self, sdk: &str, runtime: &str, probe: &str) -> bool {
+        let h = Sha256::digest(format!("{sdk}\0{runtime}\0{probe}"));
+        let v = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+        v % self.count == self.index - 1
+    }
+}

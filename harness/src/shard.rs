@@ -4,52 +4,13 @@
 //! partition and a digest of what was asked for, so a shard from another matrix, a missing
 //! shard or a duplicated one is an error, never a silently smaller report.
 
+use crate::plan::Partition;
 use crate::report::{Cell, Report};
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::str::FromStr;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Partition {
-    /// 1-based.
-    pub index: u32,
-    pub count: u32,
-}
-
-impl FromStr for Partition {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("partition '{s}' is not K/N with 1 <= K <= N");
-        let (k, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count): (u32, u32) = (
-            k.trim().parse().map_err(|_| bad())?,
-            n.trim().parse().map_err(|_| bad())?,
-        );
-        if index == 0 || count == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Partition { index, count })
-    }
-}
-
-impl std::fmt::Display for Partition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-impl Partition {
-    /// Whether the probe run (sdk, runtime, probe) belongs to this shard. A stable hash (not
-    /// std's randomized one), so every machine of a CI matrix agrees.
-    pub fn owns(&self, sdk: &str, runtime: &str, probe: &str) -> bool {
-        let h = Sha256::digest(format!("{sdk}\0{runtime}\0{probe}"));
-        let v = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
-        v % self.count == self.index - 1
-    }
-}
 
 /// What a shard was asked to run: the options (minus the partition) and the matrix's SDKs.
 pub fn plan_digest(r: &Report) -> String {

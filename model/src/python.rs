@@ -1,11 +1,13 @@
 //! CPython-for-WASI: the binaries the matrix names, what was found of them, and what the
 //! report says about them (stdlib census, footprint and strip plan, C-extension builds).
 
-use crate::report::Verdict;
+use crate::verdict::Verdict;
 
 /// The C-extension build probe's column in the report, and its negative control (an extension
 /// needing `fork`, which no WASI libc has).
 pub const EXT_PROBE: &str = "py-ext";
+/// The stdlib census's column in the report.
+pub const CENSUS_PROBE: &str = "py-census";
 pub const EXT_CONTROL: &str = "wpext_fork";
 use crate::run::Preopen;
 use serde::{Deserialize, Serialize};

@@ -187,7 +187,7 @@ impl Suite {
             ));
         }
         cmd.args(["-o", "Acquire::Languages=none", "-q"]);
-        if crate::provision::is_root() {
+        if wasiprobe_util::is_root() {
             // apt drops to `_apt` for downloads, which cannot write into a root-owned cache.
             cmd.args(["-o", "APT::Sandbox::User=root"]);
         }

@@ -120,3 +120,12 @@ pub fn default_cache_dir() -> PathBuf {
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
+
+/// Whether this process runs as root (apt installs and `apt-get source` need it).
+pub fn is_root() -> bool {
+    let mut cmd = Command::new("id");
+    cmd.arg("-u");
+    command_output(cmd, Duration::from_secs(10))
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}

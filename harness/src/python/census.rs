@@ -19,7 +19,7 @@ use std::time::Instant;
 use wasiprobe_runtimes::{Outcome, Runtime, Termination};
 
 /// The probe column of census rows.
-pub const PROBE: &str = "py-census";
+pub use wasiprobe_model::python::CENSUS_PROBE as PROBE;
 /// Modules per process. Small enough that the per-module fallback after a trap is cheap,
 /// large enough that interpreter start-up does not dominate.
 pub const BATCH: usize = 40;

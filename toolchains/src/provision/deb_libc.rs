@@ -167,7 +167,7 @@ pub(super) fn locate(spec: &SdkSpec, opts: &Options) -> Result<Provisioned, Stri
 pub(super) fn fetch(spec: &SdkSpec, opts: &Options) -> Result<()> {
     let mut errors = Vec::new();
     if tools(spec).is_err() {
-        if crate::provision::is_root() {
+        if wasiprobe_util::is_root() {
             if let Err(e) = super::apt_install_system(&compiler_packages(spec)) {
                 errors.push(format!("{e:#}"));
             }

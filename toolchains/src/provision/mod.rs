@@ -491,15 +491,6 @@ fn locate_debian(spec: &SdkSpec) -> Result<Provisioned, String> {
     ready(spec, compiler, identity)
 }
 
-/// Whether this process runs as root (apt installs and `apt-get source` need it).
-pub fn is_root() -> bool {
-    let mut cmd = Command::new("id");
-    cmd.arg("-u");
-    command_output(cmd, Duration::from_secs(10))
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 fn fetch_debian(spec: &SdkSpec) -> Result<()> {
     apt_install_system(&spec.packages)
 }
@@ -508,7 +499,7 @@ fn fetch_debian(spec: &SdkSpec) -> Result<()> {
 /// the compilers. (Packages of other suites are never installed: `crate::apt`.)
 pub fn apt_install_system(packages: &[String]) -> Result<()> {
     let cmdline = format!("apt-get install -y {}", packages.join(" "));
-    if !is_root() {
+    if !wasiprobe_util::is_root() {
         bail!("not root: run `{cmdline}` (after `apt-get update`)");
     }
     // Two toolchains provisioned in parallel would race for apt's lock.
