@@ -106,7 +106,9 @@ impl Runs {
                 Ok(rt) => rt,
                 Err(e) => return Arc::new(Rec::Failed(format!("{e:#}"))),
             };
-            let inj: Vec<Injection> = inject.map(|i| vec![i.parse().unwrap()]).unwrap_or_default();
+            let inj: Vec<Injection> = inject
+                .map(|i| vec![wasiprobe_runtimes::inject::parse(i).unwrap()])
+                .unwrap_or_default();
             Arc::new(
                 match run::run_case(rt.as_ref(), &wasm, &check.case(), &options(inj)) {
                     Ok(r) => Rec::Ran(Box::new(r)),

@@ -1,0 +1,95 @@
+//! `wasiprobe bench`: the harness's cost per cell, and the entropy battery's.
+
+use crate::cmd::sdk::selected;
+use anyhow::{Context, Result};
+use wasiprobe::provision::{self};
+use wasiprobe::run::{Project, RunOptions};
+use wasiprobe::{build, exit};
+
+pub fn bench(
+    project: &Project,
+    popts: provision::Options,
+    sdk: Option<String>,
+    iterations: usize,
+) -> Result<i32> {
+    let specs = selected(project, &sdk.into_iter().collect::<Vec<_>>())?;
+    let ready = specs
+        .iter()
+        .map(|s| provision::locate(s, &popts))
+        .find(|p| p.is_ready())
+        .context("no ready SDK to build the bench probe with (run `wasiprobe sdk fetch`)")?;
+    let check = wasiprobe::checks::args_env::ArgsEnv;
+    let probe = project
+        .probes
+        .iter()
+        .find(|p| p.name == "args_env")
+        .context("probes/c/args_env.c missing")?;
+    let cache = build::Cache::new(popts.cache.join("build"));
+    let wasm = match cache.build(&ready, probe)? {
+        build::Built::Ok { wasm, .. } => wasm,
+        build::Built::CompileError { stderr, .. } => {
+            anyhow::bail!("bench probe does not compile: {stderr}")
+        }
+    };
+    // A second build of the unchanged tree must be a cache hit.
+    let before = cache
+        .stats
+        .compiled
+        .load(std::sync::atomic::Ordering::Relaxed);
+    cache.build(&ready, probe)?;
+    let recompiles = cache
+        .stats
+        .compiled
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - before;
+    let opts = RunOptions {
+        fetch: false,
+        ..RunOptions::new(popts)
+    };
+    let f = wasiprobe::bench::measure(&check, &wasm, &opts, iterations)?;
+    let (fm, hm) = (
+        wasiprobe::bench::median(&f.floor),
+        wasiprobe::bench::median(&f.harness),
+    );
+    println!(
+        "sdk {} probe args_env, {iterations} iterations",
+        ready.spec.id
+    );
+    println!(
+        "floor (wasmtime API, cached module): median {:.3} ms",
+        fm.as_secs_f64() * 1e3
+    );
+    println!(
+        "harness cell (scratch dir, limits, run, parse, judge): median {:.3} ms",
+        hm.as_secs_f64() * 1e3
+    );
+    println!(
+        "overhead per cell: {:.3} ms",
+        (hm.as_secs_f64() - fm.as_secs_f64()) * 1e3
+    );
+    println!("recompiles of an unchanged tree: {recompiles}");
+    Ok(exit::OK)
+}
+
+pub fn bench_entropy(iterations: usize) -> Result<i32> {
+    use rand_chacha::rand_core::{RngCore, SeedableRng};
+    let mut bytes = vec![0u8; 12_500_000];
+    rand_chacha::ChaCha20Rng::seed_from_u64(7).fill_bytes(&mut bytes);
+    let mut times = Vec::new();
+    for _ in 0..iterations.clamp(1, 20) {
+        let t = std::time::Instant::now();
+        let v = wasiprobe::checks::entropy::sp800_22::assess(&bytes, 100);
+        times.push(t.elapsed());
+        anyhow::ensure!(
+            v["passed"] == true,
+            "the ChaCha20 control failed the battery: {v}"
+        );
+    }
+    println!(
+        "SP 800-22, all 15 tests + second level, 100 × 10^6 bits, {} threads: median {:.2} s over {} runs",
+        rayon::current_num_threads(),
+        wasiprobe::bench::median(&times).as_secs_f64(),
+        times.len()
+    );
+    Ok(exit::OK)
+}

@@ -1,0 +1,50 @@
+//! `wasiprobe testsuite`: suites in the wasi-testsuite format on our runtimes.
+
+use crate::cli::*;
+use anyhow::Result;
+use std::time::Duration;
+use wasiprobe::exit;
+use wasiprobe::provision::{self};
+use wasiprobe::run::{self};
+use wasiprobe_runtimes::Limits;
+
+pub fn testsuite(a: &TestsuiteArgs, popts: &provision::Options, cli: &Cli) -> Result<i32> {
+    // The matrix's CLI runtimes can run suites too; without a matrix there are only the
+    // built-in runtimes, but a matrix that is there must be valid.
+    let has_matrix = cli.matrix.is_some() || cli.root.join("sdk-matrix.toml").exists();
+    let configured = if has_matrix {
+        run::load_matrix(&cli.root, cli.matrix.as_deref())?.runtimes
+    } else {
+        Vec::new()
+    };
+    let opts = wasiprobe::testsuite::Options {
+        configured,
+        dirs: a.dirs.clone(),
+        runtimes: a.runtimes.clone(),
+        expectations: a.expectations.clone(),
+        jobs: a.jobs,
+        filter: a.filter.clone(),
+        limits: Limits {
+            wall: Duration::from_millis(a.timeout_ms),
+            ..Limits::default()
+        },
+        exact_output: a.exact_output,
+        host: wasiprobe_runtimes::HostEnv {
+            cache: popts.cache.clone(),
+            worker_exe: std::env::current_exe()
+                .ok()
+                .filter(|p| p.file_stem().is_some_and(|s| s == "wasiprobe")),
+        },
+    };
+    let r = wasiprobe::testsuite::execute(&opts)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", r.text());
+    }
+    Ok(if r.has_failures() {
+        exit::FAILURES
+    } else {
+        exit::OK
+    })
+}
