@@ -1,0 +1,153 @@
+use super::*;
+use std::time::Duration;
+use wasiprobe_runtimes::{Outcome, Termination};
+
+fn spec(json: &str) -> Result<Plan> {
+    parse_spec(Path::new("t.json"), &serde_json::from_str(json).unwrap())
+}
+
+fn outcome(code: i32, out: &str, err: &str) -> Outcome {
+    Outcome {
+        termination: Termination::Exited { code },
+        stdout: out.as_bytes().to_vec(),
+        stderr: err.as_bytes().to_vec(),
+        duration: Duration::ZERO,
+        host_calls: Default::default(),
+    }
+}
+
+fn plan(json: &str) -> RunPlan {
+    match spec(json).unwrap() {
+        Plan::Run(p) => p,
+        Plan::Unsupported(w) => panic!("unsupported: {w}"),
+    }
+}
+
+#[test]
+fn legacy_spec_becomes_reads_and_exit_code() {
+    let p = plan(
+        r#"{"args":["a"],"env":{"K":"v"},"dirs":["d.dir"],"stdout":"x","stderr":"y","exit_code":3}"#,
+    );
+    assert_eq!(p.args, ["a"]);
+    assert_eq!(p.env, [("K".to_string(), "v".to_string())]);
+    assert_eq!(p.dirs, ["d.dir"]);
+    assert_eq!(
+        p.reads,
+        [
+            (StreamId::Stdout, "x".into()),
+            (StreamId::Stderr, "y".into())
+        ]
+    );
+    assert_eq!(p.exit_code, 3);
+    assert_eq!(plan("{}"), RunPlan::default());
+}
+
+#[test]
+fn output_is_a_prefix_unless_exact() {
+    let p = plan(r#"{"stdout":"hello"}"#);
+    let l = Limits::default();
+    assert!(judge(&p, &outcome(0, "hello world\n", ""), &l, false).is_empty());
+    let d = judge(&p, &outcome(0, "hello world\n", ""), &l, true);
+    assert!(
+        matches!(
+            &d[..],
+            [Difference::Output {
+                mode: "exact",
+                offset: 5,
+                ..
+            }]
+        ),
+        "{d:?}"
+    );
+    // Negative controls: a different or a shorter output, a wrong exit code.
+    let d = judge(&p, &outcome(0, "help", ""), &l, false);
+    assert!(
+        matches!(&d[..], [Difference::Output { offset: 3, .. }]),
+        "{d:?}"
+    );
+    let d = judge(&p, &outcome(1, "hello", ""), &l, false);
+    assert_eq!(
+        d,
+        [Difference::ExitCode {
+            expected: 0,
+            got: 1
+        }]
+    );
+    // Unchecked stream: anything goes.
+    assert!(judge(&plan("{}"), &outcome(0, "x", "y"), &l, true).is_empty());
+}
+
+#[test]
+fn newlines_are_read_as_python_text_mode_reads_them() {
+    let p = plan(r#"{"stdout":"a\nb\nc\n"}"#);
+    assert!(judge(&p, &outcome(0, "a\r\nb\rc\n", ""), &Limits::default(), true).is_empty());
+}
+
+#[test]
+fn consecutive_reads_continue_where_the_last_stopped() {
+    let p = plan(
+        r#"{"operations":[{"type":"run"},{"type":"read","payload":"ab"},{"type":"read","payload":"cd"},{"type":"wait"}]}"#,
+    );
+    let l = Limits::default();
+    assert!(judge(&p, &outcome(0, "abcd", ""), &l, true).is_empty());
+    let d = judge(&p, &outcome(0, "abce", ""), &l, false);
+    assert!(
+        matches!(&d[..], [Difference::Output { offset: 3, .. }]),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn operation_specs_are_validated_or_skipped() {
+    assert!(matches!(
+        spec(r#"{"operations":[{"type":"run"},{"type":"connect"},{"type":"wait"}]}"#).unwrap(),
+        Plan::Unsupported(w) if w.contains("connect")
+    ));
+    assert!(matches!(
+        spec(r#"{"proposals":["http"],"operations":[{"type":"run"},{"type":"wait"}]}"#).unwrap(),
+        Plan::Unsupported(w) if w.contains("http")
+    ));
+    for bad in [
+        r#"{"operations":[{"type":"run"}]}"#,
+        r#"{"operations":[{"type":"read"}]}"#,
+        r#"{"operations":[{"type":"fly"}]}"#,
+        r#"{"operations":[],"stdout":"x"}"#,
+        r#"{"args":"not a list"}"#,
+        r#"{"dirs":["../escape"]}"#,
+        r#"{"exit_code":"zero"}"#,
+    ] {
+        let e = spec(bad).unwrap_err().to_string();
+        assert!(e.contains("t.json"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn expectation_errors_name_line_and_field() {
+    let p = Path::new("x.toml");
+    let e = Expectations::parse(
+        "version = 1\n[[suite]]\nname = \"s\"\n[[suite.test]]\nname = \"t\"\naction = \"skipp\"\n",
+        p,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("x.toml:6:") && e.contains("action"), "{e}");
+    let e = Expectations::parse("version = 2\n", p)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("x.toml:1:") && e.contains("version"), "{e}");
+    let e = Expectations::parse("[[suite]]\nname = \"s\"\n[[suite.test]]\nname = \"t\"\n", p)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("x.toml:4:") && e.contains("action"), "{e}");
+    let e = Expectations::parse("[[suite]]\nnom = \"s\"\n", p)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("x.toml:") && e.contains("name"), "{e}");
+    let x = Expectations::parse(
+        "[[suite]]\nname = \"s\"\n[[suite.test]]\nname = \"t\"\nexpected = \"fail\"\n",
+        p,
+    )
+    .unwrap();
+    assert!(x.get("s", "t").expected_fail && !x.get("s", "t").skip);
+    assert_eq!(x.get("s", "other"), Expectation::default());
+}
