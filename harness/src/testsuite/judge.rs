@@ -1,7 +1,6 @@
 //! Judging one run against its test: exit code, output, what differed.
 
 use super::*;
-use rayon::prelude::*;
 use wasiprobe_runtimes::{Limits, Outcome, Termination};
 
 /// Compares a run with its plan. Every difference is listed, where the reference stops at the

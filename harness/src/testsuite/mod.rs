@@ -62,13 +62,12 @@ pub use judge::judge;
 
 use crate::plan::UsageError;
 use anyhow::Result;
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use wasiprobe_runtimes::{HostEnv, Limits, Runtime};
+use wasiprobe_runtimes::{HostEnv, Limits};
 
 /// The only WASI version wasiprobe's runtimes implement.
 pub const PREVIEW1: &str = "wasm32-wasip1";
