@@ -2,11 +2,8 @@
 
 use super::*;
 use anyhow::Result;
-use rayon::prelude::*;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use wasiprobe_runtimes::Runtime;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Expectation {

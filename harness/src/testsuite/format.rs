@@ -2,7 +2,6 @@
 
 use super::*;
 use anyhow::{Context, Result};
-use rayon::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
