@@ -14,58 +14,15 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use wasiprobe_checks::protocol::SCRATCH_GUEST;
-use wasiprobe_runtimes::{Capabilities, CliSpec, HostEnv, Injection, Limits, Runtime, Unavailable};
+use wasiprobe_runtimes::{registry, Capabilities, CliSpec, HostEnv, Injection, Limits};
 
-/// A mistake in what the user asked for (exit 2), as opposed to a finding.
-#[derive(Debug)]
-pub struct UsageError(pub String);
+pub use wasiprobe_model::usage::UsageError;
+pub use wasiprobe_runtimes::registry::make as make_runtime;
 
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-/// Every runtime wasiprobe knows. Those behind a cargo feature that is off are still listed:
-/// asking for one gives an `unavailable` row saying which feature to build with.
-pub const RUNTIMES: &[&str] = &["wasmtime", "wasmer", "wasmi", "wamr", "node", "wasmedge"];
-
-/// `--runtime all`: every runtime in [`RUNTIMES`].
-pub const ALL_RUNTIMES: &str = "all";
-
-/// Names a `[[runtime]]` may not take: the built-in runtimes and `all`.
-pub fn reserved_runtime_names() -> Vec<&'static str> {
-    RUNTIMES.iter().copied().chain([ALL_RUNTIMES]).collect()
-}
-
-/// The runtimes a run asks for, expanded and validated (unknown names are usage errors). Besides
-/// [`RUNTIMES`], the `[[runtime]]` entries of the project's matrix are runtimes by their name.
+/// The runtimes a run asks for, expanded and validated against the runtimes' registry and the
+/// `[[runtime]]` entries of the project's matrix (unknown names are usage errors).
 pub fn select_runtimes(asked: &[String], configured: &[CliSpec]) -> Result<Vec<String>> {
-    if asked.is_empty() {
-        return Ok(vec!["wasmtime".into()]);
-    }
-    let known: Vec<&str> = RUNTIMES
-        .iter()
-        .copied()
-        .chain(configured.iter().map(|c| c.name.as_str()))
-        .collect();
-    let mut out: Vec<String> = Vec::new();
-    for r in asked {
-        if r == ALL_RUNTIMES {
-            out.extend(known.iter().map(|s| s.to_string()));
-        } else if known.contains(&r.as_str()) {
-            out.push(r.clone());
-        } else {
-            let mut valid = known.clone();
-            valid.push(ALL_RUNTIMES);
-            return Err(unknown("runtime", r, &valid));
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|r| seen.insert(r.clone()));
-    Ok(out)
+    Ok(registry::select(asked, configured)?)
 }
 
 /// What the runtimes need from the machine: the tool's cache, and the executable that hosts
@@ -79,68 +36,6 @@ pub fn host_env(opts: &RunOptions) -> HostEnv {
                 .filter(|p| p.file_stem().is_some_and(|s| s == "wasiprobe"))
         }),
     }
-}
-
-#[allow(dead_code)]
-pub(crate) fn not_built(feature: &str) -> anyhow::Error {
-    Unavailable(format!(
-        "this wasiprobe was built without the `{feature}` feature \
-         (cargo build --release --features {feature})"
-    ))
-    .into()
-}
-
-/// Builds the named runtime. An [`Unavailable`] error means it cannot run on this machine (the
-/// report says why in its row); any other error is the harness's own failure.
-/// `configured`: the `[[runtime]]` entries of the project's matrix.
-pub fn make_runtime(name: &str, env: &HostEnv, configured: &[CliSpec]) -> Result<Box<dyn Runtime>> {
-    match name {
-        "wasmtime" => Ok(Box::new(
-            wasiprobe_runtimes::WasmtimeRuntime::with_code_cache(env.cache.join("wasmtime-code"))?,
-        )),
-        "node" => Ok(Box::new(wasiprobe_runtimes::NodeRuntime::new(env)?)),
-        #[cfg(feature = "wasmi")]
-        "wasmi" => Ok(Box::new(wasiprobe_runtimes::WasmiRuntime::new()?)),
-        #[cfg(feature = "wamr")]
-        "wamr" => Ok(Box::new(wasiprobe_runtimes::WamrRuntime::new(env)?)),
-        #[cfg(not(feature = "wasmi"))]
-        "wasmi" => Err(not_built(name)),
-        #[cfg(not(feature = "wamr"))]
-        "wamr" => Err(not_built(name)),
-        #[cfg(feature = "wasmer")]
-        "wasmer" => Ok(Box::new(wasiprobe_runtimes::WasmerRuntime::new()?)),
-        #[cfg(not(feature = "wasmer"))]
-        "wasmer" => Err(not_built(name)),
-        #[cfg(feature = "wasmedge")]
-        "wasmedge" => Ok(Box::new(
-            wasiprobe_runtimes::wasmedge_rt::WasmEdgeRuntime::new(env)?,
-        )),
-        #[cfg(not(feature = "wasmedge"))]
-        "wasmedge" => Err(wasmedge_unavailable()),
-        _ => match configured.iter().find(|c| c.name == name) {
-            Some(c) => Ok(Box::new(wasiprobe_runtimes::CliRuntime::new(
-                c.clone(),
-                env,
-            )?)),
-            None => {
-                let mut valid = RUNTIMES.to_vec();
-                valid.extend(configured.iter().map(|c| c.name.as_str()));
-                Err(unknown("runtime", name, &valid))
-            }
-        },
-    }
-}
-
-/// Why the embedded WasmEdge cannot run here.
-#[cfg(not(feature = "wasmedge"))]
-pub(crate) fn wasmedge_unavailable() -> anyhow::Error {
-    Unavailable(
-        "this wasiprobe was built without the `wasmedge` feature, which needs the native \
-         libwasmedge, not obtainable from the package registries reachable here; a `wasmedge` \
-         CLI on PATH can be run as a `[[runtime]] kind = \"command\"` (see sdk-matrix.toml)"
-            .into(),
-    )
-    .into()
 }
 
 /// Why `caps` cannot run `case` as asked, if it cannot: the cell is then `skip`, not `fail`.
@@ -182,7 +77,7 @@ pub fn load_matrix(root: &Path, matrix: Option<&Path>) -> Result<Matrix> {
     let mpath = matrix
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("sdk-matrix.toml"));
-    let mut matrix = Matrix::load(&mpath, &reserved_runtime_names())?;
+    let mut matrix = Matrix::load(&mpath, &registry::reserved_names())?;
     for r in &mut matrix.runtimes {
         r.root = root.to_owned();
     }
@@ -268,11 +163,7 @@ pub const NATIVE_PROBES: &[&str] = &["clocks"];
 
 /// The usage error for a name that is not one of `valid`, listing them.
 pub fn unknown(what: &str, name: &str, valid: &[&str]) -> anyhow::Error {
-    UsageError(format!(
-        "unknown {what} '{name}'; valid: {}",
-        valid.join(", ")
-    ))
-    .into()
+    wasiprobe_model::usage::unknown(what, name, valid).into()
 }
 
 /// Selected checks, after validating `--probe` and `--check` names.

@@ -131,18 +131,22 @@ fn known_findings(sdk: &str) -> Vec<String> {
 
 /// The first ready toolchain, by asking the binary (no toolchain → the run tests are moot, and
 /// the matrix test already fails on `toolchains::enough_are_ready`).
-fn a_ready_sdk() -> Option<String> {
+/// A ready toolchain of the matrix. None is a failure, not a pass: the README's test command
+/// fetches the toolchains first (`sdk fetch`), so a test that needs one must not pass without.
+fn a_ready_sdk() -> String {
     let o = wasiprobe(&["sdk", "list", "--json"]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
-    v.as_array()?
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("sdk list --json");
+    v.as_array()
+        .expect("an array of toolchains")
         .iter()
         .find(|s| s["status"] == "ready")
         .map(|s| s["spec"]["id"].as_str().unwrap().to_string())
+        .expect("no toolchain is ready: run `wasiprobe sdk fetch` first (the README's test command does)")
 }
 
 #[test]
 fn a_run_writes_a_valid_report_and_exit_status_follows_the_verdicts() {
-    let Some(sdk) = a_ready_sdk() else { return };
+    let sdk = a_ready_sdk();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ok");
     // The committed baseline is read and diffed on the fly; cells of SDKs not selected here are
@@ -276,7 +280,7 @@ fn verdict_of(v: &serde_json::Value, check: &str) -> String {
 
 #[test]
 fn looping_and_flooding_guests_get_their_own_cells_and_the_run_goes_on() {
-    let Some(sdk) = a_ready_sdk() else { return };
+    let sdk = a_ready_sdk();
     let p = broken_project(
         "int main(void) { volatile int x = 0; for (;;) x++; }\n",
         "#include <stdio.h>\nint main(void) { for (;;) fputs(\"flood flood flood\\n\", stdout); }\n",
@@ -290,7 +294,7 @@ fn looping_and_flooding_guests_get_their_own_cells_and_the_run_goes_on() {
 
 #[test]
 fn memory_grabs_traps_and_compile_errors_get_their_own_cells() {
-    let Some(sdk) = a_ready_sdk() else { return };
+    let sdk = a_ready_sdk();
     let p = broken_project(
         // `keep` is volatile so the compiler cannot elide the allocations.
         "#include <stdlib.h>\n#include <string.h>\nchar *volatile keep;\nint main(void) { for (;;) { char *p = malloc(1 << 24); if (!p) return 9; memset(p, 1, 1 << 24); keep = p; } }\n",
@@ -346,7 +350,7 @@ fn verdicts(v: &serde_json::Value) -> std::collections::BTreeMap<String, String>
 
 #[test]
 fn shards_merge_to_the_unsharded_report_and_bad_shard_sets_are_refused() {
-    let Some(sdk) = a_ready_sdk() else { return };
+    let sdk = a_ready_sdk();
     let dir = tempfile::tempdir().unwrap();
     let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
     let sel = [
@@ -438,7 +442,7 @@ fn shards_merge_to_the_unsharded_report_and_bad_shard_sets_are_refused() {
 
 #[test]
 fn sdk_report_history_dashboard_and_evidence_page() {
-    let Some(sdk) = a_ready_sdk() else { return };
+    let sdk = a_ready_sdk();
     let dir = tempfile::tempdir().unwrap();
     let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
     let db = d("history.db");
@@ -533,7 +537,7 @@ fn sdk_report_history_dashboard_and_evidence_page() {
 
 #[test]
 fn dark_features_census_records_each_stage() {
-    let Some(sdk) = a_ready_sdk() else { return };
+    let sdk = a_ready_sdk();
     let p = broken_project(
         "int main(void) { return 0; }\n",
         "int main(void) { return 0; }\n",
@@ -615,7 +619,9 @@ fn sdk_diff_lists_libc_symbols_between_two_toolchains_and_rejects_unknown_ids() 
         .filter(|s| *s == "debian-clang-16" || s.starts_with("zig-"))
         .take(2)
         .collect();
-    let [a, b] = pick[..] else { return };
+    let [a, b] = pick[..] else {
+        panic!("two wasi-libc revisions are needed (Debian's and a zig's), found {pick:?}: run `wasiprobe sdk fetch`")
+    };
     let o = wasiprobe(&["sdk", "diff", a, b, "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let full: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -686,10 +692,7 @@ fn malformed_runtime_entries_name_line_and_field() {
 
 #[test]
 fn a_configured_runtime_without_its_binary_is_unavailable_and_the_run_goes_on() {
-    let Some(sdk) = a_ready_sdk() else {
-        eprintln!("no ready SDK: not tested");
-        return;
-    };
+    let sdk = a_ready_sdk();
     let dir = tempfile::tempdir().unwrap();
     let m = matrix_with(
         dir.path(),
@@ -765,14 +768,11 @@ fn a_configured_runtime_without_its_binary_is_unavailable_and_the_run_goes_on() 
 
 #[test]
 fn node_runs_a_probe_and_counts_host_calls() {
-    if wasiprobe_runtimes::node_rt::which("node").is_none() {
-        eprintln!("node is not on PATH: not tested");
-        return;
-    }
-    let Some(sdk) = a_ready_sdk() else {
-        eprintln!("no ready SDK: not tested");
-        return;
-    };
+    assert!(
+        wasiprobe_runtimes::node_rt::which("node").is_some(),
+        "node is not on PATH (scripts/test-deps installs it)"
+    );
+    let sdk = a_ready_sdk();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let o = wasiprobe(&[
@@ -829,10 +829,7 @@ fn fake_wasmtime(dir: &Path) -> PathBuf {
 
 #[test]
 fn the_wasmtime_adapter_reads_traps_from_wasmtimes_own_words_only() {
-    let Some(sdk) = a_ready_sdk() else {
-        eprintln!("no ready SDK: not tested");
-        return;
-    };
+    let sdk = a_ready_sdk();
     let dir = tempfile::tempdir().unwrap();
     let fake = fake_wasmtime(dir.path());
     let m = matrix_with(

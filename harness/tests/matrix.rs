@@ -514,7 +514,7 @@ fn main() {
         .iter()
         .find(|s| s.spec.id == "zig-0.13")
         .or(ready.first());
-    let names: Vec<String> = run::RUNTIMES
+    let names: Vec<String> = wasiprobe_runtimes::registry::names()
         .iter()
         .map(|r| r.to_string())
         .chain(ctx.project.matrix.runtimes.iter().map(|r| r.name.clone()))

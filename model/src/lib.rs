@@ -10,6 +10,7 @@ pub mod python;
 pub mod report;
 pub mod run;
 pub mod sdk;
+pub mod usage;
 pub mod verdict;
 
 pub use report::{Cell, Report, Verdict, SCHEMA_VERSION};

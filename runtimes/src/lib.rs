@@ -15,19 +15,49 @@ pub use wasiprobe_model::run::{
 
 pub mod adapter;
 pub mod cli_rt;
-pub mod count;
+
+pub mod host;
 pub mod inject;
-pub mod node_rt;
 pub mod process;
-#[cfg(feature = "wamr")]
-pub mod wamr_rt;
-#[cfg(feature = "wasmedge")]
-pub mod wasmedge_rt;
-#[cfg(feature = "wasmer")]
-pub mod wasmer_rt;
-#[cfg(feature = "wasmi")]
-pub mod wasmi_rt;
-pub mod wasmtime_rt;
+pub mod registry;
+
+/// Declares each runtime's module (a stand-in that says how to build it when its cargo feature
+/// is off) and the registry's list, in report order.
+macro_rules! runtimes {
+    ($($name:literal => $module:ident $(if $feature:literal $(else $why:expr)?)?),* $(,)?) => {
+        $(runtimes!(@module $name, $module $(, $feature $(, $why)?)?);)*
+        /// Every built-in runtime, in report order (see [`registry`]).
+        pub const RUNTIMES: &[registry::Entry] = &[$($module::ENTRY),*];
+    };
+    (@module $name:literal, $module:ident) => {
+        pub mod $module;
+    };
+    (@module $name:literal, $module:ident, $feature:literal $(, $why:expr)?) => {
+        #[cfg(feature = $feature)]
+        pub mod $module;
+        #[cfg(not(feature = $feature))]
+        pub mod $module {
+            pub const ENTRY: crate::registry::Entry =
+                crate::registry::Entry::not_built($name, $feature, runtimes!(@why $($why)?));
+        }
+    };
+    (@why) => { None };
+    (@why $why:expr) => { Some($why) };
+}
+
+runtimes! {
+    "wasmtime" => wasmtime_rt,
+    "wasmer" => wasmer_rt if "wasmer",
+    "wasmi" => wasmi_rt if "wasmi",
+    "wamr" => wamr_rt if "wamr",
+    "node" => node_rt,
+    "wasmedge" => wasmedge_rt if "wasmedge" else crate::WASMEDGE_WITHOUT,
+}
+
+/// Why the embedded WasmEdge is missing: its feature needs a native library.
+const WASMEDGE_WITHOUT: &str = "this wasiprobe was built without the `wasmedge` feature, which \
+    needs the native libwasmedge, not obtainable from the package registries reachable here; a \
+    `wasmedge` CLI on PATH can be run as a `[[runtime]] kind = \"command\"` (see sdk-matrix.toml)";
 
 pub use cli_rt::{CliKind, CliRuntime, CliSpec};
 pub use node_rt::NodeRuntime;

@@ -31,13 +31,14 @@ impl ChildRun {
     /// The termination when the harness stopped the child or it died of a signal; `None` when
     /// it exited and the runtime must read the exit status itself (its conventions differ).
     pub fn harness_termination(&self) -> Option<Termination> {
-        if let Some(stream) = self.output_limit {
-            return Some(Termination::OutputLimit {
-                stream: stream.into(),
-            });
-        }
-        if self.timed_out {
-            return Some(Termination::Timeout);
+        let stops = crate::host::Stops {
+            stdout_over: self.output_limit == Some("stdout"),
+            stderr_over: self.output_limit == Some("stderr"),
+            denied_bytes: None,
+            timed_out: self.timed_out,
+        };
+        if let Some(t) = stops.termination() {
+            return Some(t);
         }
         match self.status {
             Some(s) if s.code().is_none() => Some(Termination::Crash {
@@ -78,15 +79,13 @@ fn capped_reader(
     over: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
-        let mut v = Vec::new();
+        let v = crate::host::CappedBuf::new(cap);
         let mut buf = [0u8; 64 * 1024];
         loop {
             match r.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    let room = cap.saturating_sub(v.len());
-                    v.extend_from_slice(&buf[..n.min(room)]);
-                    if n > room {
+                    if !v.push(&buf[..n]) {
                         over.store(true, Ordering::SeqCst);
                         kill_group(pid);
                         break;
@@ -94,7 +93,7 @@ fn capped_reader(
                 }
             }
         }
-        v
+        v.take()
     })
 }
 

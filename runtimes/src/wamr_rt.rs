@@ -28,6 +28,11 @@ pub const WAMR_VERSION: &str = "2.4.3";
 
 /// Added to the wall limit for the worker's own start-up (exec, module load), measured at a
 /// few milliseconds; the guest cannot use it for much.
+/// Guests run in `wasiprobe worker wamr`, so a WAMR crash is a `crash` cell, not the harness's.
+pub const ENTRY: crate::registry::Entry =
+    crate::registry::Entry::new("wamr", |env| Ok(Box::new(WamrRuntime::new(env)?)))
+        .with_worker(worker_main);
+
 const WORKER_GRACE: Duration = Duration::from_millis(250);
 /// WAMR's interpreter stack (operand stack and frames) unless the spec asks for another.
 const DEFAULT_STACK: u32 = 1 << 20;
@@ -91,6 +96,10 @@ impl Runtime for WamrRuntime {
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
+        // WAMR's grow hook sees the default memory only; tables not at all.
+        if let Some(o) = crate::host::memory::over_declared(module, spec)? {
+            return Ok(o);
+        }
         if let Some(inj) = spec
             .inject
             .iter()

@@ -23,6 +23,31 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+pub const ENTRY: crate::registry::Entry = crate::registry::Entry::new("wasmedge", |env| {
+    Ok(Box::new(WasmEdgeRuntime::new(env)?))
+})
+.with_worker(worker);
+
+/// `wasiprobe worker wasmedge --module M --spec S --status F`.
+fn worker(args: &[String]) -> i32 {
+    let flag = |f: &str| {
+        args.iter()
+            .position(|a| a == f)
+            .and_then(|i| args.get(i + 1))
+            .map(PathBuf::from)
+    };
+    match (flag("--module"), flag("--spec"), flag("--status")) {
+        (Some(m), Some(s), Some(st)) => worker_main(&m, &s, &st).unwrap_or_else(|e| {
+            eprintln!("wasiprobe worker wasmedge: {e:#}");
+            2
+        }),
+        _ => {
+            eprintln!("wasiprobe worker wasmedge: needs --module, --spec and --status");
+            2
+        }
+    }
+}
+
 const GRACE: Duration = Duration::from_secs(2);
 
 pub struct WasmEdgeRuntime {

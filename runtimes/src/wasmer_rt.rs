@@ -19,7 +19,8 @@
 //! - open files: `path_open`/`fd_close` are wrapped (with every other Preview 1 import, which
 //!   also gives host-call counts) through a wasmer-wasix instantiation hook.
 
-use crate::count;
+use crate::host::calls;
+use crate::host::{CappedBuf, FdBudget, MemoryBudget, Stops, ERRNO_MFILE};
 use crate::{Capabilities, Outcome, RunSpec, Runtime, Termination};
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
@@ -49,9 +50,11 @@ use wasmer_wasix::{
 pub const WASMER_VERSION: &str = "7.4.2";
 pub const WASMER_WASIX_VERSION: &str = "0.704.2";
 
+pub const ENTRY: crate::registry::Entry =
+    crate::registry::Entry::new("wasmer", |_| Ok(Box::new(WasmerRuntime::new()?)));
+
 const P1: &str = "wasi_snapshot_preview1";
 /// Preview 1's EMFILE.
-const ERRNO_MFILE: i32 = 33;
 /// How long past the wall limit (or a limit's stop request) the watchdog waits for the guest
 /// thread to come back before it abandons it.
 const WATCHDOG_GRACE: Duration = Duration::from_secs(2);
@@ -232,23 +235,14 @@ fn watch(rx: &mpsc::Receiver<Event>, start: Instant, wall: Duration, run: &RunSt
 }
 
 fn classify(end: End, run: &RunState, stdout: &CappedOut, stderr: &CappedOut) -> Termination {
-    if stdout.overflowed() {
-        return Termination::OutputLimit {
-            stream: "stdout".into(),
-        };
-    }
-    if stderr.overflowed() {
-        return Termination::OutputLimit {
-            stream: "stderr".into(),
-        };
-    }
-    if let Some(requested) = *run.denied.lock().unwrap() {
-        return Termination::Oom {
-            requested_bytes: requested,
-        };
-    }
-    if run.timed_out.load(Ordering::SeqCst) {
-        return Termination::Timeout;
+    let stops = Stops {
+        stdout_over: stdout.overflowed(),
+        stderr_over: stderr.overflowed(),
+        denied_bytes: run.denied(),
+        timed_out: run.timed_out.load(Ordering::SeqCst),
+    };
+    if let Some(t) = stops.termination() {
+        return t;
     }
     match end {
         End::Exited(code) => Termination::Exited { code },
@@ -377,23 +371,18 @@ fn runtime_error(e: RuntimeError) -> End {
 
 /// The per-run state the limit enforcers share with the watchdog.
 struct RunState {
-    memory_limit: u64,
-    /// Bytes of all the run's linear memories together.
-    memory_used: AtomicU64,
-    /// The memory size (bytes) a refused allocation asked for.
-    denied: Mutex<Option<u64>>,
+    /// Bytes of all the run's linear memories and tables together.
+    memory: Mutex<MemoryBudget>,
     timed_out: AtomicBool,
     max_open_files: u32,
-    calls: [AtomicU64; count::N],
+    calls: [AtomicU64; calls::N],
     tx: Mutex<mpsc::Sender<Event>>,
 }
 
 impl RunState {
     fn new(spec: &RunSpec, tx: mpsc::Sender<Event>) -> Self {
         RunState {
-            memory_limit: spec.limits.memory_bytes,
-            memory_used: AtomicU64::new(0),
-            denied: Mutex::new(None),
+            memory: Mutex::new(MemoryBudget::new(spec.limits.memory_bytes)),
             timed_out: AtomicBool::new(false),
             max_open_files: spec.limits.open_files,
             calls: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -406,17 +395,17 @@ impl RunState {
     }
 
     /// Accounts for a memory going from `old` to `new` bytes, or refuses it (and asks for the
-    /// guest to be stopped) when all memories together would pass the limit.
+    /// guest to be stopped) when all memories and tables together would pass the limit.
     fn admit(&self, old: u64, new: u64) -> bool {
-        let used = self.memory_used.load(Ordering::SeqCst);
-        let total = used - old.min(used) + new;
-        if total > self.memory_limit {
-            self.denied.lock().unwrap().get_or_insert(new);
+        let ok = self.memory.lock().unwrap().admit(old, new);
+        if !ok {
             self.stop();
-            return false;
         }
-        self.memory_used.store(total, Ordering::SeqCst);
-        true
+        ok
+    }
+
+    fn denied(&self) -> Option<u64> {
+        self.memory.lock().unwrap().denied
     }
 
     fn host_calls(&self) -> BTreeMap<String, u64> {
@@ -425,7 +414,7 @@ impl RunState {
             .enumerate()
             .filter_map(|(i, c)| {
                 let n = c.load(Ordering::Relaxed);
-                (n > 0).then(|| (count::name(i).to_string(), n))
+                (n > 0).then(|| (calls::name(i).to_string(), n))
             })
             .collect()
     }
@@ -454,13 +443,27 @@ impl LimitTunables {
             run: self.run.clone(),
         }))
     }
+    /// Tables are charged their initial entries (wasmer grows them without asking the tunables,
+    /// so growth is bounded by the module's declared maximum only).
+    fn admit_table(&self, ty: &TableType) -> Result<(), String> {
+        let bytes = ty.minimum as u64 * crate::host::memory::TABLE_ENTRY_BYTES;
+        match self.run.admit(0, bytes) {
+            true => Ok(()),
+            false => Err(format!(
+                "memory limit: a table of {} entries passes the limit",
+                ty.minimum
+            )),
+        }
+    }
     fn admit_initial(&self, ty: &MemoryType) -> Result<(), MemoryError> {
         let bytes = pages_bytes(ty.minimum);
         match self.run.admit(0, bytes) {
             true => Ok(()),
             false => Err(MemoryError::MinimumMemoryTooLarge {
                 min_requested: ty.minimum,
-                max_allowed: Pages((self.run.memory_limit / wasmer::WASM_PAGE_SIZE as u64) as u32),
+                max_allowed: Pages(
+                    (self.run.memory.lock().unwrap().max() / wasmer::WASM_PAGE_SIZE as u64) as u32,
+                ),
             }),
         }
     }
@@ -496,6 +499,7 @@ impl Tunables for LimitTunables {
         Ok(self.limited(m))
     }
     fn create_host_table(&self, ty: &TableType, style: &TableStyle) -> Result<VMTable, String> {
+        self.admit_table(ty)?;
         self.base.create_host_table(ty, style)
     }
     unsafe fn create_vm_table(
@@ -504,6 +508,7 @@ impl Tunables for LimitTunables {
         style: &TableStyle,
         vm_definition_location: NonNull<VMTableDefinition>,
     ) -> Result<VMTable, String> {
+        self.admit_table(ty)?;
         // SAFETY: forwarded unchanged; the caller upholds the base implementation's contract.
         unsafe { self.base.create_vm_table(ty, style, vm_definition_location) }
     }
@@ -595,10 +600,7 @@ impl LinearMemory for LimitedMemory {
 impl Drop for LimitedMemory {
     fn drop(&mut self) {
         let bytes = pages_bytes(self.inner.size());
-        let used = self.run.memory_used.load(Ordering::SeqCst);
-        self.run
-            .memory_used
-            .store(used.saturating_sub(bytes), Ordering::SeqCst);
+        self.run.memory.lock().unwrap().release(bytes);
     }
 }
 
@@ -615,7 +617,7 @@ struct Acct {
     run: Arc<RunState>,
     memory: Option<Memory>,
     fd_close: Option<Function>,
-    open_files: u32,
+    fds: FdBudget,
 }
 
 impl InstantiationHook for Shim {
@@ -635,7 +637,7 @@ impl InstantiationHook for Shim {
                 run: self.run.clone(),
                 memory: None,
                 fd_close,
-                open_files: 0,
+                fds: FdBudget::new(self.run.max_open_files),
             },
         );
         for import in module.imports() {
@@ -661,11 +663,8 @@ impl InstantiationHook for Shim {
                     let (acct, mut store) = ctx.data_and_store_mut();
                     acct.run.calls[id].fetch_add(1, Ordering::Relaxed);
                     let r = real.call(&mut store, args)?;
-                    // Preopens and stdio are not counted on open, so never let closing them
-                    // underflow (as the wasmtime runtime does).
-                    if r.first().and_then(Value::i32) == Some(0) && args[0].unwrap_i32() > 2 {
-                        acct.open_files = acct.open_files.saturating_sub(1);
-                    }
+                    let errno = r.first().and_then(Value::i32).unwrap_or(-1);
+                    acct.fds.closed(args[0].unwrap_i32(), errno);
                     Ok(r.into_vec())
                 }),
                 _ => Function::new_with_env(store, &env, ty, move |mut ctx, args| {
@@ -713,7 +712,7 @@ fn path_open(
     if r.first().and_then(Value::i32) != Some(0) {
         return Ok(r.into_vec());
     }
-    if acct.open_files >= acct.run.max_open_files {
+    if acct.fds.full() {
         // Over the limit: undo the open and report EMFILE, as a POSIX kernel would.
         let fd_out = args[8].unwrap_i32() as u32 as u64;
         let mut fd = [0u8; 4];
@@ -730,7 +729,7 @@ fn path_open(
         }
         return Ok(vec![Value::I32(ERRNO_MFILE)]);
     }
-    acct.open_files += 1;
+    acct.fds.opened();
     Ok(r.into_vec())
 }
 
@@ -770,10 +769,8 @@ impl Runtime for WasmerRuntime {
 /// what fits, fails, and asks the watchdog to stop the guest.
 #[derive(Clone)]
 struct CappedOut {
-    buf: Arc<Mutex<Vec<u8>>>,
-    cap: usize,
+    buf: CappedBuf,
     name: &'static str,
-    overflow: Arc<AtomicBool>,
     run: Arc<RunState>,
 }
 
@@ -786,32 +783,26 @@ impl std::fmt::Debug for CappedOut {
 impl CappedOut {
     fn new(cap: usize, name: &'static str, run: Arc<RunState>) -> Self {
         CappedOut {
-            buf: Default::default(),
-            cap,
+            buf: CappedBuf::new(cap),
             name,
-            overflow: Default::default(),
             run,
         }
     }
     fn overflowed(&self) -> bool {
-        self.overflow.load(Ordering::SeqCst)
+        self.buf.overflowed()
     }
     fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *self.buf.lock().unwrap())
+        self.buf.take()
     }
     fn push(&self, bytes: &[u8]) -> std::io::Result<usize> {
-        let mut b = self.buf.lock().unwrap();
-        let room = self.cap - b.len();
-        if bytes.len() > room {
-            b.extend_from_slice(&bytes[..room]);
-            self.overflow.store(true, Ordering::SeqCst);
+        if !self.buf.push(bytes) {
             self.run.stop();
             return Err(std::io::Error::other(format!(
                 "{} limit of {} bytes reached",
-                self.name, self.cap
+                self.name,
+                self.buf.cap()
             )));
         }
-        b.extend_from_slice(bytes);
         Ok(bytes.len())
     }
 }

@@ -10,7 +10,8 @@
 //! Not available here: the liars (`inject.rs` is written against wasmtime-wasi), and the Wasm
 //! stack size, which wasmi fixes per engine (its value stack, not a native stack).
 
-use crate::count;
+use crate::host::calls;
+use crate::host::{FdBudget, MemoryBudget, Stops, ERRNO_MFILE};
 use crate::wasmtime_rt::CappedPipe;
 use crate::{Capabilities, Outcome, RunSpec, Runtime, Termination};
 use anyhow::{Context as _, Result};
@@ -28,10 +29,12 @@ use wasmi_wasi::sync::snapshots::preview_1::wrapped;
 use wasmi_wasi::wasi_common::snapshots::preview_1::wasi_snapshot_preview1 as p1;
 use wasmi_wasi::wasi_common::{self, WasiCtx};
 
+pub const ENTRY: crate::registry::Entry =
+    crate::registry::Entry::new("wasmi", |_| Ok(Box::new(WasmiRuntime::new()?)));
+
 pub const WASMI_VERSION: &str = "2.0.0";
 
 const P1: &str = "wasi_snapshot_preview1";
-const ERRNO_MFILE: i32 = 33;
 /// Fuel per slice between two looks at the clock: a few milliseconds of interpretation, so the
 /// wall limit is kept to within that, at no measurable cost per slice.
 const FUEL_SLICE: u64 = 1 << 22;
@@ -48,10 +51,9 @@ pub struct WasmiRuntime {
 pub struct WHost {
     wasi: WasiCtx,
     limiter: MemoryLimiter,
-    /// Host calls per Preview 1 function, indexed by `count::id`.
-    calls: [u64; count::N],
-    open_files: u32,
-    max_open_files: u32,
+    /// Host calls per Preview 1 function, indexed by `calls::id`.
+    calls: [u64; calls::N],
+    fds: FdBudget,
     deadline: Instant,
     /// Set when `poll_oneoff` was stopped at the deadline.
     slept_into_deadline: bool,
@@ -59,41 +61,41 @@ pub struct WHost {
 
 impl WHost {
     fn host_calls(&self) -> BTreeMap<String, u64> {
-        (0..count::N)
+        (0..calls::N)
             .zip(self.calls)
             .filter(|(_, n)| *n > 0)
-            .map(|(id, n)| (count::name(id).to_string(), n))
+            .map(|(id, n)| (calls::name(id).to_string(), n))
             .collect()
     }
 }
 
 /// Traps (instead of failing `memory.grow`) so that a memory grab is a clear `oom` verdict, as
-/// with wasmtime; also called for the initial memory at instantiation.
-struct MemoryLimiter {
-    max: u64,
-    denied: Option<u64>,
-}
+/// with wasmtime; also called for the initial memory at instantiation. One budget for every
+/// memory and table of the store.
+struct MemoryLimiter(MemoryBudget);
 
 impl wasmi::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> Result<bool, LimiterError> {
-        if desired as u64 > self.max {
-            self.denied = Some(desired as u64);
+        if !self.0.admit(current as u64, desired as u64) {
             return Err(LimiterError::ResourceLimiterDeniedAllocation);
         }
         Ok(true)
     }
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> Result<bool, LimiterError> {
-        Ok(desired <= 1 << 20)
+        if !self.0.admit_table(current, desired) {
+            return Err(LimiterError::ResourceLimiterDeniedAllocation);
+        }
+        Ok(true)
     }
     fn instances(&self) -> usize {
         1
@@ -114,7 +116,7 @@ macro_rules! counted {
             P1,
             stringify!($name),
             wrapped::$name::<WHost, WasiCtx>(|h: &mut WHost| {
-                h.calls[const { count::id(stringify!($name)) }] += 1;
+                h.calls[const { calls::id(stringify!($name)) }] += 1;
                 &mut h.wasi
             }),
         )?;
@@ -243,13 +245,9 @@ impl WasmiRuntime {
         let start = Instant::now();
         let host = WHost {
             wasi,
-            limiter: MemoryLimiter {
-                max: spec.limits.memory_bytes,
-                denied: None,
-            },
-            calls: [0; count::N],
-            open_files: 0,
-            max_open_files: spec.limits.open_files,
+            limiter: MemoryLimiter(MemoryBudget::new(spec.limits.memory_bytes)),
+            calls: [0; calls::N],
+            fds: FdBudget::new(spec.limits.open_files),
             deadline: start + spec.limits.wall,
             slept_into_deadline: false,
         };
@@ -317,7 +315,7 @@ fn run_in_store(
         let instance = match linker.instantiate_and_start(&mut store, module) {
             Ok(i) => i,
             Err(e) => {
-                return match store.data().limiter.denied {
+                return match store.data().limiter.0.denied {
                     Some(requested) => Termination::Oom {
                         requested_bytes: requested,
                     },
@@ -373,24 +371,14 @@ fn classify(
     if let Some(code) = err.i32_exit_status() {
         return Termination::Exited { code };
     }
-    // The limit traps come first: they surface as generic traps but their flags say why.
-    if stdout.overflowed() {
-        return Termination::OutputLimit {
-            stream: "stdout".into(),
-        };
-    }
-    if stderr.overflowed() {
-        return Termination::OutputLimit {
-            stream: "stderr".into(),
-        };
-    }
-    if let Some(requested) = host.limiter.denied {
-        return Termination::Oom {
-            requested_bytes: requested,
-        };
-    }
-    if host.slept_into_deadline {
-        return Termination::Timeout;
+    let stops = Stops {
+        stdout_over: stdout.overflowed(),
+        stderr_over: stderr.overflowed(),
+        denied_bytes: host.limiter.0.denied,
+        timed_out: host.slept_into_deadline,
+    };
+    if let Some(t) = stops.termination() {
+        return t;
     }
     Termination::Trap {
         message: format!("{err}"),
@@ -415,8 +403,8 @@ fn install_fd_accounting(linker: &mut Linker<WHost>) -> Result<()> {
          fd_out: i32|
          -> std::result::Result<i32, wasmi::Error> {
             let h = caller.data_mut();
-            h.calls[const { count::id("path_open") }] += 1;
-            if h.open_files >= h.max_open_files {
+            h.calls[const { calls::id("path_open") }] += 1;
+            if h.fds.full() {
                 return Ok(ERRNO_MFILE);
             }
             let errno = real!(
@@ -434,7 +422,7 @@ fn install_fd_accounting(linker: &mut Linker<WHost>) -> Result<()> {
                 )
             );
             if errno == 0 {
-                caller.data_mut().open_files += 1;
+                caller.data_mut().fds.opened();
             }
             Ok(errno)
         },
@@ -443,13 +431,9 @@ fn install_fd_accounting(linker: &mut Linker<WHost>) -> Result<()> {
         P1,
         "fd_close",
         |mut caller: Caller<'_, WHost>, fd: i32| -> std::result::Result<i32, wasmi::Error> {
-            caller.data_mut().calls[const { count::id("fd_close") }] += 1;
+            caller.data_mut().calls[const { calls::id("fd_close") }] += 1;
             let errno = real!(caller, fd_close(fd));
-            // Preopens and stdio are not counted on open, so never let closing them underflow.
-            if errno == 0 && fd > 2 {
-                let h = caller.data_mut();
-                h.open_files = h.open_files.saturating_sub(1);
-            }
+            caller.data_mut().fds.closed(fd, errno);
             Ok(errno)
         },
     )?;
@@ -469,7 +453,7 @@ fn install_poll_deadline(linker: &mut Linker<WHost>) -> Result<()> {
          n: i32,
          nevents: i32|
          -> std::result::Result<i32, wasmi::Error> {
-            caller.data_mut().calls[const { count::id("poll_oneoff") }] += 1;
+            caller.data_mut().calls[const { calls::id("poll_oneoff") }] += 1;
             if let Some(wait) = clock_wait(&caller, subs as u32, n as u32) {
                 let left = caller
                     .data()

@@ -4,7 +4,7 @@
 //! inside a host call, which epochs cannot interrupt); memory by a `ResourceLimiter` that traps;
 //! output by capped pipes that trap; open files by shadowing `path_open`/`fd_close`.
 
-use crate::count;
+use crate::host::{CappedBuf, Stops};
 use crate::inject::{self, Host};
 use crate::{Capabilities, Outcome, RunSpec, Runtime, Termination};
 use anyhow::{Context as _, Result};
@@ -18,6 +18,13 @@ use std::time::{Duration, Instant};
 use wasmtime::{Config, Engine, Linker, Module, Store, Trap};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+/// The default runtime; its compiled modules are cached in the tool's cache.
+pub const ENTRY: crate::registry::Entry = crate::registry::Entry::new("wasmtime", |env| {
+    Ok(Box::new(WasmtimeRuntime::with_code_cache(
+        env.cache.join("wasmtime-code"),
+    )?))
+});
 
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
@@ -54,7 +61,7 @@ impl EngineSet {
         let mut linker: Linker<Host> = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)?;
         // Counting first: the fd accounting and the liars shadow it and count their own calls.
-        count::install_call_counting(&mut linker)?;
+        inject::install_call_counting(&mut linker)?;
         inject::install_fd_accounting(&mut linker)?;
         Ok(EngineSet {
             engine,
@@ -331,26 +338,21 @@ fn classify(
     if let Some(exit) = err.downcast_ref::<I32Exit>() {
         return Termination::Exited { code: exit.0 };
     }
-    // The limit traps come first: they surface as generic traps but their flags say why.
-    if stdout.overflowed() {
-        return Termination::OutputLimit {
-            stream: "stdout".into(),
-        };
+    let trap = err.downcast_ref::<Trap>();
+    let stops = Stops {
+        stdout_over: stdout.overflowed(),
+        stderr_over: stderr.overflowed(),
+        denied_bytes: host.limiter.0.denied,
+        timed_out: matches!(trap, Some(Trap::Interrupt)),
+    };
+    if let Some(t) = stops.termination() {
+        return t;
     }
-    if stderr.overflowed() {
-        return Termination::OutputLimit {
-            stream: "stderr".into(),
-        };
-    }
-    if let Some(requested) = host.limiter.denied {
-        return Termination::Oom {
-            requested_bytes: requested,
-        };
-    }
-    match err.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => Termination::Timeout,
-        Some(_) => Termination::Trap {
-            message: format!("{err:?}"),
+    match trap {
+        // The Debug print starts with "error while executing at wasm backtrace:", which hides
+        // which trap it was; its first line names it.
+        Some(trap) => Termination::Trap {
+            message: format!("{trap}\n{err:?}"),
         },
         // Not a trap: the module could not be linked or had no `_start`.
         None if host.started => Termination::Trap {
@@ -396,41 +398,18 @@ impl Runtime for WasmtimeRuntime {
 /// A stdout/stderr sink that keeps at most `cap` bytes and traps the guest when it would pass
 /// them, so a flooding guest is stopped at once instead of spinning on write errors.
 #[derive(Clone)]
-pub struct CappedPipe {
-    buf: Arc<Mutex<Vec<u8>>>,
-    cap: usize,
-    overflow: Arc<AtomicBool>,
-}
+pub struct CappedPipe(CappedBuf);
 
 impl CappedPipe {
     pub fn new(cap: usize) -> Self {
-        CappedPipe {
-            buf: Default::default(),
-            cap,
-            overflow: Default::default(),
-        }
+        CappedPipe(CappedBuf::new(cap))
     }
-    pub fn overflowed(&self) -> bool {
-        self.overflow.load(Ordering::SeqCst)
-    }
-    pub fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *self.buf.lock().unwrap())
-    }
-    // Only wasmi's pipe names the cap in its error; without that feature nothing calls it.
-    #[cfg_attr(not(feature = "wasmi"), allow(dead_code))]
-    pub(crate) fn cap(&self) -> usize {
-        self.cap
-    }
-    pub(crate) fn push(&self, bytes: &[u8]) -> bool {
-        let mut b = self.buf.lock().unwrap();
-        let room = self.cap - b.len();
-        if bytes.len() > room {
-            b.extend_from_slice(&bytes[..room]);
-            self.overflow.store(true, Ordering::SeqCst);
-            return false;
-        }
-        b.extend_from_slice(bytes);
-        true
+}
+
+impl std::ops::Deref for CappedPipe {
+    type Target = CappedBuf;
+    fn deref(&self) -> &CappedBuf {
+        &self.0
     }
 }
 
@@ -462,7 +441,7 @@ mod pipe_impls {
             } else {
                 Err(StreamError::Trap(wasmtime::format_err!(
                     "output limit of {} bytes reached",
-                    self.cap
+                    self.cap()
                 )))
             }
         }

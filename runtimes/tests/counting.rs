@@ -108,7 +108,7 @@ fn liars_fd_accounting_proc_exit_and_traps_are_counted() {
 
 #[test]
 fn the_counted_functions_are_the_46_of_preview1_in_order() {
-    use wasiprobe_runtimes::count;
+    use wasiprobe_runtimes::host::calls as count;
     let names: Vec<&str> = wasiprobe_coverage::PREVIEW1
         .iter()
         .map(|f| f.name)
@@ -142,7 +142,7 @@ fn counting_cost_per_call() {
     let mut plain: Linker<Host> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut plain, |h: &mut Host| &mut h.wasi).unwrap();
     let mut counted = plain.clone();
-    wasiprobe_runtimes::count::install_call_counting(&mut counted).unwrap();
+    wasiprobe_runtimes::inject::install_call_counting(&mut counted).unwrap();
     let time = |linker: &Linker<Host>| {
         let wasi = wasmtime_wasi::WasiCtxBuilder::new().build_p1();
         let mut store = Store::new(&engine, Host::new(wasi, &spec()));

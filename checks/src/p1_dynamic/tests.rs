@@ -303,8 +303,7 @@ fn missing_observations_efault_wrong_exit_and_unknown_cases_fail() {
     assert_eq!(j.verdict, Verdict::Fail);
     assert_eq!(j.evidence["facts"]["oob"], "mixed");
     assert!(problems(&j).contains("fd_read/oob: returned EFAULT"));
-    let zero =
-        Run::with(|e| (e.func == "proc_exit" && e.exit.is_some()).then_some(Seen::Exit(0)));
+    let zero = Run::with(|e| (e.func == "proc_exit" && e.exit.is_some()).then_some(Seen::Exit(0)));
     assert!(problems(&zero.judge(&all_called())).contains("expected exit 7"));
     // A trap before the case's own call is not the case's trap.
     let mut early = Run::honest();

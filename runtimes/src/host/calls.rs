@@ -1,0 +1,51 @@
+//! Host-call counting's one table: a Preview 1 function's id is its index in
+//! `wasiprobe_coverage::PREVIEW1`, so an engine's counter is a fixed array bumped by a `const`
+//! id, and the names are attached once, when the run ends.
+
+use wasiprobe_coverage::PREVIEW1;
+
+pub const N: usize = PREVIEW1.len();
+
+/// The function with this id.
+pub fn name(id: usize) -> &'static str {
+    PREVIEW1[id].name
+}
+
+/// A function's id, for use in a `const { }` block so that a counted call does no lookup.
+/// Panics (at compile time, in a const block) for a name that is not a Preview 1 function.
+pub const fn id(name: &str) -> usize {
+    let mut i = 0;
+    while i < N {
+        if eq(PREVIEW1[i].name.as_bytes(), name.as_bytes()) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a wasi_snapshot_preview1 function")
+}
+
+const fn eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_positions() {
+        assert_eq!(id("args_get"), 0);
+        assert_eq!(id("sock_shutdown"), 45);
+        assert_eq!(name(id("fd_tell")), "fd_tell");
+    }
+}

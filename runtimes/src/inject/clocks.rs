@@ -1,0 +1,157 @@
+//! Liars on time: clocks that freeze, step back or jump, and a poll_oneoff that returns early or late.
+
+use super::*;
+
+pub(super) const CLOCK_REALTIME: i32 = 0;
+
+pub(super) const CLOCK_MONOTONIC: i32 = 1;
+
+pub(super) fn real_clock(
+    caller: &mut Caller<'_, Host>,
+    id: i32,
+    precision: i64,
+    out: i32,
+) -> wasmtime::Result<i32> {
+    real(caller, |ctx, m| {
+        p1::clock_time_get(ctx, m, id, precision, out)
+    })?
+}
+
+pub(super) fn clock_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
+    let mode: &'static str = match mode {
+        "step-back" => "step-back",
+        "freeze" => "freeze",
+        "coarse-claims-1ns" => "coarse-claims-1ns",
+        "realtime-plus-1h" => "realtime-plus-1h",
+        "cpu-is-wall" => "cpu-is-wall",
+        _ => wasmtime::bail!("unknown clock_time_get liar {mode}"),
+    };
+    linker.func_wrap(
+        P1,
+        "clock_time_get",
+        move |mut caller: Caller<'_, Host>,
+              id: i32,
+              precision: i64,
+              out: i32|
+              -> wasmtime::Result<i32> {
+            caller
+                .data_mut()
+                .count(const { calls::id("clock_time_get") });
+            let cpu = id == 2 || id == 3;
+            let source = if mode == "cpu-is-wall" && cpu {
+                CLOCK_MONOTONIC
+            } else {
+                id
+            };
+            let errno = real_clock(&mut caller, source, precision, out)?;
+            if errno != 0 {
+                return Ok(errno);
+            }
+            let mem = memory(&mut caller)?;
+            let t = read_u64(&caller, &mem, out as u32)?;
+            let lie = match (mode, id) {
+                ("step-back", CLOCK_MONOTONIC) => {
+                    let n = caller.data_mut().liar_state.entry("reads").or_insert(0);
+                    *n += 1;
+                    // One glitch, not a new offset: a persistent offset would also make
+                    // absolute-time sleeps (which the host times on the true clock) look early.
+                    if *n == 1000 {
+                        t.saturating_sub(1_000_000)
+                    } else {
+                        t
+                    }
+                }
+                ("freeze", CLOCK_MONOTONIC) => {
+                    *caller.data_mut().liar_state.entry("frozen").or_insert(t)
+                }
+                ("coarse-claims-1ns", CLOCK_MONOTONIC) => t - t % 10_000_000,
+                ("realtime-plus-1h", CLOCK_REALTIME) => t + 3_600_000_000_000,
+                _ => t,
+            };
+            write_u64(&mut caller, &mem, out as u32, lie)?;
+            Ok(0)
+        },
+    )?;
+    if mode == "coarse-claims-1ns" || mode == "cpu-is-wall" {
+        linker.func_wrap(
+            P1,
+            "clock_res_get",
+            move |mut caller: Caller<'_, Host>, id: i32, out: i32| -> wasmtime::Result<i32> {
+                caller
+                    .data_mut()
+                    .count(const { calls::id("clock_res_get") });
+                let claims_1ns = match mode {
+                    "coarse-claims-1ns" => id == CLOCK_MONOTONIC,
+                    _ => id == 2 || id == 3,
+                };
+                if !claims_1ns {
+                    return real(&mut caller, |ctx, m| p1::clock_res_get(ctx, m, id, out))?;
+                }
+                let mem = memory(&mut caller)?;
+                write_u64(&mut caller, &mem, out as u32, 1)?;
+                Ok(0)
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Preview 1 layouts: a subscription is 48 bytes (userdata u64 @0, tag u8 @8, clock id u32 @16,
+/// timeout u64 @24, precision u64 @32, flags u16 @40); an event is 32 bytes (userdata u64 @0).
+pub(super) fn poll_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
+    let half = match mode {
+        "half" => true,
+        "wrong-userdata" => false,
+        _ => wasmtime::bail!("unknown poll_oneoff liar {mode}"),
+    };
+    linker.func_wrap(
+        P1,
+        "poll_oneoff",
+        move |mut caller: Caller<'_, Host>,
+              subs: i32,
+              events: i32,
+              n: i32,
+              nevents: i32|
+              -> wasmtime::Result<i32> {
+            caller.data_mut().count(const { calls::id("poll_oneoff") });
+            let mem = memory(&mut caller)?;
+            if half {
+                for i in 0..n as u32 {
+                    let s = subs as u32 + 48 * i;
+                    let mut tag = [0u8; 1];
+                    mem.read(&caller, s as usize + 8, &mut tag)?;
+                    if tag[0] != 0 {
+                        continue;
+                    }
+                    let timeout = read_u64(&caller, &mem, s + 24)?;
+                    let mut flags = [0u8; 2];
+                    mem.read(&caller, s as usize + 40, &mut flags)?;
+                    let new = if flags[0] & 1 == 1 {
+                        // Absolute: halve the time left. The timeout field is borrowed as the
+                        // out-parameter for reading "now" on the subscription's own clock.
+                        let clock = read_u32(&caller, &mem, s + 16)? as i32;
+                        real_clock(&mut caller, clock, 0, (s + 24) as i32)?;
+                        let now = read_u64(&caller, &mem, s + 24)?;
+                        now + timeout.saturating_sub(now) / 2
+                    } else {
+                        timeout / 2
+                    };
+                    write_u64(&mut caller, &mem, s + 24, new)?;
+                }
+            }
+            let errno = real(&mut caller, |ctx, m| {
+                in_tokio(p1::poll_oneoff(ctx, m, subs, events, n, nevents))
+            })??;
+            if !half && errno == 0 {
+                let got = read_u32(&caller, &mem, nevents as u32)?;
+                for i in 0..got {
+                    let at = events as u32 + 32 * i;
+                    let u = read_u64(&caller, &mem, at)?;
+                    write_u64(&mut caller, &mem, at, u ^ 0xdead_0000)?;
+                }
+            }
+            Ok(errno)
+        },
+    )?;
+    Ok(())
+}
