@@ -1,56 +1,39 @@
 //! `args_env`: argv, the environment and the exit status arrive exactly as given — including
 //! empty strings, spaces, `=` inside values, multi-byte UTF-8 and a 4 KiB argument.
 
-use super::{unhex, Case, Check, Judgement, Observed};
+use super::{unhex, Case, Judgement, Observed};
 use serde_json::json;
-
-pub struct ArgsEnv;
 
 /// The exit status the probe is asked to end with; not 0 or 1, so a runtime that flattens
 /// statuses is caught.
 pub const EXIT_CODE: i32 = 42;
 
-impl Check for ArgsEnv {
-    fn name(&self) -> &'static str {
-        "args_env"
-    }
-    fn probe(&self) -> &'static str {
-        "args_env"
-    }
-    fn area(&self) -> &'static str {
-        "process"
-    }
-    fn case(&self) -> Case {
-        Case {
-            args: vec![
-                "args_env".into(),
-                String::new(),
-                "plain".into(),
-                "with space".into(),
-                "ünïcødé ✓ 😀".into(),
-                "a=b".into(),
-                "--flag".into(),
-                "x".repeat(4096),
-            ],
-            env: vec![
-                ("WASIPROBE_EXIT".into(), EXIT_CODE.to_string()),
-                ("EMPTY".into(), String::new()),
-                ("UTF8".into(), "ünïcødé ✓ 😀".into()),
-                ("EQUALS".into(), "a=b=c".into()),
-                ("SPACE".into(), "x y".into()),
-            ],
-            ..Default::default()
-        }
-    }
+check! {
+    ArgsEnv: "args_env", probe "args_env", area "process",
+    case Case {
+        args: vec![
+            "args_env".into(),
+            String::new(),
+            "plain".into(),
+            "with space".into(),
+            "ünïcødé ✓ 😀".into(),
+            "a=b".into(),
+            "--flag".into(),
+            "x".repeat(4096),
+        ],
+        env: vec![
+            ("WASIPROBE_EXIT".into(), EXIT_CODE.to_string()),
+            ("EMPTY".into(), String::new()),
+            ("UTF8".into(), "ünïcødé ✓ 😀".into()),
+            ("EQUALS".into(), "a=b=c".into()),
+            ("SPACE".into(), "x y".into()),
+        ],
+        ..Default::default()
+    },
+    controls ["args_get:truncate", "environ_get:drop-value", "proc_exit:zero"]
+}
 
-    fn controls(&self) -> &'static [&'static str] {
-        &[
-            "args_get:truncate",
-            "environ_get:drop-value",
-            "proc_exit:zero",
-        ]
-    }
-
+impl ArgsEnv {
     fn judge(&self, case: &Case, o: &Observed) -> Judgement {
         let obs = match &o.observations {
             Ok(v) => v,
@@ -157,6 +140,7 @@ fn shorten(b: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::testutil::{judge, outcome};
+    use crate::Check;
     use wasiprobe_model::report::Verdict;
 
     fn hex(b: &[u8]) -> String {

@@ -11,6 +11,40 @@ use std::path::Path;
 use wasiprobe_model::report::Verdict;
 use wasiprobe_model::run::Outcome;
 
+/// Declares a check in one place: its struct, name, probe, report area, case and negative
+/// controls (the liars it must reject). Its `judge` is an inherent method written below the
+/// declaration, so a check is one file plus one line in [`all`].
+macro_rules! check {
+    (
+        $ty:ident: $name:literal, probe $probe:expr, area $area:literal,
+        case $case:expr,
+        controls [$($control:literal),* $(,)?]
+    ) => {
+        pub struct $ty;
+
+        impl $crate::Check for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn probe(&self) -> &'static str {
+                $probe
+            }
+            fn area(&self) -> &'static str {
+                $area
+            }
+            fn case(&self) -> $crate::Case {
+                $case
+            }
+            fn controls(&self) -> &'static [&'static str] {
+                &[$($control),*]
+            }
+            fn judge(&self, case: &$crate::Case, observed: &$crate::Observed) -> $crate::Judgement {
+                $ty::judge(self, case, observed)
+            }
+        }
+    };
+}
+
 pub mod args_env;
 pub mod clocks;
 pub mod entropy;

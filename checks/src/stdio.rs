@@ -1,10 +1,8 @@
 //! `stdio`: bytes written to stdout and stderr arrive intact — all 256 byte values, a single
 //! 1 MiB write, and stderr kept apart from stdout.
 
-use super::{first_difference, Case, Check, Judgement, Observed};
+use super::{first_difference, Case, Judgement, Observed};
 use serde_json::{json, Value};
-
-pub struct Stdio;
 
 /// The byte pattern both sides generate: a 32-bit LCG's top byte. Must match `probes/c/stdio.c`.
 pub fn lcg_bytes(seed: u32, n: usize) -> Vec<u8> {
@@ -45,27 +43,16 @@ fn compare(name: &str, got: &[u8], want: &[u8], problems: &mut Vec<String>) -> V
     json!({ "bytes": got.len(), "expected": want.len(), "first_difference": diff })
 }
 
-impl Check for Stdio {
-    fn name(&self) -> &'static str {
-        "stdio"
-    }
-    fn probe(&self) -> &'static str {
-        "stdio"
-    }
-    fn area(&self) -> &'static str {
-        "process"
-    }
-    fn case(&self) -> Case {
-        Case {
-            args: vec!["stdio".into()],
-            ..Default::default()
-        }
-    }
+check! {
+    Stdio: "stdio", probe "stdio", area "process",
+    case Case {
+        args: vec!["stdio".into()],
+        ..Default::default()
+    },
+    controls ["fd_write:drop-tail"]
+}
 
-    fn controls(&self) -> &'static [&'static str] {
-        &["fd_write:drop-tail"]
-    }
-
+impl Stdio {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let mut problems = Vec::new();
         let mut ev = json!({});

@@ -14,31 +14,20 @@
 //!   sleeps.
 
 use super::{find, protocol_error};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::{json, Value};
-
-pub struct ClockCputime;
 
 fn near(a: i64, b: i64) -> bool {
     b > 0 && (a - b).abs() * 50 <= b
 }
 
-impl Check for ClockCputime {
-    fn name(&self) -> &'static str {
-        "clock_cputime"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "clocks"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &["clock_time_get:cpu-is-wall"]
-    }
+check! {
+    ClockCputime: "clock_cputime", probe super::PROBE, area "clocks",
+    case super::case(),
+    controls ["clock_time_get:cpu-is-wall"]
+}
+
+impl ClockCputime {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         if let Some(e) = protocol_error(o) {
             return Judgement::fail(e);

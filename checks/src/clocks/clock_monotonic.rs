@@ -2,27 +2,16 @@
 //! advances. False alarms: none — an honest monotonic clock cannot produce a negative step.
 
 use super::{find, monotonic_advanced, protocol_error};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::{json, Value};
 
-pub struct ClockMonotonic;
+check! {
+    ClockMonotonic: "clock_monotonic", probe super::PROBE, area "clocks",
+    case super::case(),
+    controls ["clock_time_get:step-back", "clock_time_get:freeze"]
+}
 
-impl Check for ClockMonotonic {
-    fn name(&self) -> &'static str {
-        "clock_monotonic"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "clocks"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &["clock_time_get:step-back", "clock_time_get:freeze"]
-    }
+impl ClockMonotonic {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         if let Some(e) = protocol_error(o) {
             return Judgement::fail(e);

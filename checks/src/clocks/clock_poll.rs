@@ -5,28 +5,17 @@
 
 use super::clock_sleep::judge_sleeps;
 use super::{find, monotonic_advanced, protocol_error};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
 use wasiprobe_model::report::Verdict;
 
-pub struct ClockPoll;
+check! {
+    ClockPoll: "clock_poll", probe super::PROBE, area "clocks",
+    case super::case(),
+    controls ["poll_oneoff:wrong-userdata", "poll_oneoff:half"]
+}
 
-impl Check for ClockPoll {
-    fn name(&self) -> &'static str {
-        "clock_poll"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "clocks"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &["poll_oneoff:wrong-userdata", "poll_oneoff:half"]
-    }
+impl ClockPoll {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         if let Some(e) = protocol_error(o) {
             return Judgement::fail(e);

@@ -6,29 +6,18 @@
 //! the tolerance during the run.
 
 use super::{find, protocol_error};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
-
-pub struct ClockRealtime;
 
 pub const TOLERANCE_NS: i128 = 2_000_000_000;
 
-impl Check for ClockRealtime {
-    fn name(&self) -> &'static str {
-        "clock_realtime"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "clocks"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &["clock_time_get:realtime-plus-1h"]
-    }
+check! {
+    ClockRealtime: "clock_realtime", probe super::PROBE, area "clocks",
+    case super::case(),
+    controls ["clock_time_get:realtime-plus-1h"]
+}
+
+impl ClockRealtime {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         if let Some(e) = protocol_error(o) {
             return Judgement::fail(e);

@@ -5,30 +5,19 @@
 //! clock never fails this.
 
 use super::{effective_tick, find, protocol_error};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::{json, Value};
-
-pub struct ClockResolution;
 
 /// How much finer than the observed tick a claim may be before it is a lie.
 pub const HONESTY_FACTOR: u64 = 100;
 
-impl Check for ClockResolution {
-    fn name(&self) -> &'static str {
-        "clock_resolution"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "clocks"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &["clock_time_get:coarse-claims-1ns"]
-    }
+check! {
+    ClockResolution: "clock_resolution", probe super::PROBE, area "clocks",
+    case super::case(),
+    controls ["clock_time_get:coarse-claims-1ns"]
+}
+
+impl ClockResolution {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         if let Some(e) = protocol_error(o) {
             return Judgement::fail(e);

@@ -6,12 +6,10 @@
 //! `clock_nanosleep(TIMER_ABSTIME)` that the SDK does not support is a fact, not a failure.
 
 use super::{effective_tick, find, monotonic_advanced, percentiles, protocol_error};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
 use std::collections::BTreeMap;
 use wasiprobe_model::report::Verdict;
-
-pub struct ClockSleep;
 
 /// Judges `sleep` observations of the given methods: shared with `clock_poll`, whose
 /// subscriptions must fire no earlier than asked in exactly the same sense.
@@ -63,22 +61,13 @@ pub fn judge_sleeps(
     json!({ "overshoot_ns": stats, "unsupported": unsupported, "clock_tick_allowance_ns": tick, "samples": seen, "facts": { "unsupported": unsupported } })
 }
 
-impl Check for ClockSleep {
-    fn name(&self) -> &'static str {
-        "clock_sleep"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "clocks"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &["poll_oneoff:half"]
-    }
+check! {
+    ClockSleep: "clock_sleep", probe super::PROBE, area "clocks",
+    case super::case(),
+    controls ["poll_oneoff:half"]
+}
+
+impl ClockSleep {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         if let Some(e) = protocol_error(o) {
             return Judgement::fail(e);

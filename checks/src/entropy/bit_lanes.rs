@@ -5,10 +5,8 @@
 //! over 72 lanes × 3 streams, < 2e-8 per run.
 
 use super::streams_or_judgement;
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
-
-pub struct EntropyBitLanes;
 
 pub const Z_MAX: f64 = 6.5;
 
@@ -28,31 +26,22 @@ fn lanes(b: &[u8], width: usize) -> Vec<f64> {
         .collect()
 }
 
-impl Check for EntropyBitLanes {
-    fn name(&self) -> &'static str {
-        "entropy_bit_lanes"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "entropy"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    /// Every liar this check rejects, as measured — not only the one it is meant for: the
-    /// test suite requires exactly these to fail, so the list is the check's confusion row.
-    fn controls(&self) -> &'static [&'static str] {
-        &[
-            "random_get:zeros",
-            "random_get:biased",
-            "random_get:counter",
-            "random_get:repeat-64k",
-            "random_get:lcg-low-bits",
-            "random_get:half-fill",
-        ]
-    }
+// Every liar this check rejects, as measured — not only the one it is meant for: the
+// test suite requires exactly these to fail, so the list is the check's confusion row.
+check! {
+    EntropyBitLanes: "entropy_bit_lanes", probe super::PROBE, area "entropy",
+    case super::case(),
+    controls [
+        "random_get:zeros",
+        "random_get:biased",
+        "random_get:counter",
+        "random_get:repeat-64k",
+        "random_get:lcg-low-bits",
+        "random_get:half-fill",
+    ]
+}
+
+impl EntropyBitLanes {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let streams = match streams_or_judgement(o) {
             Ok(s) => s,

@@ -4,34 +4,23 @@
 //! False alarm: 2^-256 per comparison.
 
 use super::{find, observations, read};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
 
-pub struct EntropyCrossRun;
+// Every liar this check rejects, as measured — not only the one it is meant for: the
+// test suite requires exactly these to fail, so the list is the check's confusion row.
+check! {
+    EntropyCrossRun: "entropy_cross_run", probe super::PROBE, area "entropy",
+    case super::case(),
+    controls [
+        "random_get:zeros",
+        "random_get:fixed-seed",
+        "random_get:counter",
+        "random_get:lcg-low-bits",
+    ]
+}
 
-impl Check for EntropyCrossRun {
-    fn name(&self) -> &'static str {
-        "entropy_cross_run"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "entropy"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    /// Every liar this check rejects, as measured — not only the one it is meant for: the
-    /// test suite requires exactly these to fail, so the list is the check's confusion row.
-    fn controls(&self) -> &'static [&'static str] {
-        &[
-            "random_get:zeros",
-            "random_get:fixed-seed",
-            "random_get:counter",
-            "random_get:lcg-low-bits",
-        ]
-    }
+impl EntropyCrossRun {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let obs = match observations(o) {
             Ok(v) => v,

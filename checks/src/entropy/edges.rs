@@ -3,27 +3,16 @@
 //! Whether `/dev/urandom` exists is a fact. Deterministic: no false alarms.
 
 use super::{find, observations};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
 
-pub struct EntropyEdges;
+check! {
+    EntropyEdges: "entropy_edges", probe super::PROBE, area "entropy",
+    case super::case(),
+    controls []
+}
 
-impl Check for EntropyEdges {
-    fn name(&self) -> &'static str {
-        "entropy_edges"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "entropy"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &[]
-    }
+impl EntropyEdges {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let obs = match observations(o) {
             Ok(v) => v,

@@ -4,10 +4,8 @@
 //! times somewhere in 64 KiB of honest output has probability < 65536 · 256^-12 ≈ 8e-25.
 
 use super::{find, observations, read};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
-
-pub struct EntropyFill;
 
 pub const MAX_RUN: usize = 12;
 
@@ -23,24 +21,15 @@ fn longest_run(b: &[u8], v: u8) -> (usize, usize) {
     (best, at)
 }
 
-impl Check for EntropyFill {
-    fn name(&self) -> &'static str {
-        "entropy_fill"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "entropy"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    /// Every liar this check rejects, as measured — not only the one it is meant for: the
-    /// test suite requires exactly these to fail, so the list is the check's confusion row.
-    fn controls(&self) -> &'static [&'static str] {
-        &["random_get:half-fill", "random_get:zeros"]
-    }
+// Every liar this check rejects, as measured — not only the one it is meant for: the
+// test suite requires exactly these to fail, so the list is the check's confusion row.
+check! {
+    EntropyFill: "entropy_fill", probe super::PROBE, area "entropy",
+    case super::case(),
+    controls ["random_get:half-fill", "random_get:zeros"]
+}
+
+impl EntropyFill {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let obs = match observations(o) {
             Ok(v) => v,

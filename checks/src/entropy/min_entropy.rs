@@ -9,40 +9,29 @@
 //! repeated 64 KiB block ≈ 0.
 
 use super::streams_or_judgement;
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use rayon::prelude::*;
 use serde_json::json;
 use wasiprobe_stats::sp800_90b::assess_bytes;
 
-pub struct EntropyMin;
-
 pub const MIN_BITS_PER_BYTE: f64 = 5.0;
 pub const SAMPLE_BYTES: usize = 1_000_000;
 
-impl Check for EntropyMin {
-    fn name(&self) -> &'static str {
-        "entropy_sp800_90b"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "entropy"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    /// Every liar this check rejects, as measured — not only the one it is meant for: the
-    /// test suite requires exactly these to fail, so the list is the check's confusion row.
-    fn controls(&self) -> &'static [&'static str] {
-        &[
-            "random_get:zeros",
-            "random_get:counter",
-            "random_get:repeat-64k",
-            "random_get:lcg-low-bits",
-            "random_get:half-fill",
-        ]
-    }
+// Every liar this check rejects, as measured — not only the one it is meant for: the
+// test suite requires exactly these to fail, so the list is the check's confusion row.
+check! {
+    EntropyMin: "entropy_sp800_90b", probe super::PROBE, area "entropy",
+    case super::case(),
+    controls [
+        "random_get:zeros",
+        "random_get:counter",
+        "random_get:repeat-64k",
+        "random_get:lcg-low-bits",
+        "random_get:half-fill",
+    ]
+}
+
+impl EntropyMin {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let streams = match streams_or_judgement(o) {
             Ok(s) => s,

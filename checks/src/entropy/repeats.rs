@@ -4,11 +4,9 @@
 //! n words, n²/2^65 — 6.6e-8 for the 12.5 MB random_get stream; blocks: < 1e-27.
 
 use super::streams_or_judgement;
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
 use std::collections::HashMap;
-
-pub struct EntropyRepeats;
 
 fn first_repeat<const N: usize>(b: &[u8]) -> Option<(usize, usize)> {
     let mut seen: HashMap<[u8; N], usize> = HashMap::with_capacity(b.len() / N);
@@ -21,29 +19,20 @@ fn first_repeat<const N: usize>(b: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-impl Check for EntropyRepeats {
-    fn name(&self) -> &'static str {
-        "entropy_repeats"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "entropy"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    /// Every liar this check rejects, as measured — not only the one it is meant for: the
-    /// test suite requires exactly these to fail, so the list is the check's confusion row.
-    fn controls(&self) -> &'static [&'static str] {
-        &[
-            "random_get:zeros",
-            "random_get:repeat-64k",
-            "random_get:lcg-low-bits",
-            "random_get:half-fill",
-        ]
-    }
+// Every liar this check rejects, as measured — not only the one it is meant for: the
+// test suite requires exactly these to fail, so the list is the check's confusion row.
+check! {
+    EntropyRepeats: "entropy_repeats", probe super::PROBE, area "entropy",
+    case super::case(),
+    controls [
+        "random_get:zeros",
+        "random_get:repeat-64k",
+        "random_get:lcg-low-bits",
+        "random_get:half-fill",
+    ]
+}
+
+impl EntropyRepeats {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let streams = match streams_or_judgement(o) {
             Ok(s) => s,

@@ -9,32 +9,21 @@
 //! definition), and arc4random must reach it at least once (never asking means a built-in
 //! seed). Deterministic: counts, no statistics.
 
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
-
-pub struct EntropySource;
 
 pub const PROBE: &str = "entropy_source";
 
-impl Check for EntropySource {
-    fn name(&self) -> &'static str {
-        "entropy_source"
-    }
-    fn probe(&self) -> &'static str {
-        PROBE
-    }
-    fn area(&self) -> &'static str {
-        "entropy"
-    }
-    fn case(&self) -> Case {
-        Case {
-            args: vec![PROBE.into()],
-            ..Default::default()
-        }
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &[]
-    }
+check! {
+    EntropySource: "entropy_source", probe PROBE, area "entropy",
+    case Case {
+        args: vec![PROBE.into()],
+        ..Default::default()
+    },
+    controls []
+}
+
+impl EntropySource {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let obs = match &o.observations {
             Ok(v) => v,

@@ -10,12 +10,10 @@
 //! analysis; they are judged by the other entropy checks.
 
 use super::streams_or_judgement;
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use rayon::prelude::*;
 use serde_json::json;
 use wasiprobe_stats::sp800_22::{bits_from_bytes, run_battery, second_level_at, Config};
-
-pub struct EntropySp80022;
 
 pub const TAIL: f64 = 1e-6;
 pub const SEQUENCE_BITS: usize = 1_000_000;
@@ -65,31 +63,22 @@ pub fn assess(bytes: &[u8], max_sequences: usize) -> serde_json::Value {
     })
 }
 
-impl Check for EntropySp80022 {
-    fn name(&self) -> &'static str {
-        "entropy_sp800_22"
-    }
-    fn probe(&self) -> &'static str {
-        super::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "entropy"
-    }
-    fn case(&self) -> Case {
-        super::case()
-    }
-    /// Every liar this check rejects, as measured — not only the one it is meant for: the
-    /// test suite requires exactly these to fail, so the list is the check's confusion row.
-    fn controls(&self) -> &'static [&'static str] {
-        &[
-            "random_get:zeros",
-            "random_get:counter",
-            "random_get:biased",
-            "random_get:lcg-low-bits",
-            "random_get:repeat-64k",
-            "random_get:half-fill",
-        ]
-    }
+// Every liar this check rejects, as measured — not only the one it is meant for: the
+// test suite requires exactly these to fail, so the list is the check's confusion row.
+check! {
+    EntropySp80022: "entropy_sp800_22", probe super::PROBE, area "entropy",
+    case super::case(),
+    controls [
+        "random_get:zeros",
+        "random_get:counter",
+        "random_get:biased",
+        "random_get:lcg-low-bits",
+        "random_get:repeat-64k",
+        "random_get:half-fill",
+    ]
+}
+
+impl EntropySp80022 {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let streams = match streams_or_judgement(o) {
             Ok(s) => s,

@@ -5,11 +5,9 @@
 //! tree afterwards. Whether libc has realpath is a fact.
 
 use super::{case, Judge, PROBE};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
 use std::os::unix::fs::MetadataExt;
-
-pub struct FsDirs;
 
 pub const MANY: usize = 1000;
 pub const UNICODE_NAME: &str = "ünïcødé-ζ-😀.txt";
@@ -18,27 +16,13 @@ pub fn long_name() -> String {
     format!("{}.txt", "n".repeat(251))
 }
 
-impl Check for FsDirs {
-    fn name(&self) -> &'static str {
-        "fs_dirs"
-    }
-    fn probe(&self) -> &'static str {
-        PROBE
-    }
-    fn area(&self) -> &'static str {
-        "filesystem"
-    }
-    fn case(&self) -> Case {
-        case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &[
-            "fd_readdir:duplicate",
-            "fd_write:short-file-writes",
-            "preopen:wrong-dir",
-        ]
-    }
+check! {
+    FsDirs: "fs_dirs", probe PROBE, area "filesystem",
+    case case(),
+    controls ["fd_readdir:duplicate", "fd_write:short-file-writes", "preopen:wrong-dir"]
+}
 
+impl FsDirs {
     fn judge(&self, case: &Case, o: &Observed) -> Judgement {
         let mut j = Judge::new(case, o, "fs_dirs");
         j.ok("mkdir:d1");
@@ -171,6 +155,7 @@ impl Check for FsDirs {
 pub(crate) mod tests {
     use super::*;
     use crate::filesystem::testutil::Run;
+    use crate::Check;
     use std::fs;
     use wasiprobe_model::report::Verdict;
 

@@ -3,11 +3,9 @@
 //! a path under no preopen, the SDK 18 change) shows in a diff even where both are allowed.
 
 use super::{case, Judge, PROBE};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::{json, Value};
 use wasiprobe_model::run::Termination;
-
-pub struct FsErrno;
 
 /// (case, errnos allowed, what the probe does). The alternatives are the ones POSIX itself
 /// allows (rmdir of a non-empty directory: ENOTEMPTY or EEXIST; unlink of a directory: EISDIR
@@ -68,23 +66,13 @@ pub const CASES: &[(&str, &[&str], &str)] = &[
 /// Run by itself (`fs whence`), because it may trap.
 pub const WHENCE: (&str, &[&str], &str) = ("lseek-whence", &["EINVAL"], "lseek with whence 99");
 
-impl Check for FsErrno {
-    fn name(&self) -> &'static str {
-        "fs_errno"
-    }
-    fn probe(&self) -> &'static str {
-        PROBE
-    }
-    fn area(&self) -> &'static str {
-        "filesystem"
-    }
-    fn case(&self) -> Case {
-        case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &["preopen:wrong-dir"]
-    }
+check! {
+    FsErrno: "fs_errno", probe PROBE, area "filesystem",
+    case case(),
+    controls ["preopen:wrong-dir"]
+}
 
+impl FsErrno {
     fn judge(&self, case: &Case, o: &Observed) -> Judgement {
         let mut j = Judge::new(case, o, "fs_errno");
         let mut seen = serde_json::Map::new();

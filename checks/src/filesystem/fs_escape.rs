@@ -7,10 +7,8 @@
 //! tested nothing (a plain `fail`).
 
 use super::{case, fixture, Judge, PROBE};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::{json, Value};
-
-pub struct FsEscape;
 
 pub const ATTEMPTS: &[&str] = &[
     "dotdot-open",
@@ -36,23 +34,13 @@ pub const ATTEMPTS: &[&str] = &[
     "chdir-dotdot-open",
 ];
 
-impl Check for FsEscape {
-    fn name(&self) -> &'static str {
-        "fs_escape"
-    }
-    fn probe(&self) -> &'static str {
-        PROBE
-    }
-    fn area(&self) -> &'static str {
-        "filesystem"
-    }
-    fn case(&self) -> Case {
-        case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &["path_open:dotdot-escape", "preopen:wrong-dir"]
-    }
+check! {
+    FsEscape: "fs_escape", probe PROBE, area "filesystem",
+    case case(),
+    controls ["path_open:dotdot-escape", "preopen:wrong-dir"]
+}
 
+impl FsEscape {
     fn judge(&self, case: &Case, o: &Observed) -> Judgement {
         let mut j = Judge::new(case, o, "fs_escape");
         if let Some(ob) = j.ok("fixture-visible") {

@@ -3,28 +3,16 @@
 //! stdin/stdout that must not be seekable (the errno is a fact).
 
 use super::{case, fixture, Judge, PROBE};
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
 
-pub struct FsFds;
+check! {
+    FsFds: "fs_fds", probe PROBE, area "filesystem",
+    case case(),
+    controls ["preopen:wrong-dir", "path_open:dotdot-escape"]
+}
 
-impl Check for FsFds {
-    fn name(&self) -> &'static str {
-        "fs_fds"
-    }
-    fn probe(&self) -> &'static str {
-        PROBE
-    }
-    fn area(&self) -> &'static str {
-        "filesystem"
-    }
-    fn case(&self) -> Case {
-        case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &["preopen:wrong-dir", "path_open:dotdot-escape"]
-    }
-
+impl FsFds {
     fn judge(&self, case: &Case, o: &Observed) -> Judgement {
         let mut j = Judge::new(case, o, "fs_fds");
         if let Some(ob) = j.op("preopens") {

@@ -4,10 +4,8 @@
 
 use super::{case, Judge, PROBE};
 use crate::stdio::lcg_bytes;
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
-
-pub struct FsIo;
 
 pub const DATA_BYTES: usize = 100_000;
 pub const SPARSE_AT: u64 = 5 << 30;
@@ -29,27 +27,13 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-impl Check for FsIo {
-    fn name(&self) -> &'static str {
-        "fs_io"
-    }
-    fn probe(&self) -> &'static str {
-        PROBE
-    }
-    fn area(&self) -> &'static str {
-        "filesystem"
-    }
-    fn case(&self) -> Case {
-        case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &[
-            "fd_write:short-file-writes",
-            "fd_sync:drop-data",
-            "preopen:wrong-dir",
-        ]
-    }
+check! {
+    FsIo: "fs_io", probe PROBE, area "filesystem",
+    case case(),
+    controls ["fd_write:short-file-writes", "fd_sync:drop-data", "preopen:wrong-dir"]
+}
 
+impl FsIo {
     fn judge(&self, case: &Case, o: &Observed) -> Judgement {
         let mut j = Judge::new(case, o, "fs_io");
         j.ok("setup");

@@ -5,11 +5,9 @@
 
 use super::{case, fixture, ns, system_ns, Judge, PROBE};
 use crate::protocol::Observation;
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::{json, Value};
 use std::os::unix::fs::MetadataExt;
-
-pub struct FsMeta;
 
 /// UTIME_NOW is stamped by the host kernel from a coarse clock that may lag the run's start.
 const NOW_SLACK_NS: i128 = 1_000_000_000;
@@ -69,23 +67,13 @@ fn times(ob: &Observation) -> (Option<i128>, Option<i128>) {
     (t("atime"), t("mtime"))
 }
 
-impl Check for FsMeta {
-    fn name(&self) -> &'static str {
-        "fs_meta"
-    }
-    fn probe(&self) -> &'static str {
-        PROBE
-    }
-    fn area(&self) -> &'static str {
-        "filesystem"
-    }
-    fn case(&self) -> Case {
-        case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &["fd_filestat_get:mtime-plus-1h", "preopen:wrong-dir"]
-    }
+check! {
+    FsMeta: "fs_meta", probe PROBE, area "filesystem",
+    case case(),
+    controls ["fd_filestat_get:mtime-plus-1h", "preopen:wrong-dir"]
+}
 
+impl FsMeta {
     fn judge(&self, case: &Case, o: &Observed) -> Judgement {
         let mut j = Judge::new(case, o, "fs_meta");
         for (op, rel, follow) in [
@@ -226,6 +214,7 @@ fn host_times(
 pub(crate) mod tests {
     use super::*;
     use crate::filesystem::testutil::Run;
+    use crate::Check;
     use std::fs::{self, FileTimes};
     use std::os::unix::fs::MetadataExt;
     use std::time::{Duration, UNIX_EPOCH};

@@ -7,11 +7,9 @@
 //! false alarms.
 
 use crate::protocol::Observation;
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-
-pub struct LibcAbi;
 
 /// errno names POSIX lets share a value.
 const ALIASES: &[(&str, &str)] = &[
@@ -182,25 +180,16 @@ pub fn problems(flat: &Values, groups: &Groups) -> Vec<String> {
     p
 }
 
-impl Check for LibcAbi {
-    fn name(&self) -> &'static str {
-        "libc_abi"
-    }
-    fn probe(&self) -> &'static str {
-        "abi"
-    }
-    fn area(&self) -> &'static str {
-        "libc"
-    }
-    fn case(&self) -> Case {
-        Case {
-            args: vec!["abi".into()],
-            ..Default::default()
-        }
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &[]
-    }
+check! {
+    LibcAbi: "libc_abi", probe "abi", area "libc",
+    case Case {
+        args: vec!["abi".into()],
+        ..Default::default()
+    },
+    controls []
+}
+
+impl LibcAbi {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let obs = match &o.observations {
             Ok(v) => v,

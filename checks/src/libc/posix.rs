@@ -8,10 +8,8 @@
 //! Deterministic: no false alarms (the `poll` timeout is not timed, only its result).
 
 use crate::protocol::Observation;
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::{json, Map, Value};
-
-pub struct LibcPosix;
 
 pub const PROBE: &str = "libc_edges";
 /// WASI's errno values, which every wasi-libc uses.
@@ -28,22 +26,13 @@ fn find<'a>(obs: &'a [Observation], what: &str) -> Option<&'a Observation> {
     obs.iter().find(|o| o.str("what") == Some(what))
 }
 
-impl Check for LibcPosix {
-    fn name(&self) -> &'static str {
-        "libc_posix"
-    }
-    fn probe(&self) -> &'static str {
-        PROBE
-    }
-    fn area(&self) -> &'static str {
-        "libc"
-    }
-    fn case(&self) -> Case {
-        case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &["fd_seek:einval-on-stream"]
-    }
+check! {
+    LibcPosix: "libc_posix", probe PROBE, area "libc",
+    case case(),
+    controls ["fd_seek:einval-on-stream"]
+}
+
+impl LibcPosix {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let obs = match &o.observations {
             Ok(v) => v,

@@ -6,11 +6,9 @@
 //! with a relative timeout — POSIX defines it by the clock it is given. A libc whose calls
 //! bypass the interposed import is not observable: `skip`, never a pass. Deterministic.
 
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::{json, Map};
 use wasiprobe_model::report::Verdict;
-
-pub struct LibcSleepClock;
 
 fn clock_name(id: &str) -> String {
     let (n, abs) = match id.strip_suffix('a') {
@@ -27,22 +25,13 @@ fn clock_name(id: &str) -> String {
     format!("{name}{abs}")
 }
 
-impl Check for LibcSleepClock {
-    fn name(&self) -> &'static str {
-        "libc_sleep_clock"
-    }
-    fn probe(&self) -> &'static str {
-        super::posix::PROBE
-    }
-    fn area(&self) -> &'static str {
-        "libc"
-    }
-    fn case(&self) -> Case {
-        super::posix::case()
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &[]
-    }
+check! {
+    LibcSleepClock: "libc_sleep_clock", probe super::posix::PROBE, area "libc",
+    case super::posix::case(),
+    controls []
+}
+
+impl LibcSleepClock {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let obs = match &o.observations {
             Ok(v) => v,

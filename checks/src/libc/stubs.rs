@@ -6,32 +6,21 @@
 //! SDK-update evidence diffs, with the `config.site` lines a configure-based build needs.
 //! Deterministic: no false alarms.
 
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
-
-pub struct LibcStubs;
 
 pub const PROBE: &str = "libc_stubs";
 
-impl Check for LibcStubs {
-    fn name(&self) -> &'static str {
-        "libc_stubs"
-    }
-    fn probe(&self) -> &'static str {
-        PROBE
-    }
-    fn area(&self) -> &'static str {
-        "libc"
-    }
-    fn case(&self) -> Case {
-        Case {
-            args: vec![PROBE.into()],
-            ..Default::default()
-        }
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &[]
-    }
+check! {
+    LibcStubs: "libc_stubs", probe PROBE, area "libc",
+    case Case {
+        args: vec![PROBE.into()],
+        ..Default::default()
+    },
+    controls []
+}
+
+impl LibcStubs {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let obs = match &o.observations {
             Ok(v) => v,

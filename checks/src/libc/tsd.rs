@@ -6,30 +6,19 @@
 //! A libc without pthread keys cannot build the probe: the cell is `skip`, with the symbols.
 //! Deterministic.
 
-use crate::{Case, Check, Judgement, Observed};
+use crate::{Case, Judgement, Observed};
 use serde_json::json;
 
-pub struct LibcTsd;
+check! {
+    LibcTsd: "libc_tsd", probe "tsd", area "libc",
+    case Case {
+        args: vec!["tsd".into()],
+        ..Default::default()
+    },
+    controls []
+}
 
-impl Check for LibcTsd {
-    fn name(&self) -> &'static str {
-        "libc_tsd"
-    }
-    fn probe(&self) -> &'static str {
-        "tsd"
-    }
-    fn area(&self) -> &'static str {
-        "libc"
-    }
-    fn case(&self) -> Case {
-        Case {
-            args: vec!["tsd".into()],
-            ..Default::default()
-        }
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        &[]
-    }
+impl LibcTsd {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let obs = match &o.observations {
             Ok(v) => v,

@@ -10,15 +10,13 @@
 //! Calls that may trap (out-of-bounds pointers, invalid enum values) run one per process
 //! (`Case::isolated`), so a trap in one hides nothing else.
 
-use super::{Case, Check, Isolated, Judgement, Observed};
+use super::{Case, Isolated, Judgement, Observed};
 use crate::protocol::{self, Observation};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use wasiprobe_model::run::Termination;
-
-pub struct P1Dynamic;
 
 pub const PROBE: &str = "p1_calls";
 const ERRNO_FAULT: i64 = 21;
@@ -291,34 +289,24 @@ struct Function {
     observed: bool,
 }
 
-impl Check for P1Dynamic {
-    fn name(&self) -> &'static str {
-        "p1_dynamic"
-    }
-    fn probe(&self) -> &'static str {
-        PROBE
-    }
-    fn area(&self) -> &'static str {
-        "coverage"
-    }
-    fn case(&self) -> Case {
-        Case {
-            args: vec![PROBE.into()],
-            env: vec![("WASIPROBE_P1".into(), "1".into())],
-            isolated: expectations()
-                .iter()
-                .filter(|e| e.isolated)
-                .map(isolated_args)
-                .collect(),
-            ..Default::default()
-        }
-    }
-    fn controls(&self) -> &'static [&'static str] {
-        // A do-nothing `fd_sync` is deliberately absent: nothing inside the guest can tell it
-        // from a real sync, so no check can claim to reject it.
-        &["fd_tell:lie", "fd_advise:enosys", "proc_exit:zero"]
-    }
+// A do-nothing `fd_sync` is deliberately absent: nothing inside the guest can tell it
+// from a real sync, so no check can claim to reject it.
+check! {
+    P1Dynamic: "p1_dynamic", probe PROBE, area "coverage",
+    case Case {
+        args: vec![PROBE.into()],
+        env: vec![("WASIPROBE_P1".into(), "1".into())],
+        isolated: expectations()
+            .iter()
+            .filter(|e| e.isolated)
+            .map(isolated_args)
+            .collect(),
+        ..Default::default()
+    },
+    controls ["fd_tell:lie", "fd_advise:enosys", "proc_exit:zero"]
+}
 
+impl P1Dynamic {
     fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
         let obs = match &o.observations {
             Ok(v) => v,

@@ -1,5 +1,6 @@
 use super::*;
 use crate::testutil::outcome;
+use crate::Check;
 use std::collections::BTreeSet;
 use wasiprobe_model::report::Verdict;
 
