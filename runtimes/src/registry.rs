@@ -88,7 +88,7 @@ pub fn reserved_names() -> Vec<&'static str> {
     names().into_iter().chain([ALL]).collect()
 }
 
-fn known<'a>(configured: &'a [CliSpec]) -> Vec<&'a str> {
+fn known(configured: &[CliSpec]) -> Vec<&str> {
     names()
         .into_iter()
         .chain(configured.iter().map(|c| c.name.as_str()))
