@@ -198,6 +198,13 @@ pub fn select_sdks(project: &Project, opts: &RunOptions) -> Result<Vec<crate::ma
             return Err(unknown("sdk", s, &valid));
         }
     }
+    // A path for an id the matrix does not have would be silently unused.
+    for id in opts.provision.sdk_paths.keys() {
+        if project.matrix.get(id).is_none() {
+            let e = unknown("sdk", id, &project.matrix.ids());
+            return Err(UsageError(format!("--sdk-path: {e}")).into());
+        }
+    }
     Ok(project
         .matrix
         .sdks

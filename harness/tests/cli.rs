@@ -78,6 +78,26 @@ fn unknown_names_list_the_valid_ones() {
     let o = wasiprobe(&["run", "--no-fetch", "--inject", "fd_write:lie-loudly"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("fd_write:drop-tail"), "{}", stderr(&o));
+    // A path for an id the matrix lacks would otherwise be silently unused.
+    let o = wasiprobe(&[
+        "run",
+        "--no-fetch",
+        "--sdk-path",
+        "wasi-sdk-99=/nonexistent",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--sdk-path: unknown sdk 'wasi-sdk-99'")
+            && stderr(&o).contains("zig-0.13"),
+        "{}",
+        stderr(&o)
+    );
+    // Limits of zero would stop every case before it starts.
+    for flag in ["--timeout-ms", "--memory-mib", "--jobs"] {
+        let o = wasiprobe(&["run", "--no-fetch", flag, "0"]);
+        assert_eq!(o.status.code(), Some(2), "{flag} 0: {}", stderr(&o));
+        assert!(stderr(&o).contains(flag), "{flag}: {}", stderr(&o));
+    }
 }
 
 #[test]
@@ -983,4 +1003,60 @@ fn sdk_diff_between_the_sdk24_and_sdk33_libcs_adds_symbols_and_pthread_stubs() {
             );
         }
     }
+}
+
+#[test]
+fn entropy_assess_refuses_short_input_and_prints_every_p_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short.bin");
+    std::fs::write(&short, vec![0x5a; 1000]).unwrap();
+    let o = wasiprobe(&["entropy", "assess", short.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("8000 bits; one SP 800-22 sequence needs 1000000 bits"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wasiprobe(&[
+        "entropy",
+        "assess",
+        short.to_str().unwrap(),
+        "--sequences",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // One sequence of the host's own entropy: the verdict is statistical (not asserted), the
+    // p-values of every test are listed.
+    let mut bytes = vec![0u8; 125_000];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").unwrap(),
+        &mut bytes,
+    )
+    .unwrap();
+    let good = dir.path().join("urandom.bin");
+    std::fs::write(&good, &bytes).unwrap();
+    let o = wasiprobe(&[
+        "entropy",
+        "assess",
+        good.to_str().unwrap(),
+        "--sequences",
+        "1",
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("sequence 1:"), "{out}");
+    let o = wasiprobe(&[
+        "entropy",
+        "assess",
+        good.to_str().unwrap(),
+        "--sequences",
+        "1",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let tests = v["p_values"][0]["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 15, "all 15 SP 800-22 tests");
+    assert!(tests
+        .iter()
+        .any(|t| t["p_values"].as_array().is_some_and(|p| !p.is_empty())));
 }

@@ -21,10 +21,23 @@ pub const MAX_SEQUENCES: usize = 100;
 
 /// Runs the battery on `bytes` cut into sequences of 10^6 bits; shared with `entropy assess`.
 pub fn assess(bytes: &[u8], max_sequences: usize) -> serde_json::Value {
+    assess_per_sequence(bytes, max_sequences).0
+}
+
+/// [`assess`], and every test's p-values for each sequence (what NIST's STS lists per test in
+/// its results files), which the report leaves out for size and `entropy assess` prints.
+pub fn assess_per_sequence(
+    bytes: &[u8],
+    max_sequences: usize,
+) -> (
+    serde_json::Value,
+    Vec<Vec<wasiprobe_stats::sp800_22::TestResult>>,
+) {
     let bits = bits_from_bytes(bytes);
     let m = (bits.len() / SEQUENCE_BITS).min(max_sequences);
     if m == 0 {
-        return json!({ "passed": false, "reason": format!("{} bits: shorter than one sequence of {SEQUENCE_BITS}", bits.len()) });
+        let v = json!({ "passed": false, "reason": format!("{} bits: shorter than one sequence of {SEQUENCE_BITS}", bits.len()) });
+        return (v, vec![]);
     }
     let cfg = Config::default();
     let per: Vec<_> = (0..m)
@@ -47,7 +60,7 @@ pub fn assess(bytes: &[u8], max_sequences: usize) -> serde_json::Value {
         .iter()
         .find(|x| x.name.contains("requency") && x.slot.is_empty())
         .map(|x| x.proportion);
-    json!({
+    let v = json!({
         "passed": s.passed,
         "sequences": m,
         "failed_slots": s.failed_slots,
@@ -60,7 +73,8 @@ pub fn assess(bytes: &[u8], max_sequences: usize) -> serde_json::Value {
         "tail": TAIL,
         // Every test's slot: proportion passing, p-value histogram, uniformity P-value_T.
         "per_slot": s.slots,
-    })
+    });
+    (v, per)
 }
 
 // Every liar this check rejects, as measured — not only the one it is meant for: the

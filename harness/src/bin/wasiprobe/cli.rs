@@ -157,29 +157,37 @@ pub enum PythonCmd {
 
 #[derive(Args)]
 pub struct RunArgs {
+    /// Only this toolchain of the matrix (repeatable; default: every one).
     #[arg(long = "sdk", value_name = "ID")]
     pub sdks: Vec<String>,
+    /// Run on this runtime (repeatable; `all` for every one; default: embedded wasmtime).
     #[arg(long = "runtime", value_name = "NAME")]
     pub runtimes: Vec<String>,
+    /// Only this probe (repeatable; `dark` for the dark-features census).
     #[arg(long = "probe", value_name = "NAME")]
     pub probes: Vec<String>,
+    /// Only this check (repeatable).
     #[arg(long = "check", value_name = "NAME")]
     pub checks: Vec<String>,
     /// Replace a Preview 1 function with a liar, FUNCTION:MODE (see `wasiprobe liars`).
     #[arg(long = "inject", value_name = "FUNC:MODE", value_parser = wasiprobe_runtimes::inject::parse)]
     pub inject: Vec<Injection>,
+    /// Where report.json, report.md, junit.xml and report.html are written.
     #[arg(long, default_value = "wasiprobe-out")]
     pub out: PathBuf,
     /// Keep each case's scratch directory (its path goes into the evidence).
     #[arg(long)]
     pub keep: bool,
-    #[arg(long, default_value_t = default_jobs())]
+    /// Cases run at once.
+    #[arg(long, default_value_t = default_jobs(), value_parser = clap::builder::TypedValueParser::map(
+        clap::value_parser!(u64).range(1..), |n| n as usize
+    ))]
     pub jobs: usize,
-    /// Wall-clock limit per case, in milliseconds.
-    #[arg(long, default_value_t = 20_000)]
+    /// Wall-clock limit per case, in milliseconds (at least 1).
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout_ms: u64,
-    /// Linear-memory limit per case, in MiB.
-    #[arg(long, default_value_t = 512)]
+    /// Memory limit per case (all its memories and tables together), in MiB (at least 1).
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
     pub memory_mib: u64,
     /// Do not fetch missing toolchains (zig wheels, Debian libcs, and as root Debian compilers)
     /// before the run.

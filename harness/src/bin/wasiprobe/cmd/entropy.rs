@@ -21,7 +21,21 @@ pub fn entropy_assess(
     } else {
         raw
     };
-    let battery = wasiprobe::checks::entropy::sp800_22::assess(&bytes, sequences);
+    let need = wasiprobe::checks::entropy::sp800_22::SEQUENCE_BITS;
+    if sequences == 0 {
+        return Err(UsageError("--sequences must be at least 1".into()).into());
+    }
+    if bytes.len() * 8 < need {
+        return Err(UsageError(format!(
+            "{}: {} bits; one SP 800-22 sequence needs {need} bits ({} bytes)",
+            file.display(),
+            bytes.len() * 8,
+            need / 8
+        ))
+        .into());
+    }
+    let (battery, per_sequence) =
+        wasiprobe::checks::entropy::sp800_22::assess_per_sequence(&bytes, sequences);
     let n = bytes
         .len()
         .min(wasiprobe::checks::entropy::min_entropy::SAMPLE_BYTES);
@@ -29,7 +43,12 @@ pub fn entropy_assess(
         wasiprobe_stats::sp800_90b::assess_bytes(&bytes[..n]).map_err(|e| anyhow::anyhow!(e))?;
     let passed = battery["passed"] == true
         && h.min_entropy >= wasiprobe::checks::entropy::min_entropy::MIN_BITS_PER_BYTE;
-    let v = serde_json::json!({ "file": file, "bytes": bytes.len(), "sp800_22": battery, "sp800_90b": h, "passed": passed });
+    let p_values: Vec<serde_json::Value> = per_sequence
+        .iter()
+        .enumerate()
+        .map(|(i, tests)| serde_json::json!({ "sequence": i + 1, "tests": tests }))
+        .collect();
+    let v = serde_json::json!({ "file": file, "bytes": bytes.len(), "sp800_22": battery, "p_values": p_values, "sp800_90b": h, "passed": passed });
     if json {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -48,6 +67,29 @@ pub fn entropy_assess(
                 "FAIL"
             }
         );
+        // Per sequence, every test's p-values, as STS's per-test results list them.
+        for (i, tests) in per_sequence.iter().enumerate() {
+            println!("sequence {}:", i + 1);
+            for t in tests {
+                match &t.not_applicable {
+                    Some(why) => println!("  {:<28} not applicable: {why}", t.name),
+                    None => {
+                        let ps: Vec<String> = t
+                            .p_values
+                            .iter()
+                            .map(|p| {
+                                if p.label.is_empty() {
+                                    format!("{:.6}", p.value)
+                                } else {
+                                    format!("{}={:.6}", p.label, p.value)
+                                }
+                            })
+                            .collect();
+                        println!("  {:<28} {}", t.name, ps.join(" "));
+                    }
+                }
+            }
+        }
         println!(
             "SP 800-90B: min-entropy {:.3} bits/byte over {n} bytes (threshold {})",
             h.min_entropy,
