@@ -14,9 +14,11 @@ pub use wasiprobe_model::run::{
 };
 
 pub mod adapter;
+pub mod adapter_module;
 pub mod cli_rt;
 pub mod count;
 pub mod inject;
+pub mod live;
 pub mod node_rt;
 pub mod process;
 #[cfg(feature = "wamr")]
