@@ -118,6 +118,11 @@ pub fn make_runtime(name: &str, env: &HostEnv, configured: &[CliSpec]) -> Result
         #[cfg(not(feature = "wasmedge"))]
         "wasmedge" => Err(wasmedge_unavailable()),
         _ => match configured.iter().find(|c| c.name == name) {
+            Some(c) if matches!(c.kind, wasiprobe_runtimes::CliKind::AdapterModule(_)) => {
+                Ok(Box::new(
+                    wasiprobe_runtimes::adapter_module::AdapterModuleRuntime::new(c.clone(), env)?,
+                ))
+            }
             Some(c) => Ok(Box::new(wasiprobe_runtimes::CliRuntime::new(
                 c.clone(),
                 env,

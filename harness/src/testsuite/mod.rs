@@ -54,6 +54,7 @@ mod execute;
 mod expect;
 mod format;
 mod judge;
+mod live;
 
 pub use execute::execute;
 pub use expect::{Expectation, Expectations};
@@ -73,9 +74,23 @@ use wasiprobe_runtimes::{HostEnv, Limits};
 pub const PREVIEW1: &str = "wasm32-wasip1";
 /// `WasiVersion` in the reference's `test_case.py`.
 pub(crate) const WASI_VERSIONS: &[&str] = &["wasm32-wasip1", "wasm32-wasip2", "wasm32-wasip3"];
-pub(crate) const LEGACY_KEYS: &[&str] = &["args", "dirs", "env", "exit_code", "stderr", "stdout"];
-pub(crate) const OPERATION_KEYS: &[&str] = &["operations", "proposals", "world"];
+/// The legacy keys: the current reference's, plus `dirs` of its earlier releases (named
+/// preopens, replaced by `root`), which older corpora still use.
+pub(crate) const LEGACY_KEYS: &[&str] = &[
+    "args",
+    "root",
+    "dirs",
+    "env",
+    "exit_code",
+    "stderr",
+    "stdout",
+];
+pub(crate) const OPERATION_KEYS: &[&str] = &["operations", "proposals", "world", "servers"];
 pub(crate) const CLI_WORLD: &str = "wasi:cli/command";
+/// `WasiWorld` in the reference's `test_case.py`.
+pub(crate) const WORLDS: &[&str] = &["wasi:cli/command", "wasi:http/service"];
+/// `WasiProposal` there.
+pub(crate) const PROPOSALS: &[&str] = &["http", "sockets"];
 /// Artifacts a test may leave in its dirs; never copied into a test's scratch.
 pub(crate) const CLEANUP_SUFFIX: &str = ".cleanup";
 
@@ -92,6 +107,10 @@ pub struct Options {
     pub host: HostEnv,
     /// The `[[runtime]]` entries of the project's matrix (CLI runtimes by name).
     pub configured: Vec<wasiprobe_runtimes::CliSpec>,
+    /// Install the selected runtimes' `pypi` packages first, as `run` does.
+    pub fetch: Option<crate::provision::Options>,
+    /// On a runtime without a live process, how long a test with `kill` runs before the kill.
+    pub kill_after: std::time::Duration,
 }
 
 /// One suite directory, read and validated.
@@ -121,12 +140,58 @@ pub enum Plan {
 pub struct RunPlan {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
-    /// Relative to the suite directory; preopened under the same name.
+    /// Relative to the test's directory; a copy of it is the guest's `/`.
+    pub root: Option<String>,
+    /// Relative to the test's directory; preopened under the same name (the older format).
     pub dirs: Vec<String>,
-    pub stdin: Vec<u8>,
-    /// Expected stream contents, read in order (each read continues where the last stopped).
-    pub reads: Vec<(StreamId, String)>,
-    pub exit_code: i64,
+    /// What happens after the process starts, in order.
+    pub ops: Vec<Op>,
+    pub proposals: Vec<String>,
+    /// Empty for the default, `wasi:cli/command`.
+    pub world: String,
+    /// An empty `operations` list: nothing runs (and the test passes, as in the reference).
+    pub no_run: bool,
+}
+
+impl RunPlan {
+    pub fn world(&self) -> &str {
+        match self.world.as_str() {
+            "" => CLI_WORLD,
+            w => w,
+        }
+    }
+    /// Whether the test talks to the guest over the network.
+    pub fn uses_network(&self) -> bool {
+        self.ops
+            .iter()
+            .any(|o| matches!(o, Op::Connect(_) | Op::Send(..) | Op::Recv(..)))
+    }
+    pub fn kill(&self) -> Option<i32> {
+        self.ops.iter().find_map(|o| match o {
+            Op::Kill { number, .. } => Some(*number),
+            _ => None,
+        })
+    }
+}
+
+/// One step after `run` (the reference's operations, less `run` itself).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Text for stdin.
+    Write(String),
+    /// Expected text next on the stream (`stream.read(len(payload))` there).
+    Read(StreamId, String),
+    Kill {
+        name: String,
+        number: i32,
+    },
+    /// The process ends with this exit code (minus the signal number when killed, as
+    /// Python's `returncode`).
+    Wait(i64),
+    /// Reads `HOST:PORT` from stdout and connects to it (loopback only here).
+    Connect(String),
+    Send(String, String),
+    Recv(String, String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -218,6 +283,10 @@ pub enum Difference {
     Setup {
         message: String,
     },
+    /// A `recv` got something else than expected, or the connection failed.
+    Network {
+        message: String,
+    },
 }
 
 impl std::fmt::Display for Difference {
@@ -254,6 +323,7 @@ impl std::fmt::Display for Difference {
             Difference::Crash { message } => write!(f, "runtime crashed: {message}"),
             Difference::LoadError { message } => write!(f, "load error: {message}"),
             Difference::Setup { message } => write!(f, "setup: {message}"),
+            Difference::Network { message } => write!(f, "network: {message}"),
         }
     }
 }
@@ -262,6 +332,8 @@ impl std::fmt::Display for Difference {
 pub struct TestResult {
     pub suite: String,
     pub suite_dir: PathBuf,
+    /// The suite's WASI version (directory name or manifest `version`).
+    pub wasi_version: String,
     pub test: String,
     pub runtime: String,
     pub outcome: Verdict,
@@ -293,6 +365,37 @@ pub struct Run {
 }
 
 impl Run {
+    /// What `--history` stores: every test of every runtime that was available (a runtime that
+    /// could not run has no version to record and no outcome worth a point).
+    pub fn history_record(&self, started_at: String) -> wasiprobe_reports::TestsuiteRecord {
+        let version: BTreeMap<&str, &str> = self
+            .runtimes
+            .iter()
+            .filter_map(|r| Some((r.name.as_str(), r.version.as_deref()?)))
+            .collect();
+        wasiprobe_reports::TestsuiteRecord {
+            started_at,
+            finished_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string(),
+            wasiprobe_version: env!("CARGO_PKG_VERSION").into(),
+            cells: self
+                .tests
+                .iter()
+                .filter_map(|t| {
+                    Some(wasiprobe_reports::TestsuiteCell {
+                        runtime: t.runtime.clone(),
+                        runtime_version: version.get(t.runtime.as_str())?.to_string(),
+                        wasi_version: t.wasi_version.clone(),
+                        suite: t.suite.clone(),
+                        test: t.test.clone(),
+                        outcome: t.outcome.name().into(),
+                        duration_ms: t.duration_ms as f64,
+                    })
+                })
+                .collect(),
+        }
+    }
+
     pub fn has_failures(&self) -> bool {
         self.tests.iter().any(|t| t.outcome.is_failure())
     }

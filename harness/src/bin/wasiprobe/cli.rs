@@ -230,6 +230,17 @@ pub struct TestsuiteArgs {
     /// the output starts with it.
     #[arg(long)]
     pub exact_output: bool,
+    /// On a runtime that runs the guest in-process (no process to signal), a test with `kill`
+    /// runs this long and then counts as killed by the signal.
+    #[arg(long, default_value_t = 500)]
+    pub kill_after_ms: u64,
+    /// Do not install the selected runtimes' `pypi` packages first.
+    #[arg(long)]
+    pub no_fetch: bool,
+    /// Record pass rates per runtime and WASI version in this history database (the one
+    /// `run --history` keeps); `wasiprobe dashboard --history DB` plots them.
+    #[arg(long, value_name = "DB")]
+    pub history: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
