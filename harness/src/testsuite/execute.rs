@@ -17,7 +17,7 @@ pub(crate) enum Handle {
     /// Runs a guest to completion (embedded engines, the older CLI contracts).
     Whole(Box<dyn Runtime>),
     /// An adapter module: an argv per test, run live.
-    Module(AdapterModuleRuntime),
+    Module(Box<AdapterModuleRuntime>),
 }
 
 impl Handle {
@@ -33,9 +33,9 @@ impl Handle {
 /// cannot run here.
 pub(crate) fn make_handle(name: &str, opts: &Options) -> Result<Handle> {
     match opts.configured.iter().find(|c| c.name == name) {
-        Some(c) if matches!(c.kind, CliKind::AdapterModule(_)) => Ok(Handle::Module(
+        Some(c) if matches!(c.kind, CliKind::AdapterModule(_)) => Ok(Handle::Module(Box::new(
             AdapterModuleRuntime::new(c.clone(), &opts.host)?,
-        )),
+        ))),
         _ => Ok(Handle::Whole(crate::plan::make_runtime(
             name,
             &opts.host,

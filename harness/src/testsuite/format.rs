@@ -1,4 +1,11 @@
 //! Reading a suite: the manifest, each test's JSON (legacy keys or operations).
+//!
+//! Follows WebAssembly/wasi-testsuite `test-runner/wasi_test_runner/test_case.py`
+//! (`Config.from_file`, `Run`/`Wait`/`Read`/`Write`/`Connect`/`Send`/`Recv`/`Request`/`Kill`
+//! `.from_config`, `TestCaseValidator`), `test-runner/wasi_test_runner/test_suite_runner.py`
+//! (`_read_manifest`, `_read_test_config`) and `doc/specification.md`; `root` as in the current
+//! tests (`tests/rust/wasm32-wasip1/src/bin/close_preopen.json`) and adapters (`adapters/jco.py`,
+//! `adapters/zwasm.py`). See the module above for where this departs from them.
 
 use super::*;
 use anyhow::{Context, Result};

@@ -1,54 +1,57 @@
 //! `wasiprobe testsuite`: runs test suites in the format of the WebAssembly organisation's
-//! wasi-testsuite (its `doc/specification.md` and the reference Python runner in `test-runner/`)
-//! on wasiprobe's runtimes, in parallel.
+//! wasi-testsuite, as it is today, on wasiprobe's runtimes, in parallel.
+//!
+//! Read from the reference (repository WebAssembly/wasi-testsuite): `doc/specification.md`,
+//! `doc/writing-tests.md`, `test-runner/wasi_test_runner/test_case.py` (`Config.from_file`,
+//! `LEGACY_CONFIG_KEYS`, `CONFIG_KEYS`, the operations, `TestCaseValidator`),
+//! `test-runner/wasi_test_runner/test_suite_runner.py` (`TestCaseRunner`, `_read_manifest`,
+//! `_cleanup_test_output`), `test-runner/wasi_test_runner/runtime_adapter.py` (loading an
+//! adapter module, `compute_argv`), `test-runner/wasi_test_runner/harness.py`,
+//! `test-runner/wasi_test_runner/executor.py`, the adapters `adapters/wasmtime.py`,
+//! `adapters/pywasm.py`, `adapters/pywasm-runtime.py`, `adapters/jco.py`, `adapters/zwasm.py`,
+//! `adapters/wasm-micro-runtime.py`, and the test `tests/rust/wasm32-wasip1/src/bin/close_preopen.json`
+//! (`{"root": "fs-tests.dir"}`). The stored copies of `test_case.py` and `test_suite_runner.py`
+//! predate `root` (they preopen `dirs` by name); the adapters of the same releases as
+//! `close_preopen.json` take `compute_argv(test_path, (args, env, root), proposals, wasi_world,
+//! wasi_version)` and map `root` to the guest's `/` (`--dir ROOT::/`), which is what is done here.
 //!
 //! What the reference does, and where this module follows or departs from it:
-//! - A suite is a directory with `manifest.json` (`{"name": ...}`, optionally `"version":
-//!   "wasm32-wasip1"`; any other key is an error: `_read_manifest` in
-//!   `test_suite_runner.py`). Every `*.wasm` in it is a test; `NAME.json` beside it, if any, is
-//!   its specification (`_read_test_config`). The reference falls back to the directory path as
-//!   the name when the manifest is missing; here a missing manifest is a usage error, because
-//!   the real corpus always has one and a directory without one is nearly always the wrong
-//!   directory (its parent, in the `wasm32-wasipN/` layout).
-//! - Legacy specification keys (`LEGACY_CONFIG_KEYS` in `test_case.py`): `args`, `dirs`, `env`,
-//!   `exit_code` (default 0), `stdout`, `stderr`. An unknown key is logged as a warning and
-//!   ignored (`Config._validate_config`); so here. Mixing them with the operation-based keys
-//!   (`operations`, `proposals`, `world`) is an error there and here.
-//! - The reference turns a legacy spec into operations: run, `read stdout` (if `stdout` is
-//!   set), `read stderr` (if `stderr` is set), wait (exit code). A `read` reads as many
-//!   characters as the expected payload has and compares them (`do_read`), so the expected text
-//!   is a *prefix* of the output: trailing output is not checked. The original runner
-//!   (`validators.py`) compared stdout exactly, and the specification says the bytes must
-//!   "match". The default here is the current reference (prefix); `--exact-output` asks for the
-//!   stricter reading.
-//! - Output is read by Python in text mode (`text=True`): invalid UTF-8 is an error there,
-//!   and universal newlines turn `\r\n` and `\r` into `\n`. Here output is decoded lossily and
-//!   newlines are translated the same way before comparing.
-//! - `dirs` are paths relative to the test's directory, preopened under the same name
-//!   (`Run.from_config`: `(test_config_path.parent / d, d)`). The reference runs them in place
-//!   and deletes `*.cleanup` files before and after each test (`_cleanup_test_output`; the
-//!   specification asks executors to remove them first). Here each test gets a scratch copy of
-//!   its dirs, without `*.cleanup` entries, so tests that write never touch the corpus and two
-//!   runs in parallel never see each other's files.
-//! - argv[0]: the reference passes the test file to the runtime's CLI; wasmtime's CLI (its
-//!   `compute_argv`) and the pywasm adapter give the guest the file's base name, `NAME.wasm`.
-//! - `env` is the whole environment (specification: "should only contain these keys").
-//! - Expectation files (TOML; `filters.py`, `TestExpectationFilter`): `version = 1` (optional),
-//!   `[[suite]] name`, `[[suite.test]] name` with `action = "skip"` and/or `expected = "pass" |
-//!   "fail"`; at least one of them. Outcomes (`Outcome` in `test_case.py`, PR #261): pass, fail,
-//!   skip, xfail (expected to fail and failed), xpass (expected to fail but passed); fail and
-//!   xpass fail the run. Several files combine: any skip skips, any expected fail expects
-//!   failure (`run_tests_from_test_suite`). A second `[[suite]]` with the same name in one file
-//!   replaces the first, as in `_load_toml_expectations`. Unknown keys are ignored there; here
-//!   they are warned about.
-//! - Suites whose WASI version is not Preview 1 are skipped ("WASI version unsupported by
-//!   runtime", `UnsupportedWasiTestExcludeFilter`): every runtime here is Preview 1.
-//! - Operation-based specs: `run`, `read`, `write` (stdin) and `wait` are supported for a single
-//!   run (writes are fed as stdin up front, which a non-interactive guest cannot tell apart);
-//!   `connect`, `send`, `recv`, `request`, `kill`, any `proposals` or a world other than
-//!   `wasi:cli/command` need a live process and networking: those tests are skipped with the
-//!   reason.
-//! - Unlike the reference (one test at a time), tests run in parallel; output order is fixed.
+//! - A suite is a directory with `manifest.json` (`name`, optionally `version`: one of
+//!   `wasm32-wasip1`, `wasm32-wasip2`, `wasm32-wasip3`; any other key is an error there and here).
+//!   Without `version`, the directory's name gives it when it is one (`.../wasm32-wasip1/`), else
+//!   Preview 1. Every `*.wasm` in it is a test; `NAME.json` beside it, if any, is its
+//!   specification. The reference falls back to the path as the name without a manifest; here
+//!   that is a usage error naming the suites below it (nearly always the wrong directory).
+//! - Legacy keys: `args`, `root` (a directory relative to the test's, the guest's `/`), `env`
+//!   (the whole environment), `exit_code` (default 0), `stdout`, `stderr`; and `dirs` of the
+//!   earlier releases (named preopens, still in older corpora). Operation keys: `operations`,
+//!   `proposals` (`http`, `sockets`), `world` (`wasi:cli/command`, `wasi:http/service`),
+//!   `servers`. A test has one kind or the other (mixing them is an error there and here). An
+//!   unknown key is a warning naming it, as there; a known key never is.
+//! - A legacy spec is run, read stdout, read stderr, wait. A `read` takes as many characters as
+//!   its payload has and compares them, so the expected text is a *prefix* of the output;
+//!   `--exact-output` asks for the rest to be empty. Output is read as Python's text mode does
+//!   (universal newlines).
+//! - Operations: `run` (args, env, root, dirs), `write` (stdin), `read`, `kill` (a signal name,
+//!   default SIGTERM), `wait` (the exit code as Python's `returncode`, minus the signal number
+//!   for a killed process), `connect` (reads `HOST:PORT` from stdout; loopback only here),
+//!   `send`, `recv`; `request` (HTTP) and `servers` are skipped with the reason. An empty list
+//!   runs nothing and passes, as there.
+//! - Each test gets a scratch directory: a copy of its root (and dirs) without `*.cleanup`
+//!   artifacts, removed afterwards. The reference runs in place and deletes `*.cleanup` files;
+//!   here the corpus is never written to, and tests running in parallel never meet.
+//! - Embedded runtimes run the guest to completion (writes become stdin up front; a `kill`
+//!   comes after `--kill-after-ms`) and the operations are judged on what it did. Adapter
+//!   modules (`[[runtime]] kind = "adapter-module"`) get each test's argv from the adapter and
+//!   run it as a live process the operations are carried out on, step by step.
+//! - Runtimes that cannot run a test skip it with the reason: components (p2/p3 suites), a
+//!   world, a proposal or network operations an in-process Preview 1 runtime cannot serve, a
+//!   WASI version or world the adapter does not list.
+//! - Expectation files (TOML; `filters.py` there): `version = 1` (optional), `[[suite]] name`,
+//!   `[[suite.test]] name` with `action = "skip"` and/or `expected = "pass" | "fail"`. Outcomes:
+//!   pass, fail, skip, xfail, xpass; fail and xpass fail the run. Several files combine.
+//! - argv[0]: embedded runtimes give the guest `NAME.wasm`, as wasmtime's CLI does; adapters
+//!   give what their runtime gives.
 
 mod execute;
 mod expect;
@@ -57,6 +60,12 @@ mod judge;
 mod live;
 
 pub use execute::execute;
+
+/// Copies a directory tree (files, subdirectories, symlinks as links), without `*.cleanup`
+/// entries.
+pub fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
+    execute::copy_tree(src, dst)
+}
 pub use expect::{Expectation, Expectations};
 pub use format::{load_suite, parse_spec};
 pub use judge::judge;

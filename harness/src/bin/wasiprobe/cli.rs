@@ -127,6 +127,21 @@ pub enum Cmd {
         /// Instead: time the full SP 800-22 battery (100 sequences of 10^6 bits of ChaCha20).
         #[arg(long)]
         entropy: bool,
+        /// Instead: time wasi-testsuite suites (default: the fixture corpus of the current
+        /// format) on embedded wasmtime and on `--module-runtime`, serially, and print the
+        /// ratio of their wall times.
+        #[arg(long, num_args = 0.., value_name = "DIR")]
+        testsuite: Option<Vec<PathBuf>>,
+        /// The adapter-module runtime `--testsuite` compares with (a `[[runtime]]` of the matrix).
+        #[arg(long, default_value = "wasmtime-cli-42-module")]
+        module_runtime: String,
+        /// How often `--testsuite` runs the corpus on each runtime (the median round is used).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// How many copies of each fixture test the default corpus holds (4: 72 tests, each
+        /// module distinct), so the bench is not a measure of start-up alone.
+        #[arg(long, default_value_t = 4)]
+        copies: usize,
     },
 }
 
