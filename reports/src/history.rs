@@ -60,6 +60,8 @@ pub struct HistoryRun {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub wasiprobe_version: String,
+    /// "run" for `wasiprobe run`, [`crate::TESTSUITE_KIND`] for `wasiprobe testsuite`.
+    pub kind: String,
     /// verdict → cells
     pub counts: BTreeMap<String, u64>,
     /// sdk → verdict → cells
@@ -71,13 +73,13 @@ pub struct HistoryRun {
 /// a committed run survives a crash or power loss, and a writer killed mid-way leaves only
 /// whole runs behind.
 pub struct History {
-    conn: Connection,
-    path: PathBuf,
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
 }
 
 /// JSON with object keys sorted at every level, so the run key does not depend on whether
 /// serde_json was built with `preserve_order`.
-fn canonical(v: &Value) -> String {
+pub(crate) fn canonical(v: &Value) -> String {
     fn sort(v: &Value) -> Value {
         match v {
             Value::Object(m) => {
@@ -266,7 +268,7 @@ impl History {
         let mut runs: Vec<HistoryRun> = self
             .conn
             .prepare(
-                "SELECT id, started_at, finished_at, wasiprobe_version FROM runs
+                "SELECT id, started_at, finished_at, wasiprobe_version, options FROM runs
                  ORDER BY started_at, id",
             )
             .and_then(|mut s| {
@@ -276,6 +278,7 @@ impl History {
                         started_at: r.get(1)?,
                         finished_at: r.get(2)?,
                         wasiprobe_version: r.get(3)?,
+                        kind: run_kind(&r.get::<_, String>(4)?),
                         counts: BTreeMap::new(),
                         per_sdk: BTreeMap::new(),
                         cells: Vec::new(),
@@ -322,6 +325,15 @@ impl History {
         }
         Ok(runs)
     }
+}
+
+/// A run's kind, from its stored options.
+fn run_kind(options: &str) -> String {
+    serde_json::from_str::<Value>(options)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(Value::as_str).map(str::to_owned))
+        .filter(|k| k == crate::TESTSUITE_KIND)
+        .unwrap_or_else(|| "run".into())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 mod dashboard;
 mod evidence;
 mod history;
+mod history_testsuite;
 mod html;
 pub mod json;
 pub mod libcdiff;
@@ -18,3 +19,6 @@ mod svg;
 pub use dashboard::dashboard_html;
 pub use evidence::evidence_html;
 pub use history::{History, HistoryCell, HistoryRun, HISTORY_SCHEMA_VERSION};
+pub use history_testsuite::{
+    pass_rate, rates, runtime_label, TestsuiteCell, TestsuiteRecord, TESTSUITE_KIND,
+};

@@ -50,6 +50,7 @@ fn history_of(report: &Value) -> Vec<HistoryRun> {
             started_at: format!("2026-11-2{id}T04:50:44Z"),
             finished_at: None,
             wasiprobe_version: "0.1.0".into(),
+            kind: "run".into(),
             counts: counts.clone(),
             per_sdk: per_sdk.clone(),
             cells: Vec::new(),

@@ -155,6 +155,9 @@ impl CliRuntime {
                 c.arg("--version");
                 (p, c)
             }
+            CliKind::AdapterModule(a) => anyhow::bail!(
+                "`{a}` is an adapter module: `adapter_module::AdapterModuleRuntime` runs it"
+            ),
             CliKind::Command(_) => {
                 let p = runtime.clone().ok_or_else(|| {
                     Unavailable("a command runtime needs `runtime` (its executable)".into())
@@ -184,7 +187,7 @@ impl CliRuntime {
             .into());
         }
         let version = match &spec.kind {
-            CliKind::Adapter(a) => format!("{text} (adapter {a})"),
+            CliKind::Adapter(a) | CliKind::AdapterModule(a) => format!("{text} (adapter {a})"),
             CliKind::Command(_) => format!("{text} (command template)"),
         };
         Ok(CliRuntime {
@@ -232,7 +235,7 @@ impl Runtime for CliRuntime {
     }
     fn capabilities(&self) -> Capabilities {
         let preopen_mapping = match &self.spec.kind {
-            CliKind::Adapter(_) => true,
+            CliKind::Adapter(_) | CliKind::AdapterModule(_) => true,
             CliKind::Command(t) => t.iter().any(|e| e.contains("{dir.guest}")),
         };
         Capabilities {
@@ -266,6 +269,7 @@ impl Runtime for CliRuntime {
                 let run = run_child(cmd, &spec.stdin, &spec.limits, GRACE)?;
                 Ok(adapter::outcome(run, &status, false))
             }
+            CliKind::AdapterModule(_) => unreachable!("refused by CliRuntime::new"),
             CliKind::Command(t) => {
                 let argv = expand(t, &self.program, module, spec);
                 let mut cmd = Command::new(&argv[0]);

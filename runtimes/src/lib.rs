@@ -14,10 +14,11 @@ pub use wasiprobe_model::run::{
 };
 
 pub mod adapter;
+pub mod adapter_module;
 pub mod cli_rt;
-
 pub mod host;
 pub mod inject;
+pub mod live;
 pub mod process;
 pub mod registry;
 

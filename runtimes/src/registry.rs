@@ -127,6 +127,9 @@ pub fn make(name: &str, env: &HostEnv, configured: &[CliSpec]) -> Result<Box<dyn
         return e.make(env);
     }
     match configured.iter().find(|c| c.name == name) {
+        Some(c) if matches!(c.kind, crate::CliKind::AdapterModule(_)) => Ok(Box::new(
+            crate::adapter_module::AdapterModuleRuntime::new(c.clone(), env)?,
+        )),
         Some(c) => Ok(Box::new(CliRuntime::new(c.clone(), env)?)),
         None => Err(unknown("runtime", name, &known(configured)).into()),
     }

@@ -46,6 +46,7 @@ struct RawPython {
 enum RuntimeKind {
     Adapter,
     Command,
+    AdapterModule,
 }
 
 /// A `[[runtime]]`: a runtime with a command line (see `wasiprobe_runtimes::cli_rt`).
@@ -375,6 +376,13 @@ impl Matrix {
                 }
                 (RuntimeKind::Adapter, Some(_), Some(_)) => {
                     return Err(field("command", "is not allowed for kind adapter"))
+                }
+                (RuntimeKind::AdapterModule, Some(a), None) => CliKind::AdapterModule(a),
+                (RuntimeKind::AdapterModule, None, _) => {
+                    return Err(field("adapter", "is required for kind adapter-module"))
+                }
+                (RuntimeKind::AdapterModule, Some(_), Some(_)) => {
+                    return Err(field("command", "is not allowed for kind adapter-module"))
                 }
                 (RuntimeKind::Command, None, Some(c)) => {
                     let line = Some(c.span().start);

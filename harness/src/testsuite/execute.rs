@@ -1,4 +1,7 @@
-//! Running the tests: every test on every runtime, in parallel, each on a scratch copy.
+//! Running the tests: every test on every runtime, in parallel, each in its own scratch
+//! directory. Embedded runtimes run a guest to completion and the operations are judged on the
+//! result (`judge.rs`); adapter modules give an argv, which runs as a live process the
+//! operations are carried out on (`live.rs`).
 
 use super::*;
 use anyhow::{Context, Result};
@@ -6,7 +9,40 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
-use wasiprobe_runtimes::{Preopen, RunSpec, Runtime};
+use wasiprobe_runtimes::adapter_module::{AdapterModuleRuntime, ArgvRequest};
+use wasiprobe_runtimes::{CliKind, Preopen, RunSpec, Runtime};
+
+/// A runtime as the testsuite drives it.
+pub(crate) enum Handle {
+    /// Runs a guest to completion (embedded engines, the older CLI contracts).
+    Whole(Box<dyn Runtime>),
+    /// An adapter module: an argv per test, run live.
+    Module(Box<AdapterModuleRuntime>),
+}
+
+impl Handle {
+    fn version(&self) -> String {
+        match self {
+            Handle::Whole(r) => r.version(),
+            Handle::Module(m) => m.version(),
+        }
+    }
+}
+
+/// Builds the named runtime for the testsuite; [`wasiprobe_runtimes::Unavailable`] when it
+/// cannot run here.
+pub(crate) fn make_handle(name: &str, opts: &Options) -> Result<Handle> {
+    match opts.configured.iter().find(|c| c.name == name) {
+        Some(c) if matches!(c.kind, CliKind::AdapterModule(_)) => Ok(Handle::Module(Box::new(
+            AdapterModuleRuntime::new(c.clone(), &opts.host)?,
+        ))),
+        _ => Ok(Handle::Whole(crate::plan::make_runtime(
+            name,
+            &opts.host,
+            &opts.configured,
+        )?)),
+    }
+}
 
 /// Runs every selected test of every suite on every runtime.
 pub fn execute(opts: &Options) -> Result<Run> {
@@ -25,9 +61,17 @@ pub fn execute(opts: &Options) -> Result<Run> {
         .collect::<Result<_>>()?;
     warn_stale(&suites, &expectations, opts.filter.is_some());
     let names = crate::plan::select_runtimes(&opts.runtimes, &opts.configured)?;
-    let mut runtimes: Vec<(RuntimeStatus, Option<Box<dyn Runtime>>)> = Vec::new();
+    if let Some(p) = &opts.fetch {
+        for r in opts.configured.iter().filter(|r| names.contains(&r.name)) {
+            if let Err(e) = crate::runtime_fetch::fetch_runtime(r, p) {
+                // The runtime's row will say it is unavailable, and why.
+                tracing::warn!("runtime {}: {e:#}", r.name);
+            }
+        }
+    }
+    let mut runtimes: Vec<(RuntimeStatus, Option<Handle>)> = Vec::new();
     for n in &names {
-        match crate::plan::make_runtime(n, &opts.host, &opts.configured) {
+        match make_handle(n, opts) {
             Ok(rt) => runtimes.push((
                 RuntimeStatus {
                     name: n.clone(),
@@ -84,19 +128,17 @@ pub fn execute(opts: &Options) -> Result<Run> {
                     Some(format!("runtime unavailable: {why}"))
                 } else if let Some(f) = skip_by {
                     Some(format!("skipped by expectation file {f}"))
-                } else if s.wasi_version != PREVIEW1 {
-                    Some(format!(
-                        "WASI version {} unsupported by runtime",
-                        s.wasi_version
-                    ))
-                } else if let Plan::Unsupported(why) = &t.plan {
-                    Some(why.clone())
                 } else {
-                    None
+                    match (&t.plan, rt) {
+                        (Plan::Unsupported(why), _) => Some(why.clone()),
+                        (Plan::Run(p), Some(h)) => cannot_run(h, &status.name, s, p),
+                        (Plan::Run(_), None) => unreachable!("unavailable above"),
+                    }
                 };
                 let base = TestResult {
                     suite: s.name.clone(),
                     suite_dir: s.dir.clone(),
+                    wasi_version: s.wasi_version.clone(),
                     test: t.name.clone(),
                     runtime: status.name.clone(),
                     outcome: Verdict::Skip,
@@ -114,7 +156,7 @@ pub fn execute(opts: &Options) -> Result<Run> {
                     unreachable!("skipped above")
                 };
                 let start = Instant::now();
-                let differences = run_one(rt.as_ref(), s, t, plan, opts);
+                let differences = run_one(rt, s, t, plan, opts);
                 let failed = !differences.is_empty();
                 TestResult {
                     outcome: match (failed, x.expected_fail) {
@@ -170,61 +212,195 @@ pub(crate) fn warn_stale(suites: &[Suite], expectations: &[Expectations], filter
     }
 }
 
-/// Runs one test in its own scratch copy of its dirs; the differences from its specification
+/// Why `h` cannot run this test, decided before running it: the suite's WASI version, the
+/// world, the proposals or network operations it cannot serve.
+pub(crate) fn cannot_run(h: &Handle, name: &str, s: &Suite, p: &RunPlan) -> Option<String> {
+    match h {
+        Handle::Whole(_) => {
+            if s.wasi_version != PREVIEW1 {
+                Some(format!(
+                    "WASI version {} unsupported by runtime: {name} runs Preview 1 modules, \
+                     not components",
+                    s.wasi_version
+                ))
+            } else if p.world() != CLI_WORLD {
+                Some(format!(
+                    "world {} needs a component runtime; {name} runs Preview 1 commands",
+                    p.world()
+                ))
+            } else if let Some(x) = p.proposals.first() {
+                Some(format!(
+                    "needs the WASI proposal `{x}`; {name} runs Preview 1, which has none"
+                ))
+            } else if p.uses_network() {
+                Some(format!(
+                    "network operations (connect/send/recv) need the guest in a process of its \
+                     own; {name} runs it in-process"
+                ))
+            } else {
+                None
+            }
+        }
+        Handle::Module(m) => {
+            let meta = m.meta();
+            if !meta.wasi_versions.contains(&s.wasi_version) {
+                Some(format!(
+                    "WASI version {} unsupported by runtime (the adapter supports {})",
+                    s.wasi_version,
+                    meta.wasi_versions.join(", ")
+                ))
+            } else if !meta.wasi_worlds.iter().any(|w| w == p.world()) {
+                Some(format!(
+                    "world {} unsupported by runtime (the adapter supports {})",
+                    p.world(),
+                    meta.wasi_worlds.join(", ")
+                ))
+            } else if meta.style == "root" && !p.dirs.is_empty() {
+                Some(
+                    "the adapter takes one root directory; this test preopens named `dirs` \
+                     (the older format)"
+                        .into(),
+                )
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// A test's scratch directory: a copy of its `root` (the guest's `/`) and of its `dirs`,
+/// without `*.cleanup` entries. Removed when dropped.
+pub(crate) struct Scratch {
+    pub dir: tempfile::TempDir,
+    pub root: Option<std::path::PathBuf>,
+    pub dirs: Vec<(std::path::PathBuf, String)>,
+}
+
+pub(crate) fn scratch(s: &Suite, plan: &RunPlan) -> Result<Scratch, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("wasiprobe-testsuite-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a scratch directory: {e}"))?;
+    let copy =
+        |what: &str, rel: &str, to: std::path::PathBuf| -> Result<std::path::PathBuf, String> {
+            let src = s.dir.join(rel);
+            if !src.is_dir() {
+                return Err(format!(
+                    "`{what}` {rel:?}: {} is not a directory",
+                    src.display()
+                ));
+            }
+            copy_tree(&src, &to)
+                .map_err(|e| format!("copying {} to scratch: {e:#}", src.display()))?;
+            Ok(to)
+        };
+    let root = match &plan.root {
+        Some(r) => Some(copy("root", r, dir.path().join("root"))?),
+        None => None,
+    };
+    let mut dirs = Vec::new();
+    for d in &plan.dirs {
+        dirs.push((copy("dirs", d, dir.path().join("dirs").join(d))?, d.clone()));
+    }
+    Ok(Scratch { dir, root, dirs })
+}
+
+/// Runs one test in its own scratch directory; the differences from its specification
 /// (empty: it passed).
 pub(crate) fn run_one(
-    rt: &dyn Runtime,
+    h: &Handle,
     s: &Suite,
     t: &TestCase,
     plan: &RunPlan,
     opts: &Options,
 ) -> Vec<Difference> {
-    let setup = |message: String| vec![Difference::Setup { message }];
-    let scratch = match tempfile::Builder::new()
-        .prefix("wasiprobe-testsuite-")
-        .tempdir()
-    {
-        Ok(d) => d,
-        Err(e) => return setup(format!("cannot create a scratch directory: {e}")),
-    };
-    let mut preopens = Vec::new();
-    for d in &plan.dirs {
-        let src = s.dir.join(d);
-        if !src.is_dir() {
-            return setup(format!(
-                "`dirs` entry {d:?}: {} is not a directory",
-                src.display()
-            ));
-        }
-        let dst = scratch.path().join(d);
-        if let Err(e) = copy_tree(&src, &dst) {
-            return setup(format!("copying {} to scratch: {e:#}", src.display()));
-        }
-        preopens.push(Preopen {
-            host: dst,
-            guest: d.clone(),
-        });
+    if plan.no_run {
+        return vec![];
     }
-    let argv0 = t
-        .wasm
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let spec = RunSpec {
-        args: std::iter::once(argv0)
-            .chain(plan.args.iter().cloned())
-            .collect(),
-        env: plan.env.clone(),
-        preopens,
-        stdin: plan.stdin.clone(),
-        limits: opts.limits.clone(),
-        ..RunSpec::default()
+    let setup = |message: String| vec![Difference::Setup { message }];
+    let sc = match scratch(s, plan) {
+        Ok(sc) => sc,
+        Err(e) => return setup(e),
     };
-    let outcome = match rt.run(&t.wasm, &spec) {
-        Ok(o) => o,
-        Err(e) => return setup(format!("the runtime failed: {e:#}")),
-    };
-    judge(plan, &outcome, &opts.limits, opts.exact_output)
+    match h {
+        Handle::Whole(rt) => {
+            let mut preopens: Vec<Preopen> = sc
+                .root
+                .iter()
+                .map(|r| Preopen {
+                    host: r.clone(),
+                    guest: "/".into(),
+                })
+                .collect();
+            preopens.extend(sc.dirs.iter().map(|(host, guest)| Preopen {
+                host: host.clone(),
+                guest: guest.clone(),
+            }));
+            let argv0 = t
+                .wasm
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut limits = opts.limits.clone();
+            if plan.kill().is_some() {
+                // No live process to signal: the guest gets this long, then counts as killed.
+                limits.wall = limits.wall.min(opts.kill_after);
+            }
+            let stdin: Vec<u8> = plan
+                .ops
+                .iter()
+                .filter_map(|o| match o {
+                    Op::Write(p) => Some(p.as_bytes()),
+                    _ => None,
+                })
+                .flatten()
+                .copied()
+                .collect();
+            let spec = RunSpec {
+                args: std::iter::once(argv0)
+                    .chain(plan.args.iter().cloned())
+                    .collect(),
+                env: plan.env.clone(),
+                preopens,
+                stdin,
+                limits: limits.clone(),
+                ..RunSpec::default()
+            };
+            match rt.run(&t.wasm, &spec) {
+                Ok(o) => judge(plan, &o, &limits, opts.exact_output),
+                Err(e) => setup(format!("the runtime failed: {e:#}")),
+            }
+        }
+        Handle::Module(m) => {
+            let req = ArgvRequest {
+                test_path: t.wasm.clone(),
+                args: plan.args.clone(),
+                env: plan.env.clone(),
+                root: sc.root.clone(),
+                dirs: sc.dirs.clone(),
+                proposals: plan.proposals.clone(),
+                wasi_world: plan.world().to_string(),
+                wasi_version: s.wasi_version.clone(),
+            };
+            let argv = match m.compute_argv(&req) {
+                Ok(a) => a,
+                Err(e) => return setup(format!("{e:#}")),
+            };
+            let mut limits = opts.limits.clone();
+            if let Some(secs) = m.meta().timeout_s {
+                // The adapter knows its runtime is slow to start (jco transpiles first).
+                limits.wall = limits.wall.max(std::time::Duration::from_secs_f64(secs));
+            }
+            live::run_live(
+                &argv,
+                m.child_env(),
+                sc.dir.path(),
+                plan,
+                &limits,
+                opts.exact_output,
+            )
+        }
+    }
 }
 
 /// Copies a test's directory into its scratch: files, subdirectories and symlinks (as links,

@@ -3,80 +3,143 @@
 use super::*;
 use wasiprobe_runtimes::{Limits, Outcome, Termination};
 
-/// Compares a run with its plan. Every difference is listed, where the reference stops at the
-/// first failing operation: the verdict is the same, the report says more.
+/// Compares a finished run with its plan, walking its operations in order: each read takes
+/// the next characters of its stream, `wait` checks the exit code. Every difference is listed,
+/// where the reference stops at the first failing operation: the verdict is the same, the report
+/// says more.
+///
+/// `kill` on a runtime without a live process: the run was given a short wall limit (see
+/// `execute.rs`), and a guest still running at its end counts as killed by the signal, with
+/// Python's `returncode` for it (minus the signal number).
 pub fn judge(plan: &RunPlan, o: &Outcome, limits: &Limits, exact: bool) -> Vec<Difference> {
     let mut diffs = Vec::new();
-    match &o.termination {
-        Termination::Exited { code } => {
-            if i64::from(*code) != plan.exit_code {
-                diffs.push(Difference::ExitCode {
-                    expected: plan.exit_code,
-                    got: i64::from(*code),
-                });
+    let code: Option<i64> = match &o.termination {
+        Termination::Exited { code } => Some(i64::from(*code)),
+        Termination::Timeout if plan.kill().is_some() => plan.kill().map(|s| -i64::from(s)),
+        Termination::Trap { message } => {
+            diffs.push(Difference::Trap {
+                message: first_line(message),
+            });
+            None
+        }
+        Termination::Timeout => {
+            diffs.push(Difference::Timeout {
+                wall_ms: limits.wall.as_millis(),
+            });
+            None
+        }
+        Termination::Oom { requested_bytes } => {
+            diffs.push(Difference::Oom {
+                requested_bytes: *requested_bytes,
+            });
+            None
+        }
+        Termination::OutputLimit { stream } => {
+            diffs.push(Difference::OutputLimit {
+                stream: stream.clone(),
+            });
+            None
+        }
+        Termination::Crash { message } => {
+            diffs.push(Difference::Crash {
+                message: first_line(message),
+            });
+            None
+        }
+        Termination::LoadError { message } => {
+            diffs.push(Difference::LoadError {
+                message: first_line(message),
+            });
+            None
+        }
+    };
+    let mut reads = Reads::new([text_mode(&o.stdout), text_mode(&o.stderr)]);
+    for op in &plan.ops {
+        match op {
+            Op::Read(id, expected) => {
+                if let Some(d) = reads.next(*id, expected) {
+                    diffs.push(d);
+                }
             }
+            Op::Wait(expected) => {
+                if let Some(got) = code {
+                    if got != *expected {
+                        diffs.push(Difference::ExitCode {
+                            expected: *expected,
+                            got,
+                        });
+                    }
+                }
+            }
+            Op::Write(_) | Op::Kill { .. } => {}
+            Op::Connect(_) | Op::Send(..) | Op::Recv(..) => diffs.push(Difference::Setup {
+                message: "network operations need a live process".into(),
+            }),
         }
-        Termination::Trap { message } => diffs.push(Difference::Trap {
-            message: first_line(message),
-        }),
-        Termination::Timeout => diffs.push(Difference::Timeout {
-            wall_ms: limits.wall.as_millis(),
-        }),
-        Termination::Oom { requested_bytes } => diffs.push(Difference::Oom {
-            requested_bytes: *requested_bytes,
-        }),
-        Termination::OutputLimit { stream } => diffs.push(Difference::OutputLimit {
-            stream: stream.clone(),
-        }),
-        Termination::Crash { message } => diffs.push(Difference::Crash {
-            message: first_line(message),
-        }),
-        Termination::LoadError { message } => diffs.push(Difference::LoadError {
-            message: first_line(message),
-        }),
     }
-    let mut streams = [
-        (StreamId::Stdout, text_mode(&o.stdout), 0usize),
-        (StreamId::Stderr, text_mode(&o.stderr), 0usize),
-    ];
-    let mut failed = [false, false];
-    for (id, expected) in &plan.reads {
-        let i = *id as usize;
-        if failed[i] {
-            continue;
+    if exact {
+        diffs.extend(reads.leftovers());
+    }
+    diffs
+}
+
+/// The reads of one run: what each stream holds, how far reads have taken it, and whether a
+/// read of it already failed (later reads of a failed stream are not reported again).
+pub(crate) struct Reads {
+    text: [Vec<char>; 2],
+    pos: [usize; 2],
+    failed: [bool; 2],
+    read: [bool; 2],
+}
+
+impl Reads {
+    pub(crate) fn new(text: [String; 2]) -> Self {
+        Reads {
+            text: text.map(|t| t.chars().collect()),
+            pos: [0, 0],
+            failed: [false, false],
+            read: [false, false],
         }
-        let (_, got, pos) = &mut streams[i];
-        let rest: Vec<char> = got.chars().skip(*pos).collect();
+    }
+
+    /// Checks the next `expected.len()` characters of `id`.
+    pub(crate) fn next(&mut self, id: StreamId, expected: &str) -> Option<Difference> {
+        let i = id as usize;
+        self.read[i] = true;
+        if self.failed[i] {
+            return None;
+        }
+        let rest = &self.text[i][self.pos[i]..];
         let want: Vec<char> = expected.chars().collect();
         let n = want.len();
-        let ok = rest.len() >= n && rest[..n] == want[..];
-        if ok {
-            *pos += n;
-            continue;
+        if rest.len() >= n && rest[..n] == want[..] {
+            self.pos[i] += n;
+            return None;
         }
-        failed[i] = true;
+        self.failed[i] = true;
         let at = rest
             .iter()
             .zip(&want)
             .position(|(a, b)| a != b)
             .unwrap_or(rest.len().min(n));
-        diffs.push(output_diff(*id, "prefix", *pos, at, &want, &rest));
+        Some(output_diff(id, "prefix", self.pos[i], at, &want, rest))
     }
-    if exact {
-        // Whatever the reads did not consume must be empty; a stream with no read is not
-        // checked, as in the reference.
-        for (i, (id, got, pos)) in streams.iter().enumerate() {
-            let read = plan.reads.iter().any(|(r, _)| r == id);
-            if !read || failed[i] {
+
+    /// `--exact-output`: what the reads of a stream did not consume must be empty; a stream
+    /// with no read is not checked, as in the reference.
+    pub(crate) fn leftovers(&self) -> Vec<Difference> {
+        let mut v = Vec::new();
+        for (i, id) in [StreamId::Stdout, StreamId::Stderr].into_iter().enumerate() {
+            if !self.read[i] || self.failed[i] {
                 continue;
             }
-            let rest: Vec<char> = got.chars().skip(*pos).collect();
+            let rest = &self.text[i][self.pos[i]..];
             if !rest.is_empty() {
-                diffs.push(output_diff(*id, "exact", *pos, 0, &[], &rest));
+                v.push(output_diff(id, "exact", self.pos[i], 0, &[], rest));
             }
         }
+        v
     }
-    diffs
 }
 
 pub(crate) fn output_diff(

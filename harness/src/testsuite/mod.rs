@@ -1,61 +1,71 @@
 //! `wasiprobe testsuite`: runs test suites in the format of the WebAssembly organisation's
-//! wasi-testsuite (its `doc/specification.md` and the reference Python runner in `test-runner/`)
-//! on wasiprobe's runtimes, in parallel.
+//! wasi-testsuite, as it is today, on wasiprobe's runtimes, in parallel.
+//!
+//! Read from the reference (repository WebAssembly/wasi-testsuite): `doc/specification.md`,
+//! `doc/writing-tests.md`, `test-runner/wasi_test_runner/test_case.py` (`Config.from_file`,
+//! `LEGACY_CONFIG_KEYS`, `CONFIG_KEYS`, the operations, `TestCaseValidator`),
+//! `test-runner/wasi_test_runner/test_suite_runner.py` (`TestCaseRunner`, `_read_manifest`,
+//! `_cleanup_test_output`), `test-runner/wasi_test_runner/runtime_adapter.py` (loading an
+//! adapter module, `compute_argv`), `test-runner/wasi_test_runner/harness.py`,
+//! `test-runner/wasi_test_runner/executor.py`, the adapters `adapters/wasmtime.py`,
+//! `adapters/pywasm.py`, `adapters/pywasm-runtime.py`, `adapters/jco.py`, `adapters/zwasm.py`,
+//! `adapters/wasm-micro-runtime.py`, and the test `tests/rust/wasm32-wasip1/src/bin/close_preopen.json`
+//! (`{"root": "fs-tests.dir"}`). The stored copies of `test_case.py` and `test_suite_runner.py`
+//! predate `root` (they preopen `dirs` by name); the adapters of the same releases as
+//! `close_preopen.json` take `compute_argv(test_path, (args, env, root), proposals, wasi_world,
+//! wasi_version)` and map `root` to the guest's `/` (`--dir ROOT::/`), which is what is done here.
 //!
 //! What the reference does, and where this module follows or departs from it:
-//! - A suite is a directory with `manifest.json` (`{"name": ...}`, optionally `"version":
-//!   "wasm32-wasip1"`; any other key is an error: `_read_manifest` in
-//!   `test_suite_runner.py`). Every `*.wasm` in it is a test; `NAME.json` beside it, if any, is
-//!   its specification (`_read_test_config`). The reference falls back to the directory path as
-//!   the name when the manifest is missing; here a missing manifest is a usage error, because
-//!   the real corpus always has one and a directory without one is nearly always the wrong
-//!   directory (its parent, in the `wasm32-wasipN/` layout).
-//! - Legacy specification keys (`LEGACY_CONFIG_KEYS` in `test_case.py`): `args`, `dirs`, `env`,
-//!   `exit_code` (default 0), `stdout`, `stderr`. An unknown key is logged as a warning and
-//!   ignored (`Config._validate_config`); so here. Mixing them with the operation-based keys
-//!   (`operations`, `proposals`, `world`) is an error there and here.
-//! - The reference turns a legacy spec into operations: run, `read stdout` (if `stdout` is
-//!   set), `read stderr` (if `stderr` is set), wait (exit code). A `read` reads as many
-//!   characters as the expected payload has and compares them (`do_read`), so the expected text
-//!   is a *prefix* of the output: trailing output is not checked. The original runner
-//!   (`validators.py`) compared stdout exactly, and the specification says the bytes must
-//!   "match". The default here is the current reference (prefix); `--exact-output` asks for the
-//!   stricter reading.
-//! - Output is read by Python in text mode (`text=True`): invalid UTF-8 is an error there,
-//!   and universal newlines turn `\r\n` and `\r` into `\n`. Here output is decoded lossily and
-//!   newlines are translated the same way before comparing.
-//! - `dirs` are paths relative to the test's directory, preopened under the same name
-//!   (`Run.from_config`: `(test_config_path.parent / d, d)`). The reference runs them in place
-//!   and deletes `*.cleanup` files before and after each test (`_cleanup_test_output`; the
-//!   specification asks executors to remove them first). Here each test gets a scratch copy of
-//!   its dirs, without `*.cleanup` entries, so tests that write never touch the corpus and two
-//!   runs in parallel never see each other's files.
-//! - argv[0]: the reference passes the test file to the runtime's CLI; wasmtime's CLI (its
-//!   `compute_argv`) and the pywasm adapter give the guest the file's base name, `NAME.wasm`.
-//! - `env` is the whole environment (specification: "should only contain these keys").
-//! - Expectation files (TOML; `filters.py`, `TestExpectationFilter`): `version = 1` (optional),
-//!   `[[suite]] name`, `[[suite.test]] name` with `action = "skip"` and/or `expected = "pass" |
-//!   "fail"`; at least one of them. Outcomes (`Outcome` in `test_case.py`, PR #261): pass, fail,
-//!   skip, xfail (expected to fail and failed), xpass (expected to fail but passed); fail and
-//!   xpass fail the run. Several files combine: any skip skips, any expected fail expects
-//!   failure (`run_tests_from_test_suite`). A second `[[suite]]` with the same name in one file
-//!   replaces the first, as in `_load_toml_expectations`. Unknown keys are ignored there; here
-//!   they are warned about.
-//! - Suites whose WASI version is not Preview 1 are skipped ("WASI version unsupported by
-//!   runtime", `UnsupportedWasiTestExcludeFilter`): every runtime here is Preview 1.
-//! - Operation-based specs: `run`, `read`, `write` (stdin) and `wait` are supported for a single
-//!   run (writes are fed as stdin up front, which a non-interactive guest cannot tell apart);
-//!   `connect`, `send`, `recv`, `request`, `kill`, any `proposals` or a world other than
-//!   `wasi:cli/command` need a live process and networking: those tests are skipped with the
-//!   reason.
-//! - Unlike the reference (one test at a time), tests run in parallel; output order is fixed.
+//! - A suite is a directory with `manifest.json` (`name`, optionally `version`: one of
+//!   `wasm32-wasip1`, `wasm32-wasip2`, `wasm32-wasip3`; any other key is an error there and here).
+//!   Without `version`, the directory's name gives it when it is one (`.../wasm32-wasip1/`), else
+//!   Preview 1. Every `*.wasm` in it is a test; `NAME.json` beside it, if any, is its
+//!   specification. The reference falls back to the path as the name without a manifest; here
+//!   that is a usage error naming the suites below it (nearly always the wrong directory).
+//! - Legacy keys: `args`, `root` (a directory relative to the test's, the guest's `/`), `env`
+//!   (the whole environment), `exit_code` (default 0), `stdout`, `stderr`; and `dirs` of the
+//!   earlier releases (named preopens, still in older corpora). Operation keys: `operations`,
+//!   `proposals` (`http`, `sockets`), `world` (`wasi:cli/command`, `wasi:http/service`),
+//!   `servers`. A test has one kind or the other (mixing them is an error there and here). An
+//!   unknown key is a warning naming it, as there; a known key never is.
+//! - A legacy spec is run, read stdout, read stderr, wait. A `read` takes as many characters as
+//!   its payload has and compares them, so the expected text is a *prefix* of the output;
+//!   `--exact-output` asks for the rest to be empty. Output is read as Python's text mode does
+//!   (universal newlines).
+//! - Operations: `run` (args, env, root, dirs), `write` (stdin), `read`, `kill` (a signal name,
+//!   default SIGTERM), `wait` (the exit code as Python's `returncode`, minus the signal number
+//!   for a killed process), `connect` (reads `HOST:PORT` from stdout; loopback only here),
+//!   `send`, `recv`; `request` (HTTP) and `servers` are skipped with the reason. An empty list
+//!   runs nothing and passes, as there.
+//! - Each test gets a scratch directory: a copy of its root (and dirs) without `*.cleanup`
+//!   artifacts, removed afterwards. The reference runs in place and deletes `*.cleanup` files;
+//!   here the corpus is never written to, and tests running in parallel never meet.
+//! - Embedded runtimes run the guest to completion (writes become stdin up front; a `kill`
+//!   comes after `--kill-after-ms`) and the operations are judged on what it did. Adapter
+//!   modules (`[[runtime]] kind = "adapter-module"`) get each test's argv from the adapter and
+//!   run it as a live process the operations are carried out on, step by step.
+//! - Runtimes that cannot run a test skip it with the reason: components (p2/p3 suites), a
+//!   world, a proposal or network operations an in-process Preview 1 runtime cannot serve, a
+//!   WASI version or world the adapter does not list.
+//! - Expectation files (TOML; `filters.py` there): `version = 1` (optional), `[[suite]] name`,
+//!   `[[suite.test]] name` with `action = "skip"` and/or `expected = "pass" | "fail"`. Outcomes:
+//!   pass, fail, skip, xfail, xpass; fail and xpass fail the run. Several files combine.
+//! - argv[0]: embedded runtimes give the guest `NAME.wasm`, as wasmtime's CLI does; adapters
+//!   give what their runtime gives.
 
 mod execute;
 mod expect;
 mod format;
 mod judge;
+mod live;
 
 pub use execute::execute;
+
+/// Copies a directory tree (files, subdirectories, symlinks as links), without `*.cleanup`
+/// entries.
+pub fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
+    execute::copy_tree(src, dst)
+}
 pub use expect::{Expectation, Expectations};
 pub use format::{load_suite, parse_spec};
 pub use judge::judge;
@@ -73,9 +83,23 @@ use wasiprobe_runtimes::{HostEnv, Limits};
 pub const PREVIEW1: &str = "wasm32-wasip1";
 /// `WasiVersion` in the reference's `test_case.py`.
 pub(crate) const WASI_VERSIONS: &[&str] = &["wasm32-wasip1", "wasm32-wasip2", "wasm32-wasip3"];
-pub(crate) const LEGACY_KEYS: &[&str] = &["args", "dirs", "env", "exit_code", "stderr", "stdout"];
-pub(crate) const OPERATION_KEYS: &[&str] = &["operations", "proposals", "world"];
+/// The legacy keys: the current reference's, plus `dirs` of its earlier releases (named
+/// preopens, replaced by `root`), which older corpora still use.
+pub(crate) const LEGACY_KEYS: &[&str] = &[
+    "args",
+    "root",
+    "dirs",
+    "env",
+    "exit_code",
+    "stderr",
+    "stdout",
+];
+pub(crate) const OPERATION_KEYS: &[&str] = &["operations", "proposals", "world", "servers"];
 pub(crate) const CLI_WORLD: &str = "wasi:cli/command";
+/// `WasiWorld` in the reference's `test_case.py`.
+pub(crate) const WORLDS: &[&str] = &["wasi:cli/command", "wasi:http/service"];
+/// `WasiProposal` there.
+pub(crate) const PROPOSALS: &[&str] = &["http", "sockets"];
 /// Artifacts a test may leave in its dirs; never copied into a test's scratch.
 pub(crate) const CLEANUP_SUFFIX: &str = ".cleanup";
 
@@ -92,6 +116,10 @@ pub struct Options {
     pub host: HostEnv,
     /// The `[[runtime]]` entries of the project's matrix (CLI runtimes by name).
     pub configured: Vec<wasiprobe_runtimes::CliSpec>,
+    /// Install the selected runtimes' `pypi` packages first, as `run` does.
+    pub fetch: Option<crate::provision::Options>,
+    /// On a runtime without a live process, how long a test with `kill` runs before the kill.
+    pub kill_after: std::time::Duration,
 }
 
 /// One suite directory, read and validated.
@@ -121,12 +149,58 @@ pub enum Plan {
 pub struct RunPlan {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
-    /// Relative to the suite directory; preopened under the same name.
+    /// Relative to the test's directory; a copy of it is the guest's `/`.
+    pub root: Option<String>,
+    /// Relative to the test's directory; preopened under the same name (the older format).
     pub dirs: Vec<String>,
-    pub stdin: Vec<u8>,
-    /// Expected stream contents, read in order (each read continues where the last stopped).
-    pub reads: Vec<(StreamId, String)>,
-    pub exit_code: i64,
+    /// What happens after the process starts, in order.
+    pub ops: Vec<Op>,
+    pub proposals: Vec<String>,
+    /// Empty for the default, `wasi:cli/command`.
+    pub world: String,
+    /// An empty `operations` list: nothing runs (and the test passes, as in the reference).
+    pub no_run: bool,
+}
+
+impl RunPlan {
+    pub fn world(&self) -> &str {
+        match self.world.as_str() {
+            "" => CLI_WORLD,
+            w => w,
+        }
+    }
+    /// Whether the test talks to the guest over the network.
+    pub fn uses_network(&self) -> bool {
+        self.ops
+            .iter()
+            .any(|o| matches!(o, Op::Connect(_) | Op::Send(..) | Op::Recv(..)))
+    }
+    pub fn kill(&self) -> Option<i32> {
+        self.ops.iter().find_map(|o| match o {
+            Op::Kill { number, .. } => Some(*number),
+            _ => None,
+        })
+    }
+}
+
+/// One step after `run` (the reference's operations, less `run` itself).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Text for stdin.
+    Write(String),
+    /// Expected text next on the stream (`stream.read(len(payload))` there).
+    Read(StreamId, String),
+    Kill {
+        name: String,
+        number: i32,
+    },
+    /// The process ends with this exit code (minus the signal number when killed, as
+    /// Python's `returncode`).
+    Wait(i64),
+    /// Reads `HOST:PORT` from stdout and connects to it (loopback only here).
+    Connect(String),
+    Send(String, String),
+    Recv(String, String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -218,6 +292,10 @@ pub enum Difference {
     Setup {
         message: String,
     },
+    /// A `recv` got something else than expected, or the connection failed.
+    Network {
+        message: String,
+    },
 }
 
 impl std::fmt::Display for Difference {
@@ -254,6 +332,7 @@ impl std::fmt::Display for Difference {
             Difference::Crash { message } => write!(f, "runtime crashed: {message}"),
             Difference::LoadError { message } => write!(f, "load error: {message}"),
             Difference::Setup { message } => write!(f, "setup: {message}"),
+            Difference::Network { message } => write!(f, "network: {message}"),
         }
     }
 }
@@ -262,6 +341,8 @@ impl std::fmt::Display for Difference {
 pub struct TestResult {
     pub suite: String,
     pub suite_dir: PathBuf,
+    /// The suite's WASI version (directory name or manifest `version`).
+    pub wasi_version: String,
     pub test: String,
     pub runtime: String,
     pub outcome: Verdict,
@@ -293,6 +374,37 @@ pub struct Run {
 }
 
 impl Run {
+    /// What `--history` stores: every test of every runtime that was available (a runtime that
+    /// could not run has no version to record and no outcome worth a point).
+    pub fn history_record(&self, started_at: String) -> wasiprobe_reports::TestsuiteRecord {
+        let version: BTreeMap<&str, &str> = self
+            .runtimes
+            .iter()
+            .filter_map(|r| Some((r.name.as_str(), r.version.as_deref()?)))
+            .collect();
+        wasiprobe_reports::TestsuiteRecord {
+            started_at,
+            finished_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string(),
+            wasiprobe_version: env!("CARGO_PKG_VERSION").into(),
+            cells: self
+                .tests
+                .iter()
+                .filter_map(|t| {
+                    Some(wasiprobe_reports::TestsuiteCell {
+                        runtime: t.runtime.clone(),
+                        runtime_version: version.get(t.runtime.as_str())?.to_string(),
+                        wasi_version: t.wasi_version.clone(),
+                        suite: t.suite.clone(),
+                        test: t.test.clone(),
+                        outcome: t.outcome.name().into(),
+                        duration_ms: t.duration_ms as f64,
+                    })
+                })
+                .collect(),
+        }
+    }
+
     pub fn has_failures(&self) -> bool {
         self.tests.iter().any(|t| t.outcome.is_failure())
     }

@@ -32,14 +32,25 @@ fn legacy_spec_becomes_reads_and_exit_code() {
     assert_eq!(p.env, [("K".to_string(), "v".to_string())]);
     assert_eq!(p.dirs, ["d.dir"]);
     assert_eq!(
-        p.reads,
+        p.ops,
         [
-            (StreamId::Stdout, "x".into()),
-            (StreamId::Stderr, "y".into())
+            Op::Read(StreamId::Stdout, "x".into()),
+            Op::Read(StreamId::Stderr, "y".into()),
+            Op::Wait(3)
         ]
     );
-    assert_eq!(p.exit_code, 3);
-    assert_eq!(plan("{}"), RunPlan::default());
+    assert_eq!(
+        plan("{}"),
+        RunPlan {
+            ops: vec![Op::Wait(0)],
+            ..RunPlan::default()
+        }
+    );
+    // `root` is a key of the current format, relative to the test's directory.
+    let p = plan(r#"{"root":"fs-tests.dir","args":[]}"#);
+    assert_eq!(p.root.as_deref(), Some("fs-tests.dir"));
+    let e = spec(r#"{"root":"/etc"}"#).unwrap_err().to_string();
+    assert!(e.contains("`root`"), "{e}");
 }
 
 #[test]
@@ -99,14 +110,25 @@ fn consecutive_reads_continue_where_the_last_stopped() {
 
 #[test]
 fn operation_specs_are_validated_or_skipped() {
+    let p = plan(
+        r#"{"operations":[{"type":"run","root":"r.dir"},{"type":"write","id":"stdin","payload":"a"},
+            {"type":"kill","signal":"SIGINT"},{"type":"wait","exit_code":-2}]}"#,
+    );
+    assert_eq!(p.root.as_deref(), Some("r.dir"));
+    assert_eq!(p.kill(), Some(libc::SIGINT));
+    assert_eq!(p.ops[0], Op::Write("a".into()));
+    let p = plan(
+        r#"{"operations":[{"type":"run"},{"type":"connect"},{"type":"send","id":"server","payload":"x"},{"type":"wait"}]}"#,
+    );
+    assert!(p.uses_network());
+    let p = plan(r#"{"proposals":["http"],"operations":[{"type":"run"},{"type":"wait"}]}"#);
+    assert_eq!(p.proposals, ["http"]);
     assert!(matches!(
-        spec(r#"{"operations":[{"type":"run"},{"type":"connect"},{"type":"wait"}]}"#).unwrap(),
-        Plan::Unsupported(w) if w.contains("connect")
+        spec(r#"{"world":"wasi:http/service","operations":[{"type":"run"},{"type":"request"},{"type":"wait"}]}"#).unwrap(),
+        Plan::Unsupported(w) if w.contains("request")
     ));
-    assert!(matches!(
-        spec(r#"{"proposals":["http"],"operations":[{"type":"run"},{"type":"wait"}]}"#).unwrap(),
-        Plan::Unsupported(w) if w.contains("http")
-    ));
+    // An empty list runs nothing, as in the reference.
+    assert!(plan(r#"{"operations":[]}"#).no_run);
     for bad in [
         r#"{"operations":[{"type":"run"}]}"#,
         r#"{"operations":[{"type":"read"}]}"#,
@@ -115,10 +137,36 @@ fn operation_specs_are_validated_or_skipped() {
         r#"{"args":"not a list"}"#,
         r#"{"dirs":["../escape"]}"#,
         r#"{"exit_code":"zero"}"#,
+        r#"{"operations":[{"type":"run"},{"type":"kill","signal":"SIGNOPE"},{"type":"wait"}]}"#,
+        r#"{"operations":[{"type":"run"},{"type":"send","id":"nobody"},{"type":"wait"}]}"#,
+        r#"{"world":"wasi:nope","operations":[]}"#,
+        r#"{"proposals":["teleport"],"operations":[]}"#,
     ] {
         let e = spec(bad).unwrap_err().to_string();
         assert!(e.contains("t.json"), "{bad}: {e}");
     }
+}
+
+#[test]
+fn a_kill_without_a_live_process_ends_as_minus_the_signal() {
+    let p = plan(
+        r#"{"operations":[{"type":"run"},{"type":"read","payload":"ready\n"},{"type":"kill"},{"type":"wait","exit_code":-15}]}"#,
+    );
+    let l = Limits::default();
+    let still_running = Outcome {
+        termination: Termination::Timeout,
+        ..outcome(0, "ready\n", "")
+    };
+    assert!(judge(&p, &still_running, &l, false).is_empty());
+    // Negative control: a guest that exited by itself before the kill has its own code.
+    let d = judge(&p, &outcome(0, "ready\n", ""), &l, false);
+    assert_eq!(
+        d,
+        [Difference::ExitCode {
+            expected: -15,
+            got: 0
+        }]
+    );
 }
 
 #[test]

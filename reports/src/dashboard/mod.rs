@@ -72,7 +72,13 @@ pub fn dashboard_html(typed: &Report, history: &[HistoryRun]) -> Result<String> 
     clocks(&mut b, &cells, &colours);
     filesystem(&mut b, &cells);
     coverage(&mut b, report);
-    history_section(&mut b, history);
+    let runs: Vec<HistoryRun> = history
+        .iter()
+        .filter(|r| r.kind == "run")
+        .cloned()
+        .collect();
+    history_section(&mut b, &runs);
+    crate::history_testsuite::section(&mut b, history);
     all_cells(&mut b, &cells);
     let title = format!(
         "wasiprobe dashboard {}",

@@ -127,6 +127,21 @@ pub enum Cmd {
         /// Instead: time the full SP 800-22 battery (100 sequences of 10^6 bits of ChaCha20).
         #[arg(long)]
         entropy: bool,
+        /// Instead: time wasi-testsuite suites (default: the fixture corpus of the current
+        /// format) on embedded wasmtime and on `--module-runtime`, serially, and print the
+        /// ratio of their wall times.
+        #[arg(long, num_args = 0.., value_name = "DIR")]
+        testsuite: Option<Vec<PathBuf>>,
+        /// The adapter-module runtime `--testsuite` compares with (a `[[runtime]]` of the matrix).
+        #[arg(long, default_value = "wasmtime-cli-42-module")]
+        module_runtime: String,
+        /// How often `--testsuite` runs the corpus on each runtime (the median round is used).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// How many copies of each fixture test the default corpus holds (4: 72 tests, each
+        /// module distinct), so the bench is not a measure of start-up alone.
+        #[arg(long, default_value_t = 4)]
+        copies: usize,
     },
 }
 
@@ -238,6 +253,17 @@ pub struct TestsuiteArgs {
     /// the output starts with it.
     #[arg(long)]
     pub exact_output: bool,
+    /// On a runtime that runs the guest in-process (no process to signal), a test with `kill`
+    /// runs this long and then counts as killed by the signal.
+    #[arg(long, default_value_t = 500)]
+    pub kill_after_ms: u64,
+    /// Do not install the selected runtimes' `pypi` packages first.
+    #[arg(long)]
+    pub no_fetch: bool,
+    /// Record pass rates per runtime and WASI version in this history database (the one
+    /// `run --history` keeps); `wasiprobe dashboard --history DB` plots them.
+    #[arg(long, value_name = "DB")]
+    pub history: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

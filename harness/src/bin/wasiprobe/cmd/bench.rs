@@ -93,3 +93,88 @@ pub fn bench_entropy(iterations: usize) -> Result<i32> {
     );
     Ok(exit::OK)
 }
+
+/// `bench --testsuite`: embedded wasmtime against an adapter-module runtime on the same corpus.
+pub fn bench_testsuite(
+    project: &Project,
+    popts: provision::Options,
+    dirs: &[std::path::PathBuf],
+    module_runtime: &str,
+    rounds: usize,
+    copies: usize,
+) -> Result<i32> {
+    use wasiprobe::bench_testsuite as bt;
+    let tmp = tempfile::tempdir()?;
+    let dirs: Vec<std::path::PathBuf> = if dirs.is_empty() {
+        let to = tmp.path().join("fixtures").join("wasm32-wasip1");
+        bt::compile_fixtures(&project.root.join(bt::FIXTURES), &to, copies)?;
+        vec![to]
+    } else {
+        dirs.to_vec()
+    };
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    for d in &dirs {
+        let kill = bt::kill_tests(d)?;
+        dropped.extend(kill.iter().cloned());
+        kept.push(match kill.is_empty() {
+            true => d.clone(),
+            false => bt::without(d, &kill, &tmp.path().join("kept"))?,
+        });
+    }
+    let base = wasiprobe::testsuite::Options {
+        configured: project.matrix.runtimes.clone(),
+        dirs: kept,
+        runtimes: vec![],
+        expectations: vec![],
+        jobs: 1,
+        filter: None,
+        limits: wasiprobe_runtimes::Limits {
+            wall: std::time::Duration::from_secs(20),
+            ..Default::default()
+        },
+        exact_output: false,
+        host: wasiprobe_runtimes::HostEnv {
+            cache: popts.cache.clone(),
+            worker_exe: None,
+        },
+        fetch: Some(popts.clone()),
+        kill_after: std::time::Duration::from_millis(500),
+    };
+    let median = |t: &bt::Timing| wasiprobe::bench::median(&t.rounds).as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let serial = bt::time_runtime(&base, "wasmtime", rounds, 1)?;
+    let parallel = bt::time_runtime(&base, "wasmtime", rounds, cores)?;
+    let module = bt::time_runtime(&base, module_runtime, rounds, 1)?;
+    if !dropped.is_empty() {
+        println!(
+            "left out {} test(s) with `kill` ({}): in-process they last --kill-after-ms by design",
+            dropped.len(),
+            dropped.join(", ")
+        );
+    }
+    for t in [&serial, &parallel, &module] {
+        println!(
+            "{} ({}), --jobs {}: {} tests, median of {} rounds {:.1} ms = {:.2} ms per test \
+             ({:.1} ms of it inside the tests)",
+            t.runtime,
+            t.version,
+            t.jobs,
+            t.tests,
+            t.rounds.len(),
+            median(t) * 1e3,
+            median(t) * 1e3 / t.tests.max(1) as f64,
+            wasiprobe::bench::median(&t.in_tests).as_secs_f64() * 1e3
+        );
+    }
+    for t in [&serial, &parallel] {
+        println!(
+            "ratio: embedded wasmtime --jobs {} takes {:.3} of {}'s wall time ({:.1}x faster)",
+            t.jobs,
+            median(t) / median(&module),
+            module.runtime,
+            median(&module) / median(t)
+        );
+    }
+    Ok(exit::OK)
+}

@@ -84,6 +84,13 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             cmd: PythonCmd::Ext { sdks, json },
         } => wasiprobe::python::extension::cli(&project, popts, &sdks, json),
         Cmd::Bench {
+            testsuite: Some(dirs),
+            module_runtime,
+            rounds,
+            copies,
+            ..
+        } => bench::bench_testsuite(&project, popts, &dirs, &module_runtime, rounds, copies),
+        Cmd::Bench {
             entropy: true,
             iterations,
             ..

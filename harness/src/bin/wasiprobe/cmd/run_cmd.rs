@@ -42,7 +42,7 @@ pub fn run(project: &Project, popts: provision::Options, a: RunArgs) -> Result<i
         .as_deref()
         .map(wasiprobe_reports::History::open)
         .transpose()?;
-    let report = run::execute(&project, &opts)?;
+    let report = run::execute(project, &opts)?;
     if let Some(h) = history.as_mut() {
         h.add(&report)?;
         wasiprobe_reports::reporter::write_all(

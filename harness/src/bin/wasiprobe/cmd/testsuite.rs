@@ -29,6 +29,8 @@ pub fn testsuite(a: &TestsuiteArgs, popts: &provision::Options, cli: &Cli) -> Re
             ..Limits::default()
         },
         exact_output: a.exact_output,
+        fetch: (!a.no_fetch).then(|| popts.clone()),
+        kill_after: Duration::from_millis(a.kill_after_ms),
         host: wasiprobe_runtimes::HostEnv {
             cache: popts.cache.clone(),
             worker_exe: std::env::current_exe()
@@ -36,7 +38,17 @@ pub fn testsuite(a: &TestsuiteArgs, popts: &provision::Options, cli: &Cli) -> Re
                 .filter(|p| p.file_stem().is_some_and(|s| s == "wasiprobe")),
         },
     };
+    // Open the history first: a corrupt database is an error before anything runs.
+    let mut history = a
+        .history
+        .as_deref()
+        .map(wasiprobe_reports::History::open)
+        .transpose()?;
+    let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let r = wasiprobe::testsuite::execute(&opts)?;
+    if let Some(h) = history.as_mut() {
+        h.add_testsuite(&r.history_record(started))?;
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
