@@ -372,7 +372,7 @@ fn bad_input_is_a_usage_error_naming_the_cause() {
 /// repeated to a few hundred tests. `cargo test --release -p wasiprobe --test testsuite bench
 /// -- --ignored --nocapture`
 #[test]
-#[ignore]
+#[ignore = "a timing bench, run by hand with --ignored; timings are not asserted"]
 fn bench_parallel_against_serial() {
     let c = corpus();
     let basic = c.path().join("basic");
