@@ -60,6 +60,11 @@ pub fn cannot_run(caps: &Capabilities, case: &Case, opts: &RunOptions) -> Option
             return Some(format!(
                 "fault injection ({inj}) was asked for and the runtime cannot inject faults"
             ));
+        } else if !caps.liars.is_empty() && !caps.liars.contains(&inj.to_string()) {
+            return Some(format!(
+                "the runtime has no liar {inj} (it has {})",
+                caps.liars.join(", ")
+            ));
         }
     }
     None

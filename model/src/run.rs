@@ -110,6 +110,10 @@ pub struct Capabilities {
     pub stdin: bool,
     /// Liars can replace Preview 1 functions ([`RunSpec::inject`]).
     pub fault_injection: bool,
+    /// With `fault_injection`, the liars it has (`function:mode`) when it has only some; empty
+    /// means every liar of `wasiprobe liars`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub liars: Vec<String>,
     /// Host calls are counted per function ([`Outcome::host_calls`]).
     #[serde(default)]
     pub host_call_counting: bool,

@@ -270,6 +270,7 @@ impl Runtime for AdapterModuleRuntime {
             preopen_mapping: true,
             stdin: true,
             fault_injection: false,
+            liars: Vec::new(),
             host_call_counting: false,
             sockets: false,
             interruption: "kill".into(),

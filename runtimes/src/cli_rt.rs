@@ -242,6 +242,7 @@ impl Runtime for CliRuntime {
             preopen_mapping,
             stdin: true,
             fault_injection: false,
+            liars: Vec::new(),
             host_call_counting: self.spec.host_call_counting.unwrap_or(false),
             sockets: false,
             interruption: "kill".into(),

@@ -52,6 +52,8 @@ runtimes! {
     "wasmi" => wasmi_rt if "wasmi",
     "wamr" => wamr_rt if "wamr",
     "node" => node_rt,
+    "chromium" => chromium_rt if "chromium",
+    "chromium-isolated" => chromium_isolated_rt if "chromium",
     "wasmedge" => wasmedge_rt if "wasmedge" else crate::WASMEDGE_WITHOUT,
 }
 

@@ -139,6 +139,7 @@ impl Runtime for NodeRuntime {
             preopen_mapping: true,
             stdin: true,
             fault_injection: false,
+            liars: Vec::new(),
             host_call_counting: true,
             sockets: false,
             interruption: "kill".into(),

@@ -88,6 +88,7 @@ impl Runtime for WamrRuntime {
             // WAMR's libc-wasi functions are registered inside the C library; none can be
             // wrapped from here, so there are neither liars nor call counts.
             fault_injection: false,
+            liars: Vec::new(),
             host_call_counting: false,
             sockets: false,
             interruption: "kill".into(),

@@ -78,6 +78,7 @@ impl Runtime for WasmEdgeRuntime {
             preopen_mapping: true,
             stdin: true,
             fault_injection: false,
+            liars: Vec::new(),
             host_call_counting: false,
             sockets: false,
             interruption: "kill".into(),

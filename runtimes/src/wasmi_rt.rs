@@ -564,6 +564,7 @@ impl Runtime for WasmiRuntime {
             stdin: true,
             // The liars wrap wasmtime-wasi's functions; none is written for wasi-common.
             fault_injection: false,
+            liars: Vec::new(),
             host_call_counting: true,
             sockets: false,
             interruption: "fuel".into(),

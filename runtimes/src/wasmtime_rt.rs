@@ -376,6 +376,7 @@ impl Runtime for WasmtimeRuntime {
             preopen_mapping: true,
             stdin: true,
             fault_injection: true,
+            liars: Vec::new(),
             host_call_counting: true,
             sockets: false,
             interruption: "epoch".into(),

@@ -447,6 +447,7 @@ impl Runtime for WasmerRuntime {
             stdin: true,
             // The liars are written against wasmtime-wasi's Preview 1 implementation.
             fault_injection: false,
+            liars: Vec::new(),
             host_call_counting: true,
             sockets: false,
             // wasmer's host interrupt (a signal to the guest thread), plus a WASIX SIGKILL for

@@ -1,0 +1,245 @@
+// Runs one WASI Preview 1 module with @bjorn3/browser_wasi_shim in a dedicated worker of the
+// page the harness serves (see chromium_rt/mod.rs), and posts back how it ended: stdout,
+// stderr, the exit status or trap, host-call counts and the in-memory tree of every preopen.
+//
+// The harness's contract on top of the shim, each a few lines below:
+//   - argv sizes in UTF-8 bytes: the shim's args_sizes_get sums JavaScript string lengths
+//     (UTF-16 units), so a non-ASCII argument overflows the guest's buffer;
+//   - limits: stdout/stderr caps, open files (EMFILE) and the memory limit, checked at every
+//     host call and at the end (the page has no hook on memory.grow);
+//   - liars (`--inject`), for the negative controls: random_get:zeros,
+//     clock_time_get:step-back, path_open:dotdot-escape.
+import {
+  WASI, WASIProcExit, Fd, File, Directory, OpenFile, OpenDirectory, PreopenDirectory, wasi as defs,
+} from './shim/index.js';
+
+const EMFILE = 33;
+
+class Stop { constructor(termination) { this.termination = termination; } }
+
+function fromB64(s) {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function toB64(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+// entries: [{path, kind, data}] with every directory before what it holds.
+function buildTree(entries) {
+  const root = new Map();
+  const dirs = new Map([['', root]]);
+  for (const e of entries) {
+    const cut = e.path.lastIndexOf('/');
+    const parent = dirs.get(cut < 0 ? '' : e.path.slice(0, cut));
+    const name = e.path.slice(cut + 1);
+    if (e.kind === 'dir') {
+      const m = new Map();
+      dirs.set(e.path, m);
+      parent.set(name, m);
+    } else {
+      parent.set(name, new File(fromB64(e.data)));
+    }
+  }
+  // Directory's constructor links its subdirectories to it, so they are made leaves first.
+  const make = (m) => new Map([...m].map(([n, v]) => [n, v instanceof Map ? new Directory(make(v)) : v]));
+  return make(root);
+}
+
+function readTree(dir, prefix, out, skip) {
+  for (const [name, node] of dir.contents) {
+    if (node === skip) continue;
+    const path = prefix ? `${prefix}/${name}` : name;
+    if (node instanceof Directory) {
+      out.push({ path, kind: 'dir' });
+      readTree(node, path, out, skip);
+    } else if (node instanceof File) {
+      out.push({ path, kind: 'file', data: toB64(node.data) });
+    } else {
+      out.push({ path, kind: 'other' });
+    }
+  }
+  return out;
+}
+
+class Sink extends Fd {
+  constructor(cap, stream) { super(); this.cap = cap; this.stream = stream; this.chunks = []; this.len = 0; this.over = false; }
+  fd_fdstat_get() {
+    const st = new defs.Fdstat(defs.FILETYPE_CHARACTER_DEVICE, 0);
+    st.fs_rights_base = BigInt(defs.RIGHTS_FD_WRITE);
+    return { ret: 0, fdstat: st };
+  }
+  fd_filestat_get() { return { ret: 0, filestat: new defs.Filestat(0n, defs.FILETYPE_CHARACTER_DEVICE, 0n) }; }
+  fd_write(data) {
+    const room = this.cap - this.len;
+    if (data.length > room) {
+      this.chunks.push(data.slice(0, room));
+      this.len += room;
+      this.over = true;
+      throw new Stop({ kind: 'output-limit', stream: this.stream });
+    }
+    this.chunks.push(data.slice());
+    this.len += data.length;
+    return { ret: 0, nwritten: data.length };
+  }
+  bytes() {
+    const out = new Uint8Array(this.len);
+    let at = 0;
+    for (const c of this.chunks) { out.set(c, at); at += c.length; }
+    return out;
+  }
+}
+
+// Whether `path` climbs above the directory it is resolved in.
+function escapes(path) {
+  let depth = 0;
+  for (const c of path.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') { if (depth === 0) return true; depth--; } else depth++;
+  }
+  return false;
+}
+
+async function post(path, body) {
+  await fetch(path, { method: 'POST', body });
+}
+
+async function main() {
+  const spec = await (await fetch('/spec.json')).json();
+  await post('/started', '');
+  const t0 = performance.now();
+  const stdout = new Sink(spec.limits.stdout_bytes, 'stdout');
+  const stderr = new Sink(spec.limits.stderr_bytes, 'stderr');
+  const preopens = spec.preopens.map((p) => new PreopenDirectory(p.guest, buildTree(p.entries)));
+  const fds = [new OpenFile(new File(fromB64(spec.stdin))), stdout, stderr, ...preopens];
+  const inject = new Set(spec.inject);
+  // The dotdot-escape liar's view: the first preopen's host parent directory, which holds the
+  // preopen itself under its host name.
+  let parent = null;
+  if (inject.has('path_open:dotdot-escape') && spec.parent) {
+    const siblings = buildTree(spec.parent.entries);
+    siblings.set(spec.parent.name, preopens[0].dir);
+    parent = new Directory(siblings);
+  }
+  const wasi = new WASI(spec.args, spec.env.map(([k, v]) => `${k}=${v}`), fds);
+  const real = wasi.wasiImport;
+  const enc = new TextEncoder();
+  let memory = null;
+  const checkMemory = () => {
+    if (memory !== null && memory.buffer.byteLength > spec.limits.memory_bytes) {
+      throw new Stop({ kind: 'oom', requested_bytes: memory.buffer.byteLength });
+    }
+  };
+  const counts = {};
+  const wrapped = {};
+  for (const [name, f] of Object.entries(real)) {
+    counts[name] = 0;
+    wrapped[name] = (...a) => { counts[name]++; checkMemory(); return f(...a); };
+  }
+  const over = (name, f) => { wrapped[name] = (...a) => { counts[name]++; checkMemory(); return f(...a); }; };
+  over('args_sizes_get', (argc, size) => {
+    const v = new DataView(memory.buffer);
+    v.setUint32(argc, spec.args.length, true);
+    v.setUint32(size, spec.args.reduce((n, a) => n + enc.encode(a).length + 1, 0), true);
+    return 0;
+  });
+  let openFiles = 0;
+  const guestPath = (ptr, len) => new TextDecoder().decode(new Uint8Array(memory.buffer, ptr, len));
+  over('path_open', (dirfd, dirflags, ptr, len, oflags, rb, ri, fdflags, fdOut) => {
+    let errno;
+    const path = guestPath(ptr, len);
+    if (parent !== null && wasi.fds[dirfd] === preopens[0] && escapes(path)) {
+      const { ret, fd_obj } = new OpenDirectory(parent).path_open(dirflags, `${spec.parent.name}/${path}`, oflags, rb, ri, fdflags);
+      errno = ret;
+      if (ret === 0) {
+        wasi.fds.push(fd_obj);
+        new DataView(memory.buffer).setUint32(fdOut, wasi.fds.length - 1, true);
+      }
+    } else {
+      errno = real.path_open(dirfd, dirflags, ptr, len, oflags, rb, ri, fdflags, fdOut);
+    }
+    if (errno !== 0) return errno;
+    if (openFiles >= spec.limits.open_files) {
+      real.fd_close(new DataView(memory.buffer).getUint32(fdOut, true));
+      return EMFILE;
+    }
+    openFiles++;
+    return 0;
+  });
+  over('fd_close', (fd) => {
+    const errno = real.fd_close(fd);
+    if (errno === 0 && fd > 2 && openFiles > 0) openFiles--;
+    return errno;
+  });
+  if (inject.has('random_get:zeros')) {
+    over('random_get', (buf, len) => { new Uint8Array(memory.buffer, buf, len).fill(0); return 0; });
+  }
+  if (inject.has('clock_time_get:step-back')) {
+    let reads = 0;
+    let previous = 0n;
+    over('clock_time_get', (id, precision, out) => {
+      const errno = real.clock_time_get(id, precision, out);
+      if (errno !== 0 || id !== defs.CLOCKID_MONOTONIC) return errno;
+      const v = new DataView(memory.buffer);
+      reads++;
+      if (reads === 1000) v.setBigUint64(out, previous - 1_000_000n, true);
+      previous = v.getBigUint64(out, true);
+      return 0;
+    });
+  }
+
+  let termination;
+  try {
+    const module = await WebAssembly.compile(await (await fetch('/module.wasm')).arrayBuffer());
+    const missing = WebAssembly.Module.imports(module)
+      .filter((i) => i.module !== 'wasi_snapshot_preview1' || typeof wrapped[i.name] !== 'function')
+      .map((i) => `${i.module}::${i.name}`);
+    if (missing.length) throw new Stop({ kind: 'load-error', message: `unknown import: ${missing.join(', ')}` });
+    let instance;
+    try {
+      instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wrapped });
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) throw e;
+      throw new Stop({ kind: 'load-error', message: String(e && e.message || e) });
+    }
+    memory = instance.exports.memory instanceof WebAssembly.Memory ? instance.exports.memory : null;
+    if (memory === null || typeof instance.exports._start !== 'function') {
+      throw new Stop({ kind: 'load-error', message: 'the module exports no memory or no _start' });
+    }
+    checkMemory();
+    const code = wasi.start(instance);
+    checkMemory();
+    termination = { kind: 'exited', code: code | 0 };
+  } catch (e) {
+    if (e instanceof Stop) termination = e.termination;
+    else if (e instanceof WASIProcExit) termination = { kind: 'exited', code: e.code | 0 };
+    else if (e instanceof WebAssembly.RuntimeError) termination = { kind: 'trap', message: `wasm trap: ${e.message}` };
+    // The shim throws plain strings for what it does not implement (sockets, proc_raise), and
+    // the engine a RangeError for a too deep recursion or an allocation it refuses: the guest
+    // ended abnormally either way.
+    else termination = { kind: 'trap', message: `the page threw: ${e && e.stack || e}` };
+  }
+  const duration_ms = performance.now() - t0;
+  const result = {
+    termination,
+    duration_ms,
+    cross_origin_isolated: self.crossOriginIsolated,
+    stdout: toB64(stdout.bytes()),
+    stderr: toB64(stderr.bytes()),
+    stdout_over: stdout.over,
+    stderr_over: stderr.over,
+    host_calls: Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0)),
+    trees: preopens.map((p) => readTree(p.dir, '', [], null)),
+    parent: parent === null ? null : readTree(parent, '', [], preopens[0].dir),
+  };
+  await post('/result', JSON.stringify(result));
+}
+
+main().catch((e) => post('/result', JSON.stringify({ page_error: String(e && e.stack || e) })));
