@@ -272,8 +272,6 @@ struct PageResult {
     termination: Termination,
     duration_ms: f64,
     cross_origin_isolated: bool,
-    stdout: String,
-    stderr: String,
     stdout_over: bool,
     stderr_over: bool,
     host_calls: BTreeMap<String, u64>,
@@ -351,8 +349,8 @@ impl Runtime for ChromiumRuntime {
             "/module.wasm".into(),
             ("application/wasm", std::fs::read(module)?),
         );
-        // Output is base64 in JSON (4/3), beside the trees.
-        let max_body = (spec.limits.stdout_bytes + spec.limits.stderr_bytes) * 2 + (256 << 20);
+        // The trees come back as base64 in JSON.
+        let max_body = 1 << 30;
         let server = serve::Server::start(routes, self.isolated, max_body)?;
         let wall = spec.limits.wall;
         let b = browser::Chromium::launch(&self.exe, STARTUP, wall + STARTUP)?;
@@ -369,13 +367,29 @@ impl Runtime for ChromiumRuntime {
             );
         }
         let started = Instant::now();
-        let Some((_, body)) = wait_for(&server, "/result", started + wall)? else {
+        let (out, err) = (
+            CappedBuf::new(spec.limits.stdout_bytes),
+            CappedBuf::new(spec.limits.stderr_bytes),
+        );
+        // Output arrives while the guest runs, so a guest stopped at the limit leaves it.
+        let (mut stdout_fit, mut stderr_fit) = (true, true);
+        let body = loop {
+            let left = (started + wall).saturating_duration_since(Instant::now());
+            match server.posts.recv_timeout(left) {
+                Ok((p, bytes)) if p == "/out/1" => stdout_fit &= out.push(&bytes),
+                Ok((p, bytes)) if p == "/out/2" => stderr_fit &= err.push(&bytes),
+                Ok((p, bytes)) if p == "/result" => break Some(bytes),
+                Ok(_) => {}
+                Err(_) => break None,
+            }
+        };
+        let Some(body) = body else {
             let _ = tab.close_target();
             drop(b);
             return Ok(Outcome {
                 termination: Termination::Timeout,
-                stdout: vec![],
-                stderr: vec![],
+                stdout: out.take(),
+                stderr: err.take(),
                 duration: started.elapsed(),
                 host_calls: Default::default(),
             });
@@ -402,12 +416,6 @@ impl Runtime for ChromiumRuntime {
         {
             tree::write_back(dir, entries, Some(&p.host))?;
         }
-        let (out, err) = (
-            CappedBuf::new(spec.limits.stdout_bytes),
-            CappedBuf::new(spec.limits.stderr_bytes),
-        );
-        let stdout_fit = out.push(&b64.decode(&r.stdout)?);
-        let stderr_fit = err.push(&b64.decode(&r.stderr)?);
         let stops = Stops {
             stdout_over: r.stdout_over || !stdout_fit,
             stderr_over: r.stderr_over || !stderr_fit,

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+/// The longest file name a Linux filesystem takes.
+const NAME_MAX: usize = 255;
+
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -19,8 +22,31 @@ pub struct Entry {
     pub path: String,
     /// "dir", "file" (or, coming back, "other").
     pub kind: String,
+    /// A file's bytes, going to the page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
+    /// Coming back: the file holds what it held when it went.
+    #[serde(default, skip_serializing)]
+    pub unchanged: bool,
+    /// Coming back: a changed file's size and its runs of bytes that are not zero, (offset,
+    /// base64); the rest is zeros (a hole on the host).
+    #[serde(default, skip_serializing)]
+    pub size: u64,
+    #[serde(default, skip_serializing)]
+    pub chunks: Vec<(u64, String)>,
+}
+
+impl Entry {
+    fn new(path: String, kind: &str, data: Option<String>) -> Entry {
+        Entry {
+            path,
+            kind: kind.into(),
+            data,
+            unchanged: false,
+            size: 0,
+            chunks: vec![],
+        }
+    }
 }
 
 /// The tree under `dir` (without the subtree `skip`), and what it cannot hold: one line each.
@@ -57,18 +83,14 @@ fn walk(
         };
         let ft = fs::symlink_metadata(&p)?.file_type();
         if ft.is_dir() {
-            out.push(Entry {
-                path: path.clone(),
-                kind: "dir".into(),
-                data: None,
-            });
+            out.push(Entry::new(path.clone(), "dir", None));
             walk(&p, &path, skip, out, left)?;
         } else if ft.is_file() {
-            out.push(Entry {
+            out.push(Entry::new(
                 path,
-                kind: "file".into(),
-                data: Some(B64.encode(fs::read(&p)?)),
-            });
+                "file",
+                Some(B64.encode(fs::read(&p)?)),
+            ));
         } else if ft.is_symlink() {
             left.push(format!(
                 "{path}: a symlink (-> {}); the shim's filesystem has none",
@@ -82,8 +104,8 @@ fn walk(
 }
 
 /// Makes `dir` (without the subtree `skip`) hold exactly `entries`: what the page does not have
-/// is removed, a file whose bytes differ is rewritten, an unchanged file is left alone (its
-/// host times stay).
+/// is removed, a changed file is rewritten (sparse where the page's is zeros), an unchanged file
+/// is left alone (its host times stay).
 pub fn write_back(dir: &Path, entries: &[Entry], skip: Option<&Path>) -> Result<()> {
     let want: BTreeMap<&str, &Entry> = entries.iter().map(|e| (e.path.as_str(), e)).collect();
     prune(dir, "", &want, skip)?;
@@ -92,12 +114,22 @@ pub fn write_back(dir: &Path, entries: &[Entry], skip: Option<&Path>) -> Result<
             anyhow::bail!("the page returned a path outside its tree: {:?}", e.path);
         }
         let p = dir.join(&e.path);
+        // The shim takes names of any length; the host's tree cannot hold a longer one than
+        // NAME_MAX, so the checks see it missing there, as it would be on any host.
+        if e.path.split('/').any(|c| c.len() > NAME_MAX) {
+            tracing::debug!("not written back, a name longer than {NAME_MAX} bytes: {}", e.path);
+            continue;
+        }
         match e.kind.as_str() {
             "dir" => fs::create_dir_all(&p)?,
+            "file" if e.unchanged && p.is_file() => {}
             "file" => {
-                let bytes = B64.decode(e.data.as_deref().unwrap_or(""))?;
-                if fs::read(&p).ok().as_deref() != Some(&bytes[..]) {
-                    fs::write(&p, &bytes).with_context(|| format!("writing {}", p.display()))?;
+                use std::os::unix::fs::FileExt as _;
+                tracing::debug!("written back: {} ({} bytes)", e.path, e.size);
+                let f = fs::File::create(&p).with_context(|| format!("writing {}", p.display()))?;
+                f.set_len(e.size)?;
+                for (at, b64) in &e.chunks {
+                    f.write_all_at(&B64.decode(b64)?, *at)?;
                 }
             }
             _ => {}
@@ -155,26 +187,25 @@ mod tests {
         assert_eq!(paths, ["a", "a/b", "a/b/f", "keep"]);
         // The page removed a/b/f, wrote new, and the symlink it never had is gone afterwards.
         entries.retain(|e| e.path != "a/b/f");
-        entries.push(Entry {
-            path: "new".into(),
-            kind: "file".into(),
-            data: Some(B64.encode(b"n")),
-        });
+        for e in &mut entries {
+            e.unchanged = e.kind == "file";
+        }
+        let mut new = Entry::new("new".into(), "file", None);
+        new.size = 5 << 20;
+        new.chunks = vec![(1, B64.encode(b"n")), ((5 << 20) - 1, B64.encode(b"z"))];
+        entries.push(new);
         write_back(d.path(), &entries, None).unwrap();
         assert!(!d.path().join("a/b/f").exists());
         assert!(fs::symlink_metadata(d.path().join("ln")).is_err());
-        assert_eq!(fs::read(d.path().join("new")).unwrap(), b"n");
+        let new = fs::read(d.path().join("new")).unwrap();
+        assert_eq!((new.len(), new[0], new[1], new[(5 << 20) - 1]), (5 << 20, 0, b'n', b'z'));
         assert_eq!(fs::read(d.path().join("keep")).unwrap(), b"k");
     }
 
     #[test]
     fn a_path_leaving_the_tree_is_refused() {
         let d = tempfile::tempdir().unwrap();
-        let bad = [Entry {
-            path: "../x".into(),
-            kind: "file".into(),
-            data: Some(String::new()),
-        }];
+        let bad = [Entry::new("../x".into(), "file", None)];
         assert!(write_back(d.path(), &bad, None).is_err());
     }
 }

@@ -3,8 +3,14 @@
 // stderr, the exit status or trap, host-call counts and the in-memory tree of every preopen.
 //
 // The harness's contract on top of the shim, each a few lines below:
-//   - argv sizes in UTF-8 bytes: the shim's args_sizes_get sums JavaScript string lengths
-//     (UTF-16 units), so a non-ASCII argument overflows the guest's buffer;
+//   - two corrections of the shim, so that the rows measure the browser and not two bugs that
+//     end a run early (the version string names them): argv sizes in UTF-8 bytes (the shim's
+//     args_sizes_get sums JavaScript string lengths, UTF-16 units, so a non-ASCII argument
+//     overflows the guest's buffer), and a clock subscription's TIMER_ABSTIME flag read at its
+//     offset, 40 (the shim reads it at 36, so an absolute sleep lasts as long as the absolute
+//     time itself: hours);
+//   - output streamed to the harness with synchronous requests while the guest runs, so a guest
+//     killed at the time limit leaves what it printed;
 //   - limits: stdout/stderr caps, open files (EMFILE) and the memory limit, checked at every
 //     host call and at the end (the page has no hook on memory.grow);
 //   - liars (`--inject`), for the negative controls: random_get:zeros,
@@ -32,8 +38,9 @@ function toB64(bytes) {
   return btoa(s);
 }
 
-// entries: [{path, kind, data}] with every directory before what it holds.
-function buildTree(entries) {
+// entries: [{path, kind, data}] with every directory before what it holds. `originals` gets
+// each file's bytes by path, so that what comes back unchanged need not be sent.
+function buildTree(entries, originals) {
   const root = new Map();
   const dirs = new Map([['', root]]);
   for (const e of entries) {
@@ -45,7 +52,9 @@ function buildTree(entries) {
       dirs.set(e.path, m);
       parent.set(name, m);
     } else {
-      parent.set(name, new File(fromB64(e.data)));
+      const bytes = fromB64(e.data);
+      originals.set(e.path, bytes);
+      parent.set(name, new File(bytes));
     }
   }
   // Directory's constructor links its subdirectories to it, so they are made leaves first.
@@ -53,15 +62,46 @@ function buildTree(entries) {
   return make(root);
 }
 
-function readTree(dir, prefix, out, skip) {
+function same(a, b) {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const BLOCK = 1 << 16;
+
+// A file as its size and the runs of blocks that are not all zero: a guest that writes past
+// 4 GiB leaves a file the page cannot spell out whole.
+function sparse(data) {
+  const chunks = [];
+  let start = -1;
+  const zero = (at) => {
+    const end = Math.min(at + BLOCK, data.length);
+    for (let i = at; i < end; i++) if (data[i] !== 0) return false;
+    return true;
+  };
+  for (let at = 0; at <= data.length; at += BLOCK) {
+    const z = at === data.length || zero(at);
+    if (!z && start < 0) start = at;
+    if (z && start >= 0) {
+      chunks.push([start, toB64(data.subarray(start, Math.min(at, data.length)))]);
+      start = -1;
+    }
+  }
+  if (start >= 0) chunks.push([start, toB64(data.subarray(start))]);
+  return chunks;
+}
+
+function readTree(dir, prefix, out, skip, originals) {
   for (const [name, node] of dir.contents) {
     if (node === skip) continue;
     const path = prefix ? `${prefix}/${name}` : name;
     if (node instanceof Directory) {
       out.push({ path, kind: 'dir' });
-      readTree(node, path, out, skip);
+      readTree(node, path, out, skip, originals);
     } else if (node instanceof File) {
-      out.push({ path, kind: 'file', data: toB64(node.data) });
+      if (same(originals.get(path), node.data)) out.push({ path, kind: 'file', unchanged: true });
+      else out.push({ path, kind: 'file', size: node.data.length, chunks: sparse(node.data) });
     } else {
       out.push({ path, kind: 'other' });
     }
@@ -69,8 +109,22 @@ function readTree(dir, prefix, out, skip) {
   return out;
 }
 
+// Sends bytes to the harness now, while the guest is still running (a worker may block).
+function postNow(path, bytes) {
+  const x = new XMLHttpRequest();
+  x.open('POST', path, false);
+  x.send(bytes);
+}
+
+const FLUSH_BYTES = 1 << 20;
+const FLUSH_MS = 250;
+
 class Sink extends Fd {
-  constructor(cap, stream) { super(); this.cap = cap; this.stream = stream; this.chunks = []; this.len = 0; this.over = false; }
+  constructor(cap, stream, path) {
+    super();
+    this.cap = cap; this.stream = stream; this.path = path;
+    this.pending = []; this.pendingLen = 0; this.len = 0; this.over = false; this.last = performance.now();
+  }
   fd_fdstat_get() {
     const st = new defs.Fdstat(defs.FILETYPE_CHARACTER_DEVICE, 0);
     st.fs_rights_base = BigInt(defs.RIGHTS_FD_WRITE);
@@ -79,21 +133,27 @@ class Sink extends Fd {
   fd_filestat_get() { return { ret: 0, filestat: new defs.Filestat(0n, defs.FILETYPE_CHARACTER_DEVICE, 0n) }; }
   fd_write(data) {
     const room = this.cap - this.len;
+    const keep = data.length > room ? data.slice(0, room) : data.slice();
+    this.pending.push(keep);
+    this.pendingLen += keep.length;
+    this.len += keep.length;
     if (data.length > room) {
-      this.chunks.push(data.slice(0, room));
-      this.len += room;
       this.over = true;
       throw new Stop({ kind: 'output-limit', stream: this.stream });
     }
-    this.chunks.push(data.slice());
-    this.len += data.length;
+    if (this.pendingLen >= FLUSH_BYTES) this.flush();
     return { ret: 0, nwritten: data.length };
   }
-  bytes() {
-    const out = new Uint8Array(this.len);
+  // Called at host calls: what is pending goes out once it is FLUSH_MS old.
+  tick(force) {
+    if (this.pendingLen && (force || performance.now() - this.last >= FLUSH_MS)) this.flush();
+  }
+  flush() {
+    const out = new Uint8Array(this.pendingLen);
     let at = 0;
-    for (const c of this.chunks) { out.set(c, at); at += c.length; }
-    return out;
+    for (const c of this.pending) { out.set(c, at); at += c.length; }
+    this.pending = []; this.pendingLen = 0; this.last = performance.now();
+    postNow(this.path, out);
   }
 }
 
@@ -115,16 +175,19 @@ async function main() {
   const spec = await (await fetch('/spec.json')).json();
   await post('/started', '');
   const t0 = performance.now();
-  const stdout = new Sink(spec.limits.stdout_bytes, 'stdout');
-  const stderr = new Sink(spec.limits.stderr_bytes, 'stderr');
-  const preopens = spec.preopens.map((p) => new PreopenDirectory(p.guest, buildTree(p.entries)));
+  const stdout = new Sink(spec.limits.stdout_bytes, 'stdout', '/out/1');
+  const stderr = new Sink(spec.limits.stderr_bytes, 'stderr', '/out/2');
+  const tick = (force) => { stdout.tick(force); stderr.tick(force); };
+  const originals = spec.preopens.map(() => new Map());
+  const preopens = spec.preopens.map((p, i) => new PreopenDirectory(p.guest, buildTree(p.entries, originals[i])));
+  const parentOriginals = new Map();
   const fds = [new OpenFile(new File(fromB64(spec.stdin))), stdout, stderr, ...preopens];
   const inject = new Set(spec.inject);
   // The dotdot-escape liar's view: the first preopen's host parent directory, which holds the
   // preopen itself under its host name.
   let parent = null;
   if (inject.has('path_open:dotdot-escape') && spec.parent) {
-    const siblings = buildTree(spec.parent.entries);
+    const siblings = buildTree(spec.parent.entries, parentOriginals);
     siblings.set(spec.parent.name, preopens[0].dir);
     parent = new Directory(siblings);
   }
@@ -141,14 +204,31 @@ async function main() {
   const wrapped = {};
   for (const [name, f] of Object.entries(real)) {
     counts[name] = 0;
-    wrapped[name] = (...a) => { counts[name]++; checkMemory(); return f(...a); };
+    wrapped[name] = (...a) => { counts[name]++; checkMemory(); tick(false); return f(...a); };
   }
-  const over = (name, f) => { wrapped[name] = (...a) => { counts[name]++; checkMemory(); return f(...a); }; };
+  const over = (name, f) => { wrapped[name] = (...a) => { counts[name]++; checkMemory(); tick(false); return f(...a); }; };
   over('args_sizes_get', (argc, size) => {
     const v = new DataView(memory.buffer);
     v.setUint32(argc, spec.args.length, true);
     v.setUint32(size, spec.args.reduce((n, a) => n + enc.encode(a).length + 1, 0), true);
     return 0;
+  });
+  over('poll_oneoff', (inPtr, outPtr, n, nevents) => {
+    // A guest about to wait has its output seen first.
+    tick(true);
+    const v = new DataView(memory.buffer);
+    const abstime = n === 1 && v.getUint8(inPtr + 8) === defs.EVENTTYPE_CLOCK && (v.getUint16(inPtr + 40, true) & 1) === 1;
+    if (!abstime) return real.poll_oneoff(inPtr, outPtr, n, nevents);
+    // The shim's own wait, with the flag it misses: the same clocks, the same busy wait.
+    const clock = v.getUint32(inPtr + 16, true);
+    let now;
+    if (clock === defs.CLOCKID_MONOTONIC) now = () => BigInt(Math.round(performance.now() * 1e6));
+    else if (clock === defs.CLOCKID_REALTIME) now = () => BigInt(new Date().getTime()) * 1000000n;
+    else return defs.ERRNO_INVAL;
+    const end = v.getBigUint64(inPtr + 24, true);
+    while (end > now()) { /* the shim's busy wait */ }
+    new defs.Event(v.getBigUint64(inPtr, true), defs.ERRNO_SUCCESS, defs.EVENTTYPE_CLOCK).write_bytes(v, outPtr);
+    return defs.ERRNO_SUCCESS;
   });
   let openFiles = 0;
   const guestPath = (ptr, len) => new TextDecoder().decode(new Uint8Array(memory.buffer, ptr, len));
@@ -227,17 +307,16 @@ async function main() {
     else termination = { kind: 'trap', message: `the page threw: ${e && e.stack || e}` };
   }
   const duration_ms = performance.now() - t0;
+  tick(true);
   const result = {
     termination,
     duration_ms,
     cross_origin_isolated: self.crossOriginIsolated,
-    stdout: toB64(stdout.bytes()),
-    stderr: toB64(stderr.bytes()),
     stdout_over: stdout.over,
     stderr_over: stderr.over,
     host_calls: Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0)),
-    trees: preopens.map((p) => readTree(p.dir, '', [], null)),
-    parent: parent === null ? null : readTree(parent, '', [], preopens[0].dir),
+    trees: preopens.map((p, i) => readTree(p.dir, '', [], null, originals[i])),
+    parent: parent === null ? null : readTree(parent, '', [], preopens[0].dir, parentOriginals),
   };
   await post('/result', JSON.stringify(result));
 }
