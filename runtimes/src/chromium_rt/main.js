@@ -1,6 +1,6 @@
 // The page's part: with `?identity`, what the page is (cross-origin isolation and the tick of
 // performance.now(), which browsers coarsen unless isolated); otherwise start the guest's
-// worker and report a worker that fails to load, which the worker itself cannot.
+// worker, send on what it reports, in order, and report a worker that fails to load.
 async function post(path, body) {
   await fetch(path, { method: 'POST', body });
 }
@@ -29,6 +29,11 @@ if (location.search === '?identity') {
   }));
 } else {
   const w = new Worker('/worker.js', { type: 'module' });
+  let chain = Promise.resolve();
+  w.onmessage = (e) => {
+    const { path, body } = e.data;
+    chain = chain.then(() => post(path, body));
+  };
   w.onerror = (e) => {
     e.preventDefault();
     post('/result', JSON.stringify({ page_error: `the worker failed: ${e.message || 'load error'}` }));

@@ -78,6 +78,9 @@ pub const LIARS: &[&str] = &[
 /// Browser start-up and page load, which are not the guest's time.
 const STARTUP: Duration = Duration::from_secs(30);
 
+/// Reading the trees back after the guest ended (a 5 GiB sparse file takes seconds).
+const READ_BACK: Duration = Duration::from_secs(120);
+
 pub const ENTRY: crate::registry::Entry = crate::registry::Entry::new("chromium", |env| {
     Ok(Box::new(ChromiumRuntime::new(env, false)?))
 });
@@ -353,7 +356,7 @@ impl Runtime for ChromiumRuntime {
         let max_body = 1 << 30;
         let server = serve::Server::start(routes, self.isolated, max_body)?;
         let wall = spec.limits.wall;
-        let b = browser::Chromium::launch(&self.exe, STARTUP, wall + STARTUP)?;
+        let b = browser::Chromium::launch(&self.exe, STARTUP, wall + STARTUP + READ_BACK)?;
         let tab = b
             .cdp()
             .new_tab()
@@ -378,12 +381,13 @@ impl Runtime for ChromiumRuntime {
             match server.posts.recv_timeout(left) {
                 Ok((p, bytes)) if p == "/out/1" => stdout_fit &= out.push(&bytes),
                 Ok((p, bytes)) if p == "/out/2" => stderr_fit &= err.push(&bytes),
+                Ok((p, bytes)) if p == "/ended" => break Some(bytes),
                 Ok((p, bytes)) if p == "/result" => break Some(bytes),
                 Ok(_) => {}
                 Err(_) => break None,
             }
         };
-        let Some(body) = body else {
+        let Some(ended) = body else {
             let _ = tab.close_target();
             drop(b);
             return Ok(Outcome {
@@ -393,6 +397,14 @@ impl Runtime for ChromiumRuntime {
                 duration: started.elapsed(),
                 host_calls: Default::default(),
             });
+        };
+        let body = match serde_json::from_slice::<Value>(&ended) {
+            Ok(v) if v.get("duration_ms").is_some() => {
+                wait_for(&server, "/result", Instant::now() + READ_BACK)?
+                    .ok_or_else(|| anyhow!("the page sent no tree within {READ_BACK:?}"))?
+                    .1
+            }
+            _ => ended,
         };
         drop(b);
         let r: PageResult = serde_json::from_slice(&body).map_err(|e| {
