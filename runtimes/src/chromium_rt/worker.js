@@ -69,6 +69,7 @@ function same(a, b) {
 }
 
 const BLOCK = 1 << 16;
+const CHUNK = 1 << 26;
 
 // A file as its size and the runs of blocks that are not all zero: a guest that writes past
 // 4 GiB leaves a file the page cannot spell out whole.
@@ -76,7 +77,7 @@ function sparse(data) {
   const chunks = [];
   let start = -1;
   // Four bytes at a time where the file's buffer allows it.
-  const words = data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, data.length >> 2) : null;
+  const words = data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, Math.floor(data.length / 4)) : null;
   const zero = (at) => {
     const end = Math.min(at + BLOCK, data.length);
     let i = at;
@@ -91,6 +92,11 @@ function sparse(data) {
   };
   for (let at = 0; at <= data.length; at += BLOCK) {
     const z = at === data.length || zero(at);
+    // A run is cut at CHUNK so that its base64 stays a string V8 can make.
+    if (!z && start >= 0 && at - start >= CHUNK) {
+      chunks.push([start, toB64(data.subarray(start, at))]);
+      start = at;
+    }
     if (!z && start < 0) start = at;
     if (z && start >= 0) {
       chunks.push([start, toB64(data.subarray(start, Math.min(at, data.length)))]);
