@@ -52,6 +52,7 @@ pub mod filesystem;
 pub mod libc;
 pub mod p1_dynamic;
 pub mod protocol;
+pub mod regrtest;
 pub mod stdio;
 
 /// What a check runs its probe with.
