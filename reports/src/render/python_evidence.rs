@@ -403,11 +403,13 @@ pub fn python_evidence_markdown(e: &PyEvidence) -> String {
     }
     out += "\n## Configure overrides the candidate needs\n\n";
     match &e.libc {
-        Some(l) if !l.config_site.is_empty() => out += &format!(
+        Some(l) if !l.config_site.is_empty() => {
+            out += &format!(
             "Beyond the branch's `Tools/wasm/config.site-wasm32-wasi` for {}:\n\n```\n{}\n```\n",
             e.locked,
             l.config_site.join("\n")
-        ),
+        )
+        }
         Some(_) => out += "None: the candidate's libc adds no stub a configure check would find.\n",
         None => out += "Unknown: this report has no libc reading of both toolchains.\n",
     }
