@@ -1,7 +1,7 @@
 //! `args_env`: argv, the environment and the exit status arrive exactly as given — including
 //! empty strings, spaces, `=` inside values, multi-byte UTF-8 and a 4 KiB argument.
 
-use super::{unhex, Case, Judgement, Observed};
+use super::{unhex, Case, Judged, Judgement, Observed};
 use serde_json::json;
 
 /// The exit status the probe is asked to end with; not 0 or 1, so a runtime that flattens
@@ -34,11 +34,8 @@ check! {
 }
 
 impl ArgsEnv {
-    fn judge(&self, case: &Case, o: &Observed) -> Judgement {
-        let obs = match &o.observations {
-            Ok(v) => v,
-            Err(e) => return Judgement::fail(json!({ "protocol_error": e })),
-        };
+    fn judge(&self, case: &Case, o: &Observed) -> Judged {
+        let obs = o.parsed()?;
         let mut problems = Vec::new();
         let mut args: Vec<Option<Vec<u8>>> = Vec::new();
         let mut env: Vec<Vec<u8>> = Vec::new();
@@ -120,10 +117,10 @@ impl ArgsEnv {
         if code != Some(EXIT_CODE) {
             problems.push(format!("exit status {code:?}, expected {EXIT_CODE}"));
         }
-        Judgement::from_problems(
+        Ok(Judgement::from_problems(
             problems,
             json!({ "argc": argc, "env_entries": env.len(), "exit": code }),
-        )
+        ))
     }
 }
 

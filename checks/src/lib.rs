@@ -39,7 +39,7 @@ macro_rules! check {
                 &[$($control),*]
             }
             fn judge(&self, case: &$crate::Case, observed: &$crate::Observed) -> $crate::Judgement {
-                $ty::judge(self, case, observed)
+                $crate::IntoJudgement::into_judgement($ty::judge(self, case, observed))
             }
         }
     };
@@ -52,6 +52,7 @@ pub mod filesystem;
 pub mod libc;
 pub mod p1_dynamic;
 pub mod protocol;
+pub mod regrtest;
 pub mod stdio;
 
 /// What a check runs its probe with.
@@ -100,6 +101,37 @@ pub struct Observed<'a> {
     pub rerun_outcome: Option<&'a Outcome>,
     /// The `Case::isolated` runs, in order.
     pub isolated: &'a [Isolated],
+}
+
+impl Observed<'_> {
+    /// The probe's observations; a run whose stdout the protocol could not read fails, with the
+    /// reason as its evidence, before any check looks further.
+    pub fn parsed(&self) -> Result<&[Observation], Judgement> {
+        self.observations
+            .as_deref()
+            .map_err(|e| Judgement::fail(serde_json::json!({ "protocol_error": e })))
+    }
+}
+
+/// What a judge may return instead of a [`Judgement`]: `Err` is a judgement reached before the
+/// evidence runs out (stdout unreadable, a stream missing), so `?` ends the judging there.
+pub type Judged = Result<Judgement, Judgement>;
+
+/// Either form of a judge's answer, as the `check!` declaration hands it on.
+pub trait IntoJudgement {
+    fn into_judgement(self) -> Judgement;
+}
+
+impl IntoJudgement for Judgement {
+    fn into_judgement(self) -> Judgement {
+        self
+    }
+}
+
+impl IntoJudgement for Judged {
+    fn into_judgement(self) -> Judgement {
+        self.unwrap_or_else(|j| j)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -126,6 +126,21 @@ pub struct RunOptions {
     /// The executable that hosts crash-isolated runtime workers; by default this one, when it
     /// is `wasiprobe`.
     pub worker_exe: Option<PathBuf>,
+    /// CPython built from source (`[[python]]` entries with `source`): what `--cpython` asks for.
+    pub cpython: CpythonOptions,
+}
+
+/// The named, slow part of the main job: CPython built from source with the matrix's
+/// toolchains, and its own test suite run on each runtime.
+#[derive(Debug, Clone, Default)]
+pub struct CpythonOptions {
+    /// Build and run every source entry (an entry named with `--sdk` runs without it).
+    pub enabled: bool,
+    /// Test modules for `py-regrtest`: empty → [`crate::python::regrtest::DEFAULT_MODULES`];
+    /// `all` → the whole suite (`python -m test --list-tests`).
+    pub regrtest: Vec<String>,
+    /// Per test module (one process each).
+    pub regrtest_timeout: Option<std::time::Duration>,
 }
 
 impl RunOptions {
@@ -148,6 +163,7 @@ impl RunOptions {
             native: false,
             partition: None,
             worker_exe: None,
+            cpython: CpythonOptions::default(),
         }
     }
 }

@@ -127,6 +127,8 @@ pub fn merge(paths: &[&Path]) -> Result<Report> {
                         m.footprint = p.footprint;
                     }
                     m.census_runtimes.extend(p.census_runtimes);
+                    // A shard owns a (python, runtime) regrtest whole.
+                    m.regrtest.extend(p.regrtest);
                 }
             }
         }
@@ -242,6 +244,7 @@ mod tests {
             census,
             footprint: None,
             census_runtimes,
+            regrtest: Default::default(),
         };
         let mut s1 = shard(1, vec![cell("wasmtime", &reference, None)]);
         s1.python.insert(

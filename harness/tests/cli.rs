@@ -22,6 +22,16 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The binary must have ended with `code`; when it did not, its stderr says why.
+fn exits(o: &Output, code: i32) {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+}
+
+/// The binary's stderr must name `text`.
+fn says(o: &Output, text: &str) {
+    assert!(stderr(o).contains(text), "{}", stderr(o));
+}
+
 fn validate(report: &Path) {
     let schema: serde_json::Value = serde_json::from_slice(
         &std::fs::read(root().join("reports/schema/report-v1.schema.json")).unwrap(),
@@ -49,7 +59,7 @@ fn malformed_matrix_names_file_line_and_field() {
     )
     .unwrap();
     let o = wasiprobe(&["--matrix", m.to_str().unwrap(), "run", "--no-fetch"]);
-    assert_eq!(o.status.code(), Some(2));
+    exits(&o, 2);
     let e = stderr(&o);
     assert!(e.contains("bad-matrix.toml:5:"), "{e}");
     assert!(e.contains("versoin"), "{e}");
@@ -58,7 +68,7 @@ fn malformed_matrix_names_file_line_and_field() {
 #[test]
 fn unknown_names_list_the_valid_ones() {
     let o = wasiprobe(&["run", "--no-fetch", "--sdk", "no-such-sdk"]);
-    assert_eq!(o.status.code(), Some(2));
+    exits(&o, 2);
     let e = stderr(&o);
     assert!(
         e.contains("unknown sdk 'no-such-sdk'")
@@ -67,8 +77,8 @@ fn unknown_names_list_the_valid_ones() {
         "{e}"
     );
     let o = wasiprobe(&["run", "--no-fetch", "--runtime", "wasm3"]);
-    assert!(stderr(&o).contains("valid: wasmtime"), "{}", stderr(&o));
-    assert_eq!(o.status.code(), Some(2));
+    says(&o, "valid: wasmtime");
+    exits(&o, 2);
     let o = wasiprobe(&["run", "--no-fetch", "--probe", "nope"]);
     assert!(
         stderr(&o).contains("args_env") && stderr(&o).contains("stdio"),
@@ -76,8 +86,8 @@ fn unknown_names_list_the_valid_ones() {
         stderr(&o)
     );
     let o = wasiprobe(&["run", "--no-fetch", "--inject", "fd_write:lie-loudly"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("fd_write:drop-tail"), "{}", stderr(&o));
+    exits(&o, 2);
+    says(&o, "fd_write:drop-tail");
     // A path for an id the matrix lacks would otherwise be silently unused.
     let o = wasiprobe(&[
         "run",
@@ -85,7 +95,7 @@ fn unknown_names_list_the_valid_ones() {
         "--sdk-path",
         "wasi-sdk-99=/nonexistent",
     ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    exits(&o, 2);
     assert!(
         stderr(&o).contains("--sdk-path: unknown sdk 'wasi-sdk-99'")
             && stderr(&o).contains("zig-0.13"),
@@ -120,8 +130,8 @@ fn a_requested_sdk_that_is_absent_is_reported_unavailable_and_exits_2() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("wasi-sdk-999"), "{}", stderr(&o));
+    exits(&o, 2);
+    says(&o, "wasi-sdk-999");
     let report = out.join("report.json");
     validate(&report);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
@@ -228,7 +238,7 @@ fn a_run_writes_a_valid_report_and_exit_status_follows_the_verdicts() {
         "--out",
         bad.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    exits(&o, 1);
     validate(&bad.join("report.json"));
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bad.join("report.json")).unwrap()).unwrap();
@@ -306,7 +316,7 @@ fn looping_and_flooding_guests_get_their_own_cells_and_the_run_goes_on() {
         "#include <stdio.h>\nint main(void) { for (;;) fputs(\"flood flood flood\\n\", stdout); }\n",
     );
     let (o, v) = run_in(p.path(), &sdk, &["--timeout-ms", "1000"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    exits(&o, 1);
     assert_eq!(verdict_of(&v, "args_env"), "timeout");
     assert_eq!(verdict_of(&v, "stdio"), "output-limit");
     assert_eq!(v["complete"], true);
@@ -321,7 +331,7 @@ fn memory_grabs_traps_and_compile_errors_get_their_own_cells() {
         "int main(void) { __builtin_trap(); }\n",
     );
     let (o, v) = run_in(p.path(), &sdk, &["--memory-mib", "64"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    exits(&o, 1);
     assert_eq!(verdict_of(&v, "args_env"), "oom");
     assert_eq!(verdict_of(&v, "stdio"), "trap");
 
@@ -405,7 +415,7 @@ fn shards_merge_to_the_unsharded_report_and_bad_shard_sets_are_refused() {
         "--out",
         &d("merged"),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    exits(&o, 0);
     let merged = json_of(&dir.path().join("merged/report.json"));
     validate(&dir.path().join("merged/report.json"));
     assert_eq!(
@@ -417,10 +427,10 @@ fn shards_merge_to_the_unsharded_report_and_bad_shard_sets_are_refused() {
     }
     // A missing shard, a duplicate, a shard of another selection, an unsharded report.
     let o = wasiprobe(&["merge", &shard(1), &shard(3), "--out", &d("x")]);
-    assert!(stderr(&o).contains("missing shards: 2/3"), "{}", stderr(&o));
-    assert_eq!(o.status.code(), Some(2));
+    says(&o, "missing shards: 2/3");
+    exits(&o, 2);
     let o = wasiprobe(&["merge", &shard(1), &shard(1), &shard(2), "--out", &d("x")]);
-    assert!(stderr(&o).contains("both are shard 1/3"), "{}", stderr(&o));
+    says(&o, "both are shard 1/3");
     let o = wasiprobe(&[
         "run",
         "--no-fetch",
@@ -442,18 +452,14 @@ fn shards_merge_to_the_unsharded_report_and_bad_shard_sets_are_refused() {
         "--out",
         &d("x"),
     ]);
-    assert!(
-        stderr(&o).contains("a shard of another run"),
-        "{}",
-        stderr(&o)
-    );
+    says(&o, "a shard of another run");
     let o = wasiprobe(&[
         "merge",
         &format!("{}/report.json", d("whole")),
         "--out",
         &d("x"),
     ]);
-    assert!(stderr(&o).contains("not a shard"), "{}", stderr(&o));
+    says(&o, "not a shard");
     assert!(
         !dir.path().join("x").exists(),
         "a refused merge wrote output"
@@ -480,14 +486,14 @@ fn sdk_report_history_dashboard_and_evidence_page() {
         "--out",
         &d("r"),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    exits(&o, 0);
     let report = format!("{}/report.json", d("r"));
     for f in ["report.html", "report.md", "junit.xml"] {
         assert!(dir.path().join("r").join(f).exists(), "{f}");
     }
     // Adding the same report again is a no-op: still one run.
     let o = wasiprobe(&["history", "add", &report, "--db", &db]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    exits(&o, 0);
     let o = wasiprobe(&["history", "show", "--db", &db, "--json"]);
     let runs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
@@ -495,8 +501,8 @@ fn sdk_report_history_dashboard_and_evidence_page() {
     let bad = d("bad.db");
     std::fs::write(&bad, b"not a database at all, just bytes").unwrap();
     let o = wasiprobe(&["history", "add", &report, "--db", &bad]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("bad.db"), "{}", stderr(&o));
+    exits(&o, 2);
+    says(&o, "bad.db");
     assert_eq!(
         std::fs::read(&bad).unwrap(),
         b"not a database at all, just bytes"
@@ -510,7 +516,7 @@ fn sdk_report_history_dashboard_and_evidence_page() {
         "--out",
         &d("dash.html"),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    exits(&o, 0);
     let html = std::fs::read_to_string(d("dash.html")).unwrap();
     assert!(
         html.contains("<svg") && html.contains(&sdk),
@@ -518,7 +524,7 @@ fn sdk_report_history_dashboard_and_evidence_page() {
     );
 
     let o = wasiprobe(&["report", &report, "--sdk", &sdk, "--out", &d("sdk")]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    exits(&o, 0);
     let md = std::fs::read_to_string(dir.path().join("sdk/report.md")).unwrap();
     assert!(
         md.contains("## filesystem") && md.contains("## process"),
@@ -532,12 +538,8 @@ fn sdk_report_history_dashboard_and_evidence_page() {
         .all(|c| c["sdk"] == sdk.as_str()));
     validate(&dir.path().join("sdk/report.json"));
     let o = wasiprobe(&["report", &report, "--sdk", "no-such"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("has no SDK 'no-such'"),
-        "{}",
-        stderr(&o)
-    );
+    exits(&o, 2);
+    says(&o, "has no SDK 'no-such'");
 
     let o = wasiprobe(&[
         "evidence",
@@ -549,7 +551,7 @@ fn sdk_report_history_dashboard_and_evidence_page() {
         "--html",
         &d("ev.html"),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    exits(&o, 0);
     assert!(std::fs::read_to_string(d("ev.html"))
         .unwrap()
         .contains(&sdk));
@@ -581,7 +583,7 @@ fn dark_features_census_records_each_stage() {
     )
     .unwrap();
     let (o, v) = run_in(p.path(), &sdk, &["--probe", "dark"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    exits(&o, 0);
     let d = &v["dark_features"][&sdk];
     assert_eq!(d["fine"]["stage"], "links", "{d}");
     assert_eq!(d["fine"]["runs"]["wasmtime"]["observed"]["v"], 7, "{d}");
@@ -626,12 +628,8 @@ fn ready_sdks() -> Vec<String> {
 #[test]
 fn sdk_diff_lists_libc_symbols_between_two_toolchains_and_rejects_unknown_ids() {
     let o = wasiprobe(&["sdk", "diff", "no-such-sdk", "zig-0.13"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("unknown sdk 'no-such-sdk'"),
-        "{}",
-        stderr(&o)
-    );
+    exits(&o, 2);
+    says(&o, "unknown sdk 'no-such-sdk'");
     let ready = ready_sdks();
     // Two different wasi-libc revisions when the machine has them (Debian's is the oldest).
     let pick: Vec<&String> = ready
@@ -643,7 +641,7 @@ fn sdk_diff_lists_libc_symbols_between_two_toolchains_and_rejects_unknown_ids() 
         panic!("two wasi-libc revisions are needed (Debian's and a zig's), found {pick:?}: run `wasiprobe sdk fetch`")
     };
     let o = wasiprobe(&["sdk", "diff", a, b, "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    exits(&o, 0);
     let full: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let d = &full["symbols"];
     for side in ["a", "b"] {
@@ -655,7 +653,7 @@ fn sdk_diff_lists_libc_symbols_between_two_toolchains_and_rejects_unknown_ids() 
     assert!(changed > 0, "{a} and {b} define the same symbols: {d}");
     // Text output says the same.
     let o = wasiprobe(&["sdk", "diff", a, b]);
-    assert_eq!(o.status.code(), Some(0));
+    exits(&o, 0);
     assert!(String::from_utf8_lossy(&o.stdout).contains(" added ("));
 }
 
@@ -741,7 +739,7 @@ fn a_configured_runtime_without_its_binary_is_unavailable_and_the_run_goes_on() 
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    exits(&o, 0);
     validate(&out.join("report.json"));
     let v = json_of(&out.join("report.json"));
     let rt = |name: &str| {
@@ -808,7 +806,7 @@ fn node_runs_a_probe_and_counts_host_calls() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    exits(&o, 0);
     let v = json_of(&out.join("report.json"));
     assert_eq!(v["runtimes"][0]["name"], "node");
     assert!(
@@ -906,7 +904,7 @@ fn the_wasmtime_adapter_reads_traps_from_wasmtimes_own_words_only() {
         "Error: failed to run main module `x.wasm`\\n\\nCaused by:\\n    0: error while executing at wasm backtrace:\\n    1: wasm trap: wasm `unreachable` instruction executed\\n",
         "134",
     );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    exits(&o, 1);
     assert_eq!(cell["verdict"], "trap", "{cell}");
     assert!(
         cell["evidence"]["reason"]
@@ -942,7 +940,7 @@ fn sdk_diff_between_the_sdk24_and_sdk33_libcs_adds_symbols_and_pthread_stubs() {
         );
     }
     let o = wasiprobe(&["sdk", "diff", "deb-libc-sdk24", "deb-libc-sdk33", "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    exits(&o, 0);
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let names = |v: &serde_json::Value| -> Vec<String> {
         v.as_array()
@@ -1011,12 +1009,8 @@ fn entropy_assess_refuses_short_input_and_prints_every_p_value() {
     let short = dir.path().join("short.bin");
     std::fs::write(&short, vec![0x5a; 1000]).unwrap();
     let o = wasiprobe(&["entropy", "assess", short.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("8000 bits; one SP 800-22 sequence needs 1000000 bits"),
-        "{}",
-        stderr(&o)
-    );
+    exits(&o, 2);
+    says(&o, "8000 bits; one SP 800-22 sequence needs 1000000 bits");
     let o = wasiprobe(&[
         "entropy",
         "assess",
@@ -1024,7 +1018,7 @@ fn entropy_assess_refuses_short_input_and_prints_every_p_value() {
         "--sequences",
         "0",
     ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    exits(&o, 2);
     // One sequence of the host's own entropy: the verdict is statistical (not asserted), the
     // p-values of every test are listed.
     let mut bytes = vec![0u8; 125_000];

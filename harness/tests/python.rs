@@ -4,7 +4,7 @@
 //! python.wasm.
 
 use std::path::{Path, PathBuf};
-use wasiprobe::matrix::{Matrix, PythonSource, PythonSpec};
+use wasiprobe::matrix::{PythonSource, PythonSpec};
 use wasiprobe::python::{self, PyProvisioned, TWINS};
 use wasiprobe::report::Verdict;
 use wasiprobe::run::RunOptions;
@@ -27,9 +27,13 @@ fn options(inject: Vec<Injection>) -> RunOptions {
 /// The matrix's CPython-for-WASI, fetched; a failure when it cannot be had (the README's test
 /// command fetches it), never a silent pass.
 fn real_python() -> PyProvisioned {
-    let m = Matrix::load(&root().join("sdk-matrix.toml"), &[]).unwrap();
-    let spec = m.pythons.first().expect("the matrix declares a [[python]]");
-    let py = python::fetch(spec, &options(vec![]).provision);
+    let project = wasiprobe::plan::Project::load(&root(), None).unwrap();
+    let spec = project
+        .matrix
+        .pythons
+        .first()
+        .expect("the matrix declares a [[python]]");
+    let py = python::fetch(&project, spec, &options(vec![]).provision);
     assert!(
         py.is_ready(),
         "python {} cannot be obtained here: {}",
@@ -223,7 +227,8 @@ fn a_corrupt_or_missing_python_wasm_is_an_error_or_unavailable_cell_naming_the_c
         },
     };
     let opts = options(vec![]);
-    let py = python::locate(&spec, &opts.provision);
+    let project = wasiprobe::plan::Project::load(&root(), None).unwrap();
+    let py = python::locate(&project, &spec, &opts.provision);
     assert_eq!(py.status, "broken");
     let rt = WasmtimeRuntime::new().unwrap();
     let cs = cells(&py, &rt, "py-clocks", &opts);
@@ -240,7 +245,7 @@ fn a_corrupt_or_missing_python_wasm_is_an_error_or_unavailable_cell_naming_the_c
         );
     }
     std::fs::remove_file(dir.path().join("python.wasm")).unwrap();
-    let py = python::locate(&spec, &opts.provision);
+    let py = python::locate(&project, &spec, &opts.provision);
     assert_eq!(py.status, "unavailable");
     assert!(py.reason.unwrap().contains("no python.wasm"));
 }

@@ -30,6 +30,9 @@ pub enum PythonSource {
     /// A CPython WASI build directory: `python.wasm` plus `lib/python3.X` (or a checkout with
     /// `Lib/`), preopened the way CPython's `Tools/wasm` scripts do.
     Path { dir: PathBuf },
+    /// Built here from a `[[python_source]]` (by its version) with a toolchain of the matrix,
+    /// by the branch's own WASI build script.
+    Build { source: String, toolchain: String },
 }
 
 /// One CPython-for-WASI binary as declared (`[[python]]`).
@@ -59,6 +62,19 @@ pub struct HeaderSpec {
     pub sha256: String,
     /// The build Python for the cross build: CPython requires the same major.minor.
     pub build_python: String,
+}
+
+impl HeaderSpec {
+    pub fn source(&self) -> SourceSpec {
+        SourceSpec {
+            version: self.version.clone(),
+            debian_source: self.debian_source.clone(),
+            suite: self.suite.clone().unwrap_or_else(|| "bookworm".into()),
+            orig: self.orig.clone(),
+            sha256: self.sha256.clone(),
+            build_runtime: None,
+        }
+    }
 }
 
 /// One step's outcome, with the tool's own message.
@@ -231,6 +247,9 @@ pub struct PyProvisioned {
     pub non_wasi_imports: Vec<String>,
     /// How it is launched: argv prefix, env, preopens besides `/scratch`, Wasm stack.
     pub launch: Launch,
+    /// A `source`-built binary: how it was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<SourceBuild>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -256,6 +275,7 @@ impl PyProvisioned {
             p1_imports: vec![],
             non_wasi_imports: vec![],
             launch: Launch::default(),
+            build: None,
         }
     }
 }
@@ -273,6 +293,9 @@ pub struct PythonReport {
     /// The census on every other runtime (its module listing is `census`'s).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub census_runtimes: std::collections::BTreeMap<String, Census>,
+    /// CPython's own test suite (`py-regrtest`) per runtime, one entry per test module.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub regrtest: std::collections::BTreeMap<String, Vec<ModuleRun>>,
 }
 
 impl ExtBuild {
@@ -314,4 +337,133 @@ fn tail(s: &str, n: usize) -> String {
         start += 1;
     }
     s[start..].to_string()
+}
+
+/// `[[python_source]]`: a CPython source package the matrix builds python.wasm from (and the
+/// C-extension probe configures against). Fetched with apt's own client; the upstream tarball
+/// is checked against `sha256`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// CPython version of the source tree (`3.13.5`).
+    pub version: String,
+    /// The Debian source package (`apt-get source NAME`).
+    pub debian_source: String,
+    /// The suite whose deb-src index carries it.
+    pub suite: String,
+    /// The upstream tarball inside it (`python3.13_3.13.5.orig.tar.xz`).
+    pub orig: String,
+    pub sha256: String,
+    /// The `[[runtime]]` whose executable the branch's build script calls as `wasmtime` (its
+    /// last step runs `python.wasm --version` through it).
+    #[serde(default)]
+    pub build_runtime: Option<String>,
+}
+
+impl SourceSpec {
+    /// `3.13` of `3.13.5`: the branch whose WASI settings the build follows.
+    pub fn branch(&self) -> String {
+        self.version
+            .split('.')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+}
+
+/// One step of a from-source build, as the report keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BuildStep {
+    /// `build-python`, `configure-host`, `make-host`, …
+    pub name: String,
+    pub ok: bool,
+    pub command: String,
+    /// The tail of the step's output (the last compiler lines when it failed).
+    pub tail: String,
+    pub duration_ms: f64,
+}
+
+/// How a `source`-built python.wasm was made (or why it was not).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceBuild {
+    pub source: String,
+    pub source_sha256: String,
+    pub toolchain: String,
+    /// The toolchain's measured identity (compiler, libc fingerprint) the cache key holds.
+    pub toolchain_identity: String,
+    /// The script the branch ships (`Tools/wasm/wasi.py`) and the settings read from it.
+    pub script: String,
+    pub wasm_stack_bytes: usize,
+    pub key: String,
+    pub steps: Vec<BuildStep>,
+    pub ok: bool,
+    /// Wall time of the build when it was made (a cache hit keeps the cold figure).
+    pub duration_ms: f64,
+    /// This run found it in the cache.
+    #[serde(default)]
+    pub cached: bool,
+    /// Extension modules compiled in through `Modules/Setup.local`.
+    #[serde(default)]
+    pub setup_local: Vec<String>,
+}
+
+/// The outcome of one CPython test case (regrtest's `--junit-xml`), or of a whole module when
+/// the run never got as far as writing one.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaseOutcome {
+    Pass,
+    Skip,
+    ExpectedFailure,
+    UnexpectedSuccess,
+    Fail,
+    Error,
+    /// The module's run hit its timeout while this test was running.
+    Hang,
+    /// The process ended (trap, limit, abnormal exit) while this test was running.
+    Crash,
+}
+
+impl CaseOutcome {
+    /// Whether this outcome is a finding against the runtime or libc.
+    pub fn is_bad(self) -> bool {
+        matches!(
+            self,
+            CaseOutcome::Fail | CaseOutcome::Error | CaseOutcome::Hang | CaseOutcome::Crash
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TestCase {
+    /// `test.test_os.FileTests.test_access`
+    pub id: String,
+    pub outcome: CaseOutcome,
+    /// The skip reason, or the exception's first line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// One test module run in its own process.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModuleRun {
+    pub module: String,
+    pub verdict: Verdict,
+    /// How the process ended (`exit 0`, `timeout`, `trap: …`).
+    pub ended: String,
+    /// The whole module was skipped, with regrtest's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_skip: Option<String>,
+    pub cases: Vec<TestCase>,
+    pub duration_ms: f64,
+    /// The command that reproduces this run outside wasiprobe.
+    pub reproduce: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub output_tail: String,
+}
+
+impl ModuleRun {
+    pub fn count(&self, o: CaseOutcome) -> usize {
+        self.cases.iter().filter(|c| c.outcome == o).count()
+    }
 }

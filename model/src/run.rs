@@ -158,6 +158,23 @@ impl Outcome {
 }
 
 impl Capabilities {
+    /// What every runtime so far has, stopped by `interruption` and run with `isolation`: it
+    /// maps preopens, feeds stdin and enforces every limit, and hands no sockets; liars and
+    /// call counting are each runtime's own to claim.
+    pub fn preview1(interruption: &str, isolation: &str) -> Capabilities {
+        Capabilities {
+            preopen_mapping: true,
+            stdin: true,
+            fault_injection: false,
+            liars: Vec::new(),
+            host_call_counting: false,
+            sockets: false,
+            interruption: interruption.into(),
+            isolation: isolation.into(),
+            enforced_limits: all_limits(),
+        }
+    }
+
     pub fn enforces(&self, limit: &str) -> bool {
         self.enforced_limits.iter().any(|l| l == limit)
     }

@@ -1,7 +1,7 @@
 //! Nightly history: one SQLite row per run, one per cell, so the dashboard can plot trends.
 
 use anyhow::{bail, Context, Result};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Statement, TransactionBehavior};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -9,6 +9,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::report::cells;
+
+/// One run's row in `runs`: the key that makes adding it again a no-op, and what it was.
+pub(crate) struct RunRow<'a> {
+    pub key: &'a str,
+    pub started_at: &'a str,
+    pub finished_at: Option<&'a str>,
+    pub version: &'a str,
+    pub host: &'a str,
+    pub options: &'a str,
+}
 use wasiprobe_model::report::Report;
 
 /// Version of the tables below, kept in SQLite's `user_version`. A database of another version
@@ -216,34 +226,17 @@ impl History {
         let run_key = canonical(&serde_json::json!([started_at, &host, &options]));
         let cells = cells(typed);
 
-        let what = || format!("history database {}", self.path.display());
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .with_context(what)?;
-        let existing: Option<i64> = tx
-            .query_row("SELECT id FROM runs WHERE run_key=?1", [&run_key], |r| {
-                r.get(0)
-            })
-            .optional()
-            .with_context(what)?;
-        if let Some(id) = existing {
-            return Ok(id);
-        }
-        tx.execute(
-            "INSERT INTO runs (run_key, started_at, finished_at, wasiprobe_version, host, options)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![run_key, started_at, finished_at, version, host, options],
-        )
-        .with_context(what)?;
-        let id = tx.last_insert_rowid();
-        {
-            let mut ins = tx
-                .prepare(
-                    "INSERT INTO cells (run_id, sdk, runtime, probe, check_name, area, verdict,
-                     duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .with_context(what)?;
+        let run = RunRow {
+            key: &run_key,
+            started_at,
+            finished_at,
+            version,
+            host: &host,
+            options: &options,
+        };
+        let insert_cell = "INSERT INTO cells (run_id, sdk, runtime, probe, check_name, area, \
+                           verdict, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+        self.add_run(&run, insert_cell, |ins, id, what| {
             for c in &cells {
                 ins.execute(params![
                     id,
@@ -257,6 +250,50 @@ impl History {
                 ])
                 .with_context(what)?;
             }
+            Ok(())
+        })
+    }
+
+    /// Stores one run in one transaction: its row in `runs`, then its cells, which `cells`
+    /// inserts under its id with `insert_cell` prepared. A run already stored under the same key
+    /// is that run: its id is returned and nothing is written.
+    pub(crate) fn add_run(
+        &mut self,
+        run: &RunRow,
+        insert_cell: &str,
+        cells: impl FnOnce(&mut Statement, i64, &dyn Fn() -> String) -> Result<()>,
+    ) -> Result<i64> {
+        let what = || format!("history database {}", self.path.display());
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .with_context(what)?;
+        let existing: Option<i64> = tx
+            .query_row("SELECT id FROM runs WHERE run_key=?1", [run.key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .with_context(what)?;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
+        tx.execute(
+            "INSERT INTO runs (run_key, started_at, finished_at, wasiprobe_version, host, options)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                run.key,
+                run.started_at,
+                run.finished_at,
+                run.version,
+                run.host,
+                run.options
+            ],
+        )
+        .with_context(what)?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut ins = tx.prepare(insert_cell).with_context(what)?;
+            cells(&mut ins, id, &what)?;
         }
         tx.commit().with_context(what)?;
         Ok(id)

@@ -7,11 +7,11 @@
 //! "wasi-testsuite", `verdict` the outcome. Storing tests rather than totals keeps the schema
 //! as it is and lets any later view recount them.
 
-use crate::history::{canonical, History, HistoryRun};
+use crate::history::{canonical, History, HistoryRun, RunRow};
 use crate::html::esc;
 use crate::svg::{LineChart, Series, PALETTE};
 use anyhow::{Context, Result};
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::params;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -71,41 +71,17 @@ impl History {
         }));
         let host = canonical(&serde_json::json!({ "wasiprobe": r.wasiprobe_version }));
         let run_key = canonical(&serde_json::json!([r.started_at, &host, &options]));
-        let what = || format!("history database {}", self.path.display());
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .with_context(what)?;
-        let existing: Option<i64> = tx
-            .query_row("SELECT id FROM runs WHERE run_key=?1", [&run_key], |x| {
-                x.get(0)
-            })
-            .optional()
-            .with_context(what)?;
-        if let Some(id) = existing {
-            return Ok(id);
-        }
-        tx.execute(
-            "INSERT INTO runs (run_key, started_at, finished_at, wasiprobe_version, host, options)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                run_key,
-                r.started_at,
-                r.finished_at,
-                r.wasiprobe_version,
-                host,
-                options
-            ],
-        )
-        .with_context(what)?;
-        let id = tx.last_insert_rowid();
-        {
-            let mut ins = tx
-                .prepare(
-                    "INSERT INTO cells (run_id, sdk, runtime, probe, check_name, area, verdict,
-                     duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, 'wasi-testsuite', ?6, ?7)",
-                )
-                .with_context(what)?;
+        let run = RunRow {
+            key: &run_key,
+            started_at: &r.started_at,
+            finished_at: Some(&r.finished_at),
+            version: &r.wasiprobe_version,
+            host: &host,
+            options: &options,
+        };
+        let insert_cell = "INSERT INTO cells (run_id, sdk, runtime, probe, check_name, area, \
+                           verdict, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, 'wasi-testsuite', ?6, ?7)";
+        self.add_run(&run, insert_cell, |ins, id, what| {
             for c in &r.cells {
                 ins.execute(params![
                     id,
@@ -118,9 +94,8 @@ impl History {
                 ])
                 .with_context(what)?;
             }
-        }
-        tx.commit().with_context(what)?;
-        Ok(id)
+            Ok(())
+        })
     }
 }
 

@@ -22,7 +22,8 @@ use crate::process::ChildRun;
 use crate::{Outcome, RunSpec, Termination};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The contract's arguments for one run (after the adapter's own path).
 pub fn contract_args(module: &Path, spec: &RunSpec) -> Vec<OsString> {
@@ -136,6 +137,20 @@ fn reconcile(t: Termination, process_code: i32) -> Termination {
             message: format!("the adapter reported {other:?}, which only the harness decides"),
         },
     }
+}
+
+/// `$WASIPROBE_PYTHON` (default `python3`) as the executable it really is: a version manager's
+/// shim in front of it would otherwise run once per test.
+pub fn real_python() -> PathBuf {
+    let py = std::env::var("WASIPROBE_PYTHON").unwrap_or_else(|_| "python3".into());
+    Command::new(&py)
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(py))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! with `pypi`, the package's install directory on `PYTHONPATH` (a Python runtime like pywasm
 //! is a package, not an executable).
 
+use crate::adapter::real_python;
 use crate::cli_rt::{locate_runtime, pypi_dir, CliKind, CliSpec};
 use crate::process::run_child;
 use crate::{Capabilities, HostEnv, Outcome, RunSpec, Runtime, Termination, Unavailable};
@@ -78,20 +79,6 @@ pub struct AdapterModuleRuntime {
     child_env: Vec<(String, OsString)>,
     meta: Meta,
     shim: Mutex<Option<Shim>>,
-}
-
-/// `$WASIPROBE_PYTHON` (default `python3`) as the executable it really is: a version manager's
-/// shim in front of it would otherwise run once per test.
-pub fn real_python() -> PathBuf {
-    let py = std::env::var("WASIPROBE_PYTHON").unwrap_or_else(|_| "python3".into());
-    Command::new(&py)
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        .filter(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from(py))
 }
 
 /// The upstream adapters' variable for the runtime binary: the executable's name in capitals.
@@ -267,20 +254,13 @@ impl Runtime for AdapterModuleRuntime {
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            preopen_mapping: true,
-            stdin: true,
-            fault_injection: false,
-            liars: Vec::new(),
-            host_call_counting: false,
-            sockets: false,
-            interruption: "kill".into(),
-            isolation: "subprocess".into(),
             enforced_limits: self.spec.enforced_limits.clone().unwrap_or_else(|| {
                 crate::cli_rt::CHILD_LIMITS
                     .iter()
                     .map(|s| s.to_string())
                     .collect()
             }),
+            ..Capabilities::preview1("kill", "subprocess")
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {

@@ -22,7 +22,7 @@
 //! the tool's cache (`pypi = "pkg==version"`, one directory per version, so versions sit side by
 //! side), or else a path relative to the project root, or a name on `PATH`.
 
-use crate::adapter;
+use crate::adapter::{self, real_python};
 use crate::node_rt::which;
 use crate::process::run_child;
 use crate::{Capabilities, HostEnv, Limits, Outcome, RunSpec, Runtime, Unavailable};
@@ -200,19 +200,6 @@ impl CliRuntime {
     }
 }
 
-/// `$WASIPROBE_PYTHON` (default `python3`) as the executable it really is.
-fn real_python() -> PathBuf {
-    let py = std::env::var("WASIPROBE_PYTHON").unwrap_or_else(|_| "python3".into());
-    Command::new(&py)
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        .filter(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from(py))
-}
-
 /// A Python adapter is run with the project's Python, so a lost executable bit does not matter.
 fn adapter_command(python: &Path, adapter: &Path) -> Command {
     if adapter.extension().is_some_and(|e| e == "py") {
@@ -240,18 +227,13 @@ impl Runtime for CliRuntime {
         };
         Capabilities {
             preopen_mapping,
-            stdin: true,
-            fault_injection: false,
-            liars: Vec::new(),
             host_call_counting: self.spec.host_call_counting.unwrap_or(false),
-            sockets: false,
-            interruption: "kill".into(),
-            isolation: "subprocess".into(),
             enforced_limits: self
                 .spec
                 .enforced_limits
                 .clone()
                 .unwrap_or_else(|| CHILD_LIMITS.iter().map(|s| s.to_string()).collect()),
+            ..Capabilities::preview1("kill", "subprocess")
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {

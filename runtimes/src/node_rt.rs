@@ -136,15 +136,8 @@ impl Runtime for NodeRuntime {
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            preopen_mapping: true,
-            stdin: true,
-            fault_injection: false,
-            liars: Vec::new(),
             host_call_counting: true,
-            sockets: false,
-            interruption: "kill".into(),
-            isolation: "subprocess".into(),
-            enforced_limits: crate::all_limits(),
+            ..Capabilities::preview1("kill", "subprocess")
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {

@@ -82,19 +82,9 @@ impl Runtime for WamrRuntime {
         format!("{WAMR_VERSION} (fast interpreter, libc-wasi, worker process)")
     }
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            preopen_mapping: true,
-            stdin: true,
-            // WAMR's libc-wasi functions are registered inside the C library; none can be
-            // wrapped from here, so there are neither liars nor call counts.
-            fault_injection: false,
-            liars: Vec::new(),
-            host_call_counting: false,
-            sockets: false,
-            interruption: "kill".into(),
-            isolation: "worker-process".into(),
-            enforced_limits: crate::all_limits(),
-        }
+        // WAMR's libc-wasi functions are registered inside the C library; none can be
+        // wrapped from here, so there are neither liars nor call counts.
+        Capabilities::preview1("kill", "worker-process")
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
         // WAMR's grow hook sees the default memory only; tables not at all.

@@ -75,17 +75,10 @@ impl Runtime for WasmEdgeRuntime {
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            preopen_mapping: true,
-            stdin: true,
-            fault_injection: false,
-            liars: Vec::new(),
-            host_call_counting: false,
-            sockets: false,
-            interruption: "kill".into(),
-            isolation: "worker-process".into(),
             enforced_limits: ["wall", "stdout_bytes", "stderr_bytes"]
                 .map(String::from)
                 .to_vec(),
+            ..Capabilities::preview1("kill", "worker-process")
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {

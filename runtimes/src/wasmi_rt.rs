@@ -11,16 +11,15 @@
 //! stack size, which wasmi fixes per engine (its value stack, not a native stack).
 
 use crate::host::calls;
-use crate::host::{FdBudget, MemoryBudget, Stops, ERRNO_MFILE};
+use crate::host::{compile_then_run, FdBudget, MemoryBudget, ModuleCache, Stops, ERRNO_MFILE};
 use crate::wasmtime_rt::CappedPipe;
 use crate::{Capabilities, Outcome, RunSpec, Runtime, Termination};
 use anyhow::{Context as _, Result};
-use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::pin;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use wasmi::{Caller, Config, Engine, Extern, Linker, Module, Store, TypedResumableCall};
@@ -44,7 +43,7 @@ const WATCHDOG_GRACE: Duration = Duration::from_secs(2);
 pub struct WasmiRuntime {
     engine: Engine,
     linker: Arc<Linker<WHost>>,
-    modules: Mutex<HashMap<[u8; 32], Module>>,
+    modules: ModuleCache<Module>,
 }
 
 /// Store data for one guest run.
@@ -216,20 +215,16 @@ impl WasmiRuntime {
         Ok(WasmiRuntime {
             engine,
             linker: Arc::new(linker),
-            modules: Mutex::new(HashMap::new()),
+            modules: ModuleCache::default(),
         })
     }
 
     /// Modules are cached by content hash (wasmi validates eagerly and translates function
     /// bodies lazily, on first call).
     pub fn module(&self, bytes: &[u8]) -> Result<Module> {
-        let key: [u8; 32] = Sha256::digest(bytes).into();
-        if let Some(m) = self.modules.lock().unwrap().get(&key) {
-            return Ok(m.clone());
-        }
-        let m = Module::new(&self.engine, bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-        self.modules.lock().unwrap().insert(key, m.clone());
-        Ok(m)
+        self.modules.get_or_compile(bytes, |_| {
+            Module::new(&self.engine, bytes).map_err(|e| anyhow::anyhow!("{e}"))
+        })
     }
 
     pub fn run_module(&self, module: &Module, spec: &RunSpec) -> Result<Outcome> {
@@ -559,26 +554,14 @@ impl Runtime for WasmiRuntime {
         format!("{WASMI_VERSION} (embedded interpreter, wasmi_wasi/wasi-common 36 p1; Wasm stack size fixed)")
     }
     fn capabilities(&self) -> Capabilities {
+        // The liars wrap wasmtime-wasi's functions; none is written for wasi-common.
         Capabilities {
-            preopen_mapping: true,
-            stdin: true,
-            // The liars wrap wasmtime-wasi's functions; none is written for wasi-common.
-            fault_injection: false,
-            liars: Vec::new(),
             host_call_counting: true,
-            sockets: false,
-            interruption: "fuel".into(),
-            isolation: "in-process".into(),
-            enforced_limits: crate::all_limits(),
+            ..Capabilities::preview1("fuel", "in-process")
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
-        let bytes = std::fs::read(module).with_context(|| format!("read {}", module.display()))?;
-        let start = Instant::now();
-        match self.module(&bytes) {
-            Ok(m) => self.run_module(&m, spec),
-            Err(e) => Ok(Outcome::load_error(format!("{e:#}"), start.elapsed())),
-        }
+        compile_then_run(module, |b| self.module(b), |m| self.run_module(m, spec))
     }
 }
 

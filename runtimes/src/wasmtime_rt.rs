@@ -4,11 +4,10 @@
 //! inside a host call, which epochs cannot interrupt); memory by a `ResourceLimiter` that traps;
 //! output by capped pipes that trap; open files by shadowing `path_open`/`fd_close`.
 
-use crate::host::{CappedBuf, Stops};
+use crate::host::{CappedBuf, ModuleCache, Stops};
 use crate::inject::{self, Host};
 use crate::{Capabilities, Outcome, RunSpec, Runtime, Termination};
 use anyhow::{Context as _, Result};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,7 +42,7 @@ const HOST_STACK_MARGIN: usize = 8 << 20;
 struct EngineSet {
     engine: Engine,
     linker: Linker<Host>,
-    modules: Mutex<HashMap<[u8; 32], Module>>,
+    modules: ModuleCache<Module>,
     /// Where compiled code is kept between processes (see [`WasmtimeRuntime::with_code_cache`]).
     code_cache: Option<std::path::PathBuf>,
 }
@@ -66,22 +65,17 @@ impl EngineSet {
         Ok(EngineSet {
             engine,
             linker,
-            modules: Mutex::new(HashMap::new()),
+            modules: ModuleCache::default(),
             code_cache,
         })
     }
 
     fn module(&self, bytes: &[u8]) -> Result<Module> {
-        let key: [u8; 32] = Sha256::digest(bytes).into();
-        if let Some(m) = self.modules.lock().unwrap().get(&key) {
-            return Ok(m.clone());
-        }
-        let m = match &self.code_cache {
-            Some(dir) => self.module_via_disk(dir, &key, bytes)?,
-            None => Module::new(&self.engine, bytes).map_err(anyhow::Error::from)?,
-        };
-        self.modules.lock().unwrap().insert(key, m.clone());
-        Ok(m)
+        self.modules
+            .get_or_compile(bytes, |key| match &self.code_cache {
+                Some(dir) => self.module_via_disk(dir, key, bytes),
+                None => Module::new(&self.engine, bytes).map_err(anyhow::Error::from),
+            })
     }
 
     /// The compiled module from the on-disk cache, or compiled now and stored there. The file
@@ -373,15 +367,10 @@ impl Runtime for WasmtimeRuntime {
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            preopen_mapping: true,
-            stdin: true,
             fault_injection: true,
             liars: Vec::new(),
             host_call_counting: true,
-            sockets: false,
-            interruption: "epoch".into(),
-            isolation: "in-process".into(),
-            enforced_limits: crate::all_limits(),
+            ..Capabilities::preview1("epoch", "in-process")
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {

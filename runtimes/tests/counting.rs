@@ -36,24 +36,33 @@ const HEADER: &str = r#"
   (data (i32.const 200) "f")
 "#;
 
+/// Runs a `_start` that first points the iovec at 0 to the 3 bytes "hi\n", then does `calls`.
+fn run_start(calls: &str, spec: &RunSpec) -> Outcome {
+    run_wat(
+        &format!(
+            r#"(module {HEADER}
+        (func (export "_start")
+          (i32.store (i32.const 0) (i32.const 100))
+          (i32.store (i32.const 4) (i32.const 3))
+          {calls}))"#
+        ),
+        spec,
+    )
+}
+
 fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
     pairs.iter().map(|(f, n)| (f.to_string(), *n)).collect()
 }
 
 #[test]
 fn three_writes_and_two_clock_reads_are_counted_exactly() {
-    let o = run_wat(
-        &format!(
-            r#"(module {HEADER}
-        (func (export "_start")
-          (i32.store (i32.const 0) (i32.const 100))
-          (i32.store (i32.const 4) (i32.const 3))
+    let o = run_start(
+        r#"
           (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
           (drop (call $clock (i32.const 1) (i64.const 0) (i32.const 16)))
           (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
           (drop (call $clock (i32.const 0) (i64.const 0) (i32.const 16)))
-          (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))))"#
-        ),
+          (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))"#,
         &spec(),
     );
     assert_eq!(o.termination, Termination::Exited { code: 0 });
@@ -75,18 +84,13 @@ fn liars_fd_accounting_proc_exit_and_traps_are_counted() {
     s.inject = vec!["fd_write:drop-tail".parse().unwrap()];
     // path_open and fd_close are served by the open-file accounting, fd_write by a liar; the
     // last fd_write's iovec pointer is out of bounds, so it traps.
-    let o = run_wat(
-        &format!(
-            r#"(module {HEADER}
-        (func (export "_start")
-          (i32.store (i32.const 0) (i32.const 100))
-          (i32.store (i32.const 4) (i32.const 3))
+    let o = run_start(
+        r#"
           (drop (call $path_open (i32.const 3) (i32.const 0) (i32.const 200) (i32.const 1)
             (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 300)))
           (drop (call $fd_close (i32.load (i32.const 300))))
           (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
-          (drop (call $fd_write (i32.const 1) (i32.const 0xfffffff0) (i32.const 1) (i32.const 8)))))"#
-        ),
+          (drop (call $fd_write (i32.const 1) (i32.const 0xfffffff0) (i32.const 1) (i32.const 8)))"#,
         &s,
     );
     assert!(

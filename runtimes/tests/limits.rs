@@ -110,22 +110,44 @@ fn module(body: &str) -> String {
     format!("(module {HEADER} {body})")
 }
 
+/// Runs `body` inside the common module (its imports and memory) with `spec`.
+fn run_body(rt: &dyn Runtime, body: &str, spec: &RunSpec) -> Outcome {
+    run_wat_on(rt, &module(body), spec)
+}
+
+/// A clock subscription at 0 for a relative sleep of `ns`, its event out at 64 and nevents at
+/// 128: userdata(8) tag(1)=clock at 8, clock id(4) at 16, timeout(8) at 24, precision(8) at
+/// 32, flags(2) at 40.
+fn sleep_subscription(ns: u64) -> String {
+    format!(
+        r#"
+              (i64.store (i32.const 0) (i64.const 1))
+              (i32.store8 (i32.const 8) (i32.const 0))
+              (i32.store (i32.const 16) (i32.const 1))
+              (i64.store (i32.const 24) (i64.const {ns}))
+              (i64.store (i32.const 32) (i64.const 0))
+              (i32.store16 (i32.const 40) (i32.const 0))"#
+    )
+}
+
+/// A guest over the memory limit must not run: it is out of memory, or a runtime that cannot
+/// express the module refuses to load it.
+fn assert_oom_or_refused(rt: &dyn Runtime, o: &Outcome) {
+    assert!(
+        matches!(
+            o.termination,
+            Termination::Oom { .. } | Termination::LoadError { .. }
+        ),
+        "{}: {:?}",
+        rt.name(),
+        o.termination
+    );
+}
+
 #[test]
 fn exit_status_and_stdout_are_returned() {
     each(None, |rt| {
-        let o = run_wat_on(
-            rt,
-            &module(
-                r#"
-            (data (i32.const 100) "hello\n")
-            (func (export "_start")
-              (i32.store (i32.const 0) (i32.const 100))
-              (i32.store (i32.const 4) (i32.const 6))
-              (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
-              (call $proc_exit (i32.const 7)))"#,
-            ),
-            &spec(),
-        );
+        let o = run_body(rt, HELLO_EXIT_7, &spec());
         assert_eq!(o.termination, Termination::Exited { code: 7 });
         assert_eq!(o.stdout, b"hello\n");
     });
@@ -134,11 +156,7 @@ fn exit_status_and_stdout_are_returned() {
 #[test]
 fn a_looping_guest_is_a_timeout() {
     each(Some("wall"), |rt| {
-        let o = run_wat_on(
-            rt,
-            &module(r#"(func (export "_start") (loop $l (br $l)))"#),
-            &spec(),
-        );
+        let o = run_body(rt, r#"(func (export "_start") (loop $l (br $l)))"#, &spec());
         assert_eq!(o.termination, Termination::Timeout);
         assert!(o.duration < Duration::from_secs(5), "took {:?}", o.duration);
     });
@@ -149,20 +167,12 @@ fn a_guest_blocked_in_a_host_sleep_is_a_timeout() {
     each(Some("wall"), |rt| {
         // poll_oneoff on a relative clock subscription of one hour: epochs cannot interrupt a host
         // call, so this proves the watchdog.
-        let o = run_wat_on(
+        let sub = sleep_subscription(3_600_000_000_000);
+        let o = run_body(
             rt,
-            &module(
-                r#"
-            (func (export "_start")
-              ;; subscription at 0: userdata(8) tag(1)=clock at 8, clock id(4) at 16, timeout(8) at 24,
-              ;; precision(8) at 32, flags(2) at 40; event out at 64, nevents at 128
-              (i64.store (i32.const 0) (i64.const 1))
-              (i32.store8 (i32.const 8) (i32.const 0))
-              (i32.store (i32.const 16) (i32.const 1))
-              (i64.store (i32.const 24) (i64.const 3600000000000))
-              (i64.store (i32.const 32) (i64.const 0))
-              (i32.store16 (i32.const 40) (i32.const 0))
-              (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))"#,
+            &format!(
+                r#"(func (export "_start") {sub}
+              (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))"#
             ),
             &spec(),
         );
@@ -178,9 +188,9 @@ fn a_guest_blocked_in_a_host_sleep_is_a_timeout() {
 #[test]
 fn a_4_gib_grab_is_oom() {
     each(Some("memory_bytes"), |rt| {
-        let o = run_wat_on(
+        let o = run_body(
             rt,
-            &module(r#"(func (export "_start") (drop (memory.grow (i32.const 65535))))"#),
+            r#"(func (export "_start") (drop (memory.grow (i32.const 65535))))"#,
             &spec(),
         );
         match o.termination {
@@ -218,15 +228,7 @@ fn memories_share_one_limit() {
                  (func (export "_start")))"#,
             &spec(),
         );
-        assert!(
-            matches!(
-                o.termination,
-                Termination::Oom { .. } | Termination::LoadError { .. }
-            ),
-            "{}: {:?}",
-            rt.name(),
-            o.termination
-        );
+        assert_oom_or_refused(rt, &o);
     });
 }
 
@@ -240,32 +242,22 @@ fn tables_count_against_the_memory_limit() {
             &format!(r#"(module (memory (export "memory") 1) {tables} (func (export "_start")))"#),
             &spec(),
         );
-        assert!(
-            matches!(
-                o.termination,
-                Termination::Oom { .. } | Termination::LoadError { .. }
-            ),
-            "{}: {:?}",
-            rt.name(),
-            o.termination
-        );
+        assert_oom_or_refused(rt, &o);
     });
 }
 
 #[test]
 fn a_flood_is_an_output_limit_and_keeps_what_fit() {
     each(Some("stdout_bytes"), |rt| {
-        let o = run_wat_on(
+        let o = run_body(
             rt,
-            &module(
-                r#"
+            r#"
             (func (export "_start")
               (i32.store (i32.const 0) (i32.const 1024))
               (i32.store (i32.const 4) (i32.const 4096))
               (loop $l
                 (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
                 (br $l)))"#,
-            ),
             &spec(),
         );
         assert_eq!(
@@ -281,11 +273,7 @@ fn a_flood_is_an_output_limit_and_keeps_what_fit() {
 #[test]
 fn a_trap_is_a_trap() {
     each(None, |rt| {
-        let o = run_wat_on(
-            rt,
-            &module(r#"(func (export "_start") unreachable)"#),
-            &spec(),
-        );
+        let o = run_body(rt, r#"(func (export "_start") unreachable)"#, &spec());
         match o.termination {
             Termination::Trap { message } => assert!(message.contains("unreachable"), "{message}"),
             t => panic!("expected trap, got {t:?}"),
@@ -305,10 +293,9 @@ fn open_files_are_limited_with_emfile() {
         // Opens "f" (O_CREAT) 20 times without closing; exits with the first non-zero errno.
         // Rights as a libc asks for O_RDWR (fd_read | fd_write): WAMR and node's uvwasi refuse
         // rights a preopen cannot pass on (ENOTCAPABLE), the others mask them.
-        let o = run_wat_on(
+        let o = run_body(
             rt,
-            &module(
-                r#"
+            r#"
             (data (i32.const 200) "f")
             (func (export "_start") (local $i i32) (local $e i32)
               (loop $l
@@ -318,7 +305,6 @@ fn open_files_are_limited_with_emfile() {
                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
                 (br_if $l (i32.lt_u (local.get $i) (i32.const 20))))
               (call $proc_exit (i32.const 0)))"#,
-            ),
             &s,
         );
         assert_eq!(
@@ -388,12 +374,12 @@ fn a_worker_killed_by_sigsegv_is_a_crash_and_the_next_run_works() {
     let rt = wasiprobe_runtimes::WamrRuntime::new(&host_env()).unwrap();
     let mut s = spec();
     s.inject.push("worker:segfault".parse().unwrap());
-    let o = run_wat_on(&rt, &module(HELLO_EXIT_7), &s);
+    let o = run_body(&rt, HELLO_EXIT_7, &s);
     match o.termination {
         Termination::Crash { message } => assert!(message.contains("SIGSEGV"), "{message}"),
         t => panic!("expected crash, got {t:?}"),
     }
-    let o = run_wat_on(&rt, &module(HELLO_EXIT_7), &spec());
+    let o = run_body(&rt, HELLO_EXIT_7, &spec());
     assert_eq!(o.termination, Termination::Exited { code: 7 });
     assert_eq!(o.stdout, b"hello\n");
 }
@@ -480,9 +466,9 @@ fn wasmtime_honours_the_wasm_stack_size() {
 fn a_grow_within_the_limit_succeeds() {
     // The control for the memory limit: a grow that fits must not be refused or reported.
     each(Some("memory_bytes"), |rt| {
-        let o = run_wat_on(
+        let o = run_body(
             rt,
-            &module(r#"(func (export "_start") (call $proc_exit (memory.grow (i32.const 100))))"#),
+            r#"(func (export "_start") (call $proc_exit (memory.grow (i32.const 100))))"#,
             &spec(),
         );
         assert_eq!(
@@ -497,18 +483,12 @@ fn a_grow_within_the_limit_succeeds() {
 fn a_short_sleep_is_not_a_timeout() {
     // The control for the wall limit: a 100 ms sleep well inside it completes.
     each(Some("wall"), |rt| {
-        let o = run_wat_on(
+        let sub = sleep_subscription(100_000_000);
+        let o = run_body(
             rt,
-            &module(
-                r#"
-            (func (export "_start")
-              (i64.store (i32.const 0) (i64.const 1))
-              (i32.store8 (i32.const 8) (i32.const 0))
-              (i32.store (i32.const 16) (i32.const 1))
-              (i64.store (i32.const 24) (i64.const 100000000))
-              (i64.store (i32.const 32) (i64.const 0))
-              (i32.store16 (i32.const 40) (i32.const 0))
-              (call $proc_exit (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))"#,
+            &format!(
+                r#"(func (export "_start") {sub}
+              (call $proc_exit (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))"#
             ),
             &spec(),
         );
@@ -523,16 +503,14 @@ fn output_under_the_cap_is_not_a_limit() {
     each(Some("stdout_bytes"), |rt| {
         let mut s = spec();
         s.limits.stdout_bytes = 6;
-        let o = run_wat_on(
+        let o = run_body(
             rt,
-            &module(
-                r#"
+            r#"
             (data (i32.const 100) "hello\n")
             (func (export "_start")
               (i32.store (i32.const 0) (i32.const 100))
               (i32.store (i32.const 4) (i32.const 6))
               (call $proc_exit (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))"#,
-            ),
             &s,
         );
         assert_eq!(o.termination, Termination::Exited { code: 0 });

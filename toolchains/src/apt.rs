@@ -328,6 +328,52 @@ impl Suite {
     }
 }
 
+impl Suite {
+    /// Downloads one file of the source package `pkg=version` (its upstream tarball), when the
+    /// whole package cannot be had: sid's index sometimes lists packages whose Debian files are
+    /// not served. The URI and hash are apt's own (`apt-get source --print-uris`), the download
+    /// is apt's own client (`apt-helper download-file`), which verifies the hash.
+    pub fn source_file(
+        &self,
+        pkg: &str,
+        version: &str,
+        file: &str,
+        into: &Path,
+    ) -> Result<PathBuf> {
+        if !self.sources {
+            bail!("suite {} was opened without deb-src entries", self.name);
+        }
+        std::fs::create_dir_all(into)?;
+        let _one = APT.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cmd = self.apt("apt-get");
+        cmd.args(["source", "--print-uris"])
+            .arg(format!("{pkg}={version}"))
+            .current_dir(into);
+        let listing = self.run(cmd, &format!("apt-get source --print-uris {pkg}={version}"))?;
+        let (uri, hash) = listing
+            .lines()
+            .find_map(|l| {
+                let mut w = l.split_whitespace();
+                let uri = w.next()?.trim_matches('\'');
+                (w.next()? == file).then_some(())?;
+                let hash = w.nth(1)?;
+                Some((uri.to_string(), hash.to_string()))
+            })
+            .with_context(|| {
+                format!("apt-get source --print-uris {pkg}={version} lists no {file}")
+            })?;
+        let dest = into.join(file);
+        let mut cmd = Command::new("/usr/lib/apt/apt-helper");
+        if wasiprobe_util::is_root() {
+            cmd.args(["-o", "APT::Sandbox::User=root"]);
+        }
+        cmd.arg("download-file").arg(&uri).arg(&dest).arg(&hash);
+        self.run(cmd, &format!("apt-helper download-file {uri}"))
+            .map_err(served_or_not)?;
+        Ok(dest)
+    }
+}
+
 /// Turns apt's "404 Not Found" into the honest statement: the index lists the file, the
 /// archive does not serve it.
 fn served_or_not(e: anyhow::Error) -> anyhow::Error {

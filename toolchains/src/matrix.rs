@@ -22,6 +22,8 @@ struct RawMatrix {
     python: Vec<RawPython>,
     #[serde(default)]
     python_headers: Vec<wasiprobe_model::python::HeaderSpec>,
+    #[serde(default)]
+    python_source: Vec<Spanned<wasiprobe_model::python::SourceSpec>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -39,6 +41,11 @@ struct RawPython {
     sha256: Option<Spanned<String>>,
     #[serde(default)]
     path: Option<PathBuf>,
+    /// With `toolchain`: built from the `[[python_source]]` of this version.
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    toolchain: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -129,6 +136,8 @@ pub struct Matrix {
     pub pythons: Vec<PythonSpec>,
     /// `[[python_headers]]`: the CPython source the C-extension probe builds against.
     pub python_headers: Vec<wasiprobe_model::python::HeaderSpec>,
+    /// `[[python_source]]`: CPython sources `source`-built `[[python]]` entries are made from.
+    pub python_sources: Vec<wasiprobe_model::python::SourceSpec>,
 }
 
 /// A matrix error that names the file, the line and the field.
@@ -464,6 +473,39 @@ impl Matrix {
                 root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             });
         }
+        let mut python_sources = Vec::new();
+        for src in &raw.python_source {
+            let at = Some(src.span().start);
+            let spec = src.get_ref().clone();
+            let what = format!("python_source '{}'", spec.version);
+            let Some(sha) = hex64(&spec.sha256) else {
+                return Err(err(
+                    at,
+                    format!("{what}: field `sha256` must be 64 hex digits"),
+                ));
+            };
+            if python_sources
+                .iter()
+                .any(|s: &wasiprobe_model::python::SourceSpec| s.version == spec.version)
+            {
+                return Err(err(
+                    at,
+                    format!("{what}: field `version` is declared twice"),
+                ));
+            }
+            if let Some(rt) = &spec.build_runtime {
+                if !runtimes.iter().any(|r: &CliSpec| &r.name == rt) {
+                    return Err(err(
+                        at,
+                        format!("{what}: field `build_runtime`: no [[runtime]] is named '{rt}'"),
+                    ));
+                }
+            }
+            python_sources.push(wasiprobe_model::python::SourceSpec {
+                sha256: sha,
+                ..spec
+            });
+        }
         let mut pythons = Vec::new();
         for p in raw.python {
             let at = Some(p.id.span().start);
@@ -481,7 +523,39 @@ impl Matrix {
                 })?),
                 None => None,
             };
+            let built = match (p.source, p.toolchain) {
+                (Some(source), Some(toolchain)) => {
+                    if p.pypi.is_some() || p.wasm.is_some() || p.path.is_some() || sha256.is_some()
+                    {
+                        return Err(err(at, format!("python '{id}': `source`/`toolchain` exclude `pypi`, `wasm`, `sha256` and `path`")));
+                    }
+                    if !raw
+                        .python_source
+                        .iter()
+                        .any(|s| s.get_ref().version == source)
+                    {
+                        return Err(err(at, format!("python '{id}': field `source`: no [[python_source]] has version '{source}'")));
+                    }
+                    if !sdks.iter().any(|s: &SdkSpec| s.id == toolchain) {
+                        return Err(err(
+                            at,
+                            format!(
+                                "python '{id}': field `toolchain`: no [[sdk]] has id '{toolchain}'"
+                            ),
+                        ));
+                    }
+                    Some(PythonSource::Build { source, toolchain })
+                }
+                (None, None) => None,
+                _ => {
+                    return Err(err(
+                        at,
+                        format!("python '{id}': `source` and `toolchain` go together"),
+                    ))
+                }
+            };
             let source = match (p.pypi, p.wasm, p.path) {
+                _ if built.is_some() => built.unwrap(),
                 (Some(req), Some(wasm), None) => {
                     if !req.contains("==") {
                         return Err(err(at, format!("python '{id}': field `pypi` must pin a version (NAME==VERSION), got '{req}'")));
@@ -522,6 +596,7 @@ impl Matrix {
             runtimes,
             pythons,
             python_headers: raw.python_headers,
+            python_sources,
         })
     }
 
@@ -628,6 +703,50 @@ mod tests {
         assert_eq!(e.line, Some(1));
         let e = parse("schema = 1\n[[sdk]]\nid = \"p\"\nkind = \"path\"\n").unwrap_err();
         assert!(e.message.contains("`cc`"), "{e}");
+    }
+
+    #[test]
+    fn source_built_pythons_name_an_existing_source_toolchain_and_runtime() {
+        let head = "schema = 1\n[[sdk]]\nid = \"tc\"\nkind = \"zig\"\nversion = \"1\"\n[[runtime]]\nname = \"wt\"\nkind = \"command\"\nruntime = \"wasmtime\"\ncommand = [\"{runtime}\", \"{wasm}\"]\n";
+        let src = format!("[[python_source]]\nversion = \"3.13.5\"\ndebian_source = \"python3.13\"\nsuite = \"trixie\"\norig = \"p.tar.xz\"\nsha256 = \"{}\"\nbuild_runtime = \"wt\"\n", "a".repeat(64));
+        let py = |source: &str, tc: &str| {
+            format!("[[python]]\nid = \"py\"\nversion = \"3.13.5\"\nsource = \"{source}\"\ntoolchain = \"{tc}\"\n")
+        };
+        let m = parse(&format!("{head}{src}{}", py("3.13.5", "tc"))).unwrap();
+        assert!(
+            matches!(&m.pythons[0].source, PythonSource::Build { source, toolchain } if source == "3.13.5" && toolchain == "tc")
+        );
+        assert_eq!(m.python_sources[0].branch(), "3.13");
+        let e = parse(&format!("{head}{src}{}", py("3.14.0", "tc")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no [[python_source]] has version '3.14.0'"),
+            "{e}"
+        );
+        let e = parse(&format!("{head}{src}{}", py("3.13.5", "nope")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("field `toolchain`"), "{e}");
+        let e = parse(&format!(
+            "{head}{}{}",
+            src.replace("\"wt\"", "\"nope\""),
+            py("3.13.5", "tc")
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("field `build_runtime`"), "{e}");
+        let e = parse(&format!("{head}{}", src.replace(&"a".repeat(64), "xyz")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`sha256` must be 64 hex digits"), "{e}");
+        let e = parse(&format!(
+            "{head}{src}{}pypi = \"x==1\"\n",
+            py("3.13.5", "tc")
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("exclude"), "{e}");
     }
 
     #[test]

@@ -13,8 +13,8 @@
 //!   a host process's other threads (other cases) may legitimately burn CPU while this guest
 //!   sleeps.
 
-use super::{find, protocol_error};
-use crate::{Case, Judgement, Observed};
+use super::find;
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Value};
 
 fn near(a: i64, b: i64) -> bool {
@@ -28,10 +28,8 @@ check! {
 }
 
 impl ClockCputime {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        if let Some(e) = protocol_error(o) {
-            return Judgement::fail(e);
-        }
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        o.parsed()?;
         let mut problems = Vec::new();
         let mut ev = serde_json::Map::new();
         if let Some(h) = find(o, "headers", None).into_iter().next() {
@@ -98,7 +96,7 @@ impl ClockCputime {
             "libc_process_cputime_errno": get("libc_process_cputime", "errno"),
         });
         ev.insert("facts".into(), facts);
-        Judgement::from_problems(problems, json!(ev))
+        Ok(Judgement::from_problems(problems, json!(ev)))
     }
 }
 

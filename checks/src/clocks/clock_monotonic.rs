@@ -1,8 +1,8 @@
 //! `clock_monotonic`: the monotonic clock never goes back (zero tolerance, raw and libc) and it
 //! advances. False alarms: none — an honest monotonic clock cannot produce a negative step.
 
-use super::{find, monotonic_advanced, protocol_error};
-use crate::{Case, Judgement, Observed};
+use super::{find, monotonic_advanced};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Value};
 
 check! {
@@ -12,10 +12,8 @@ check! {
 }
 
 impl ClockMonotonic {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        if let Some(e) = protocol_error(o) {
-            return Judgement::fail(e);
-        }
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        o.parsed()?;
         let mut problems = Vec::new();
         let mut ev = serde_json::Map::new();
         let reads = find(o, "reads", Some("monotonic"));
@@ -44,7 +42,7 @@ impl ClockMonotonic {
             problems
                 .push("the monotonic clock did not advance during the whole run (frozen)".into());
         }
-        Judgement::from_problems(problems, json!(ev))
+        Ok(Judgement::from_problems(problems, json!(ev)))
     }
 }
 

@@ -4,8 +4,8 @@
 //! never failed). Deterministic: an honest runtime cannot fail it.
 
 use super::clock_sleep::judge_sleeps;
-use super::{find, monotonic_advanced, protocol_error};
-use crate::{Case, Judgement, Observed};
+use super::{find, monotonic_advanced};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 use wasiprobe_model::report::Verdict;
 
@@ -16,10 +16,8 @@ check! {
 }
 
 impl ClockPoll {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        if let Some(e) = protocol_error(o) {
-            return Judgement::fail(e);
-        }
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        o.parsed()?;
         let mut problems = Vec::new();
         for s in find(o, "sleep", None) {
             let m = s.str("method").unwrap_or("");
@@ -47,14 +45,14 @@ impl ClockPoll {
             }
         }
         if !monotonic_advanced(o) {
-            return Judgement {
+            return Ok(Judgement {
                 verdict: if problems.is_empty() {
                     Verdict::Error
                 } else {
                     Verdict::Fail
                 },
                 evidence: json!({ "reason": "cannot time subscriptions: the monotonic clock does not advance", "problems": problems }),
-            };
+            });
         }
         let ev = judge_sleeps(
             o,
@@ -62,7 +60,7 @@ impl ClockPoll {
             &[],
             &mut problems,
         );
-        Judgement::from_problems(problems, ev)
+        Ok(Judgement::from_problems(problems, ev))
     }
 }
 

@@ -5,8 +5,8 @@
 //! reads the same host clock, so a false alarm needs the host clock itself to jump by more than
 //! the tolerance during the run.
 
-use super::{find, protocol_error};
-use crate::{Case, Judgement, Observed};
+use super::find;
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
 pub const TOLERANCE_NS: i128 = 2_000_000_000;
@@ -18,10 +18,8 @@ check! {
 }
 
 impl ClockRealtime {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        if let Some(e) = protocol_error(o) {
-            return Judgement::fail(e);
-        }
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        o.parsed()?;
         let (lo, hi) = (
             o.host_window_ns.0 as i128 - TOLERANCE_NS,
             o.host_window_ns.1 as i128 + TOLERANCE_NS,
@@ -72,10 +70,10 @@ impl ClockRealtime {
                 }
             }
         }
-        Judgement::from_problems(
+        Ok(Judgement::from_problems(
             problems,
             json!({ "host_window_ns": [o.host_window_ns.0 as u64, o.host_window_ns.1 as u64], "tolerance_ns": TOLERANCE_NS as i64, "readings": offsets }),
-        )
+        ))
     }
 }
 

@@ -4,8 +4,8 @@
 //! `effective_tick`), so a slow reader (an interpreter) cannot fake a coarse clock: an honest
 //! clock never fails this.
 
-use super::{effective_tick, find, protocol_error};
-use crate::{Case, Judgement, Observed};
+use super::{effective_tick, find};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Value};
 
 /// How much finer than the observed tick a claim may be before it is a lie.
@@ -18,10 +18,8 @@ check! {
 }
 
 impl ClockResolution {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        if let Some(e) = protocol_error(o) {
-            return Judgement::fail(e);
-        }
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        o.parsed()?;
         let mut problems = Vec::new();
         let mut ev = serde_json::Map::new();
         for clock in ["realtime", "monotonic"] {
@@ -77,7 +75,7 @@ impl ClockResolution {
             "thread_cputime_res_ns": claim("thread_cputime"),
         });
         ev.insert("facts".into(), facts);
-        Judgement::from_problems(problems, json!(ev))
+        Ok(Judgement::from_problems(problems, json!(ev)))
     }
 }
 

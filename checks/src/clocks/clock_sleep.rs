@@ -5,8 +5,8 @@
 //! cannot make an honest runtime fail: false alarms are impossible by construction.
 //! `clock_nanosleep(TIMER_ABSTIME)` that the SDK does not support is a fact, not a failure.
 
-use super::{effective_tick, find, monotonic_advanced, percentiles, protocol_error};
-use crate::{Case, Judgement, Observed};
+use super::{effective_tick, find, monotonic_advanced, percentiles};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 use std::collections::BTreeMap;
 use wasiprobe_model::report::Verdict;
@@ -68,15 +68,13 @@ check! {
 }
 
 impl ClockSleep {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        if let Some(e) = protocol_error(o) {
-            return Judgement::fail(e);
-        }
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        o.parsed()?;
         if !monotonic_advanced(o) {
-            return Judgement {
+            return Ok(Judgement {
                 verdict: Verdict::Error,
                 evidence: json!({ "reason": "cannot judge sleeps: the monotonic clock does not advance (see clock_monotonic)" }),
-            };
+            });
         }
         let mut problems = Vec::new();
         let ev = judge_sleeps(
@@ -92,7 +90,7 @@ impl ClockSleep {
             &["clock_nanosleep_abstime"],
             &mut problems,
         );
-        Judgement::from_problems(problems, ev)
+        Ok(Judgement::from_problems(problems, ev))
     }
 }
 

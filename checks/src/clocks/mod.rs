@@ -38,14 +38,6 @@ pub fn find<'a>(o: &'a Observed, what: &'a str, clock: Option<&'a str>) -> Vec<&
     }
 }
 
-/// The protocol error, if the probe's stdout could not be read at all.
-pub fn protocol_error(o: &Observed) -> Option<Value> {
-    o.observations
-        .as_ref()
-        .err()
-        .map(|e| json!({ "protocol_error": e }))
-}
-
 /// The tick a clock really has, from the probe's tick loop: the smallest step between two
 /// different readings — but only when reads came faster than the clock changed (on average at
 /// least two reads per change). Otherwise the step measures the cost of a read, not the clock,

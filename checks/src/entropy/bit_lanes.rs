@@ -4,8 +4,8 @@
 //! z = (ones − n/2)/sqrt(n/4). Per lane the two-sided false-alarm probability at 6.5 is 8e-11;
 //! over 72 lanes × 3 streams, < 2e-8 per run.
 
-use super::streams_or_judgement;
-use crate::{Case, Judgement, Observed};
+use super::judge_each_stream;
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
 pub const Z_MAX: f64 = 6.5;
@@ -42,14 +42,9 @@ check! {
 }
 
 impl EntropyBitLanes {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let streams = match streams_or_judgement(o) {
-            Ok(s) => s,
-            Err(j) => return j,
-        };
-        let mut problems = Vec::new();
-        let mut ev = serde_json::Map::new();
-        for (source, b) in &streams {
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let (mut problems, mut ev) = judge_each_stream(o, |source, b| {
+            let mut problems = Vec::new();
             let mut worst = (0.0f64, String::new());
             for (width, unit) in [(1, "byte"), (8, "word")] {
                 for (lane, z) in lanes(b, width).into_iter().enumerate() {
@@ -63,14 +58,12 @@ impl EntropyBitLanes {
                     }
                 }
             }
-            ev.insert(
-                source.clone(),
-                json!({ "worst_lane": worst.1, "worst_z": worst.0 }),
-            );
-        }
+            let ev = json!({ "worst_lane": worst.1, "worst_z": worst.0 });
+            (problems, Some(ev))
+        })?;
         problems.truncate(20);
         ev.insert("z_max".into(), json!(Z_MAX));
-        Judgement::from_problems(problems, json!(ev))
+        Ok(Judgement::from_problems(problems, json!(ev)))
     }
 }
 

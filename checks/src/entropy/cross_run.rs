@@ -3,8 +3,8 @@
 //! equal the start of the later stream from the same path (a generator re-seeded per call).
 //! False alarm: 2^-256 per comparison.
 
-use super::{find, observations, read};
-use crate::{Case, Judgement, Observed};
+use super::{find, read};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
 // Every liar this check rejects, as measured — not only the one it is meant for: the
@@ -21,15 +21,16 @@ check! {
 }
 
 impl EntropyCrossRun {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let obs = match observations(o) {
-            Ok(v) => v,
-            Err(e) => return Judgement::fail(e),
-        };
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let obs = o.parsed()?;
         let second = match &o.rerun {
             Some(Ok(v)) => v,
-            Some(Err(e)) => return Judgement::fail(json!({ "protocol_error_second_run": e })),
-            None => return Judgement::fail(json!({ "reason": "no second run was recorded" })),
+            Some(Err(e)) => return Ok(Judgement::fail(json!({ "protocol_error_second_run": e }))),
+            None => {
+                return Ok(Judgement::fail(
+                    json!({ "reason": "no second run was recorded" }),
+                ))
+            }
         };
         let mut problems = Vec::new();
         let mut ev = Vec::new();
@@ -68,7 +69,10 @@ impl EntropyCrossRun {
         if ev.is_empty() {
             problems.push("the probe reported no prefixes".into());
         }
-        Judgement::from_problems(problems, json!({ "prefixes": ev }))
+        Ok(Judgement::from_problems(
+            problems,
+            json!({ "prefixes": ev }),
+        ))
     }
 }
 

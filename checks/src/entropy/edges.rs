@@ -2,8 +2,8 @@
 //! of 256 succeeds; `random_get` of length 0 succeeds; one 1 MiB `random_get` succeeds.
 //! Whether `/dev/urandom` exists is a fact. Deterministic: no false alarms.
 
-use super::{find, observations};
-use crate::{Case, Judgement, Observed};
+use super::find;
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
 check! {
@@ -13,11 +13,8 @@ check! {
 }
 
 impl EntropyEdges {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let obs = match observations(o) {
-            Ok(v) => v,
-            Err(e) => return Judgement::fail(e),
-        };
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let obs = o.parsed()?;
         let one = |w: &str| find(obs, w).into_iter().next();
         let mut problems = Vec::new();
         match one("getentropy_257") {
@@ -45,7 +42,10 @@ impl EntropyEdges {
             "dev_urandom_errno": urandom.as_ref().and_then(|u| u.get("errno").cloned()),
             "getentropy_257_errno": one("getentropy_257").and_then(|g| g.i64("errno")),
         });
-        Judgement::from_problems(problems, json!({ "dev_urandom": urandom, "facts": facts }))
+        Ok(Judgement::from_problems(
+            problems,
+            json!({ "dev_urandom": urandom, "facts": facts }),
+        ))
     }
 }
 

@@ -3,8 +3,8 @@
 //! untouched (e.g. only the first half filled). False alarm: a specific byte value repeated 12
 //! times somewhere in 64 KiB of honest output has probability < 65536 · 256^-12 ≈ 8e-25.
 
-use super::{find, observations, read};
-use crate::{Case, Judgement, Observed};
+use super::{find, read};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
 pub const MAX_RUN: usize = 12;
@@ -30,11 +30,8 @@ check! {
 }
 
 impl EntropyFill {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let obs = match observations(o) {
-            Ok(v) => v,
-            Err(e) => return Judgement::fail(e),
-        };
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let obs = o.parsed()?;
         let mut problems = Vec::new();
         let mut ev = Vec::new();
         let sentinels = find(obs, "sentinel");
@@ -62,7 +59,10 @@ impl EntropyFill {
                 }
             }
         }
-        Judgement::from_problems(problems, json!({ "buffers": ev, "max_run": MAX_RUN }))
+        Ok(Judgement::from_problems(
+            problems,
+            json!({ "buffers": ev, "max_run": MAX_RUN }),
+        ))
     }
 }
 

@@ -8,9 +8,8 @@
 //! not a proof. Defects score far below: a stuck bit 4.5, 16 byte values 3.2, a counter or a
 //! repeated 64 KiB block ≈ 0.
 
-use super::streams_or_judgement;
-use crate::{Case, Judgement, Observed};
-use rayon::prelude::*;
+use super::judge_each_stream;
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 use wasiprobe_stats::sp800_90b::assess_bytes;
 
@@ -32,26 +31,12 @@ check! {
 }
 
 impl EntropyMin {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let streams = match streams_or_judgement(o) {
-            Ok(s) => s,
-            Err(j) => return j,
-        };
-        let results: Vec<_> = streams
-            .par_iter()
-            .map(|(source, bytes)| {
-                (
-                    source.clone(),
-                    assess_bytes(&bytes[..bytes.len().min(SAMPLE_BYTES)]),
-                )
-            })
-            .collect();
-        let mut problems = Vec::new();
-        let mut ev = serde_json::Map::new();
-        for (source, r) in results {
-            match r {
-                Err(e) => problems.push(format!("{source}: {e}")),
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let (problems, mut ev) = judge_each_stream(o, |source, bytes| {
+            match assess_bytes(&bytes[..bytes.len().min(SAMPLE_BYTES)]) {
+                Err(e) => (vec![format!("{source}: {e}")], None),
                 Ok(a) => {
+                    let mut problems = Vec::new();
                     if a.min_entropy < MIN_BITS_PER_BYTE {
                         problems.push(format!(
                             "{source}: {:.3} bits/byte < {MIN_BITS_PER_BYTE}",
@@ -63,15 +48,14 @@ impl EntropyMin {
                         .iter()
                         .map(|e| (e.name.clone(), json!(e.per_sample)))
                         .collect();
-                    ev.insert(
-                        source,
-                        json!({ "min_entropy_bits_per_byte": a.min_entropy, "estimators": per }),
-                    );
+                    let ev =
+                        json!({ "min_entropy_bits_per_byte": a.min_entropy, "estimators": per });
+                    (problems, Some(ev))
                 }
             }
-        }
+        })?;
         ev.insert("threshold".into(), json!(MIN_BITS_PER_BYTE));
-        Judgement::from_problems(problems, json!(ev))
+        Ok(Judgement::from_problems(problems, json!(ev)))
     }
 }
 

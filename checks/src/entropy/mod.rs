@@ -6,6 +6,7 @@
 
 use super::{Case, Observed};
 use crate::protocol::Observation;
+use rayon::prelude::*;
 use serde_json::{json, Value};
 
 pub mod bit_lanes;
@@ -53,10 +54,34 @@ pub fn read(o: &Observed, file: &str) -> Result<Vec<u8>, String> {
 
 /// The streams, or the failing judgement a stream check returns when it cannot read them.
 pub fn streams_or_judgement(o: &Observed) -> Result<Vec<(String, Vec<u8>)>, crate::Judgement> {
-    if let Err(e) = observations(o) {
-        return Err(crate::Judgement::fail(e));
-    }
+    o.parsed()?;
     streams(o).map_err(|p| crate::Judgement::from_problems(p, json!({})))
+}
+
+/// Judges every stream on its own, in parallel (the estimators are costly): `judge` returns a
+/// stream's problems and the evidence filed under its source (none when it has nothing to show).
+/// The problems come back in stream order, as if judged one after the other.
+pub fn judge_each_stream<F>(
+    o: &Observed,
+    judge: F,
+) -> Result<(Vec<String>, serde_json::Map<String, Value>), crate::Judgement>
+where
+    F: Fn(&str, &[u8]) -> (Vec<String>, Option<Value>) + Sync,
+{
+    let streams = streams_or_judgement(o)?;
+    let judged: Vec<_> = streams
+        .par_iter()
+        .map(|(source, bytes)| (source, judge(source, bytes)))
+        .collect();
+    let mut problems = Vec::new();
+    let mut ev = serde_json::Map::new();
+    for (source, (p, v)) in judged {
+        problems.extend(p);
+        if let Some(v) = v {
+            ev.insert(source.clone(), v);
+        }
+    }
+    Ok((problems, ev))
 }
 
 /// Every stream file announced by the probe, as (source, bytes) — or the reasons one is missing.

@@ -3,8 +3,8 @@
 //! miss when the repeat period is long. False alarm on an honest source (birthday bound): for
 //! n words, n²/2^65 — 6.6e-8 for the 12.5 MB random_get stream; blocks: < 1e-27.
 
-use super::streams_or_judgement;
-use crate::{Case, Judgement, Observed};
+use super::judge_each_stream;
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -33,14 +33,9 @@ check! {
 }
 
 impl EntropyRepeats {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let streams = match streams_or_judgement(o) {
-            Ok(s) => s,
-            Err(j) => return j,
-        };
-        let mut problems = Vec::new();
-        let mut ev = serde_json::Map::new();
-        for (source, b) in &streams {
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let (problems, ev) = judge_each_stream(o, |source, b| {
+            let mut problems = Vec::new();
             let w = first_repeat::<8>(b);
             let k = first_repeat::<16>(b);
             if let Some((a, c)) = w {
@@ -53,12 +48,10 @@ impl EntropyRepeats {
                     "{source}: the 16-byte block at byte {a} repeats at byte {c}"
                 ));
             }
-            ev.insert(
-                source.clone(),
-                json!({ "bytes": b.len(), "word_repeat": w, "block_repeat": k }),
-            );
-        }
-        Judgement::from_problems(problems, json!(ev))
+            let ev = json!({ "bytes": b.len(), "word_repeat": w, "block_repeat": k });
+            (problems, Some(ev))
+        })?;
+        Ok(Judgement::from_problems(problems, json!(ev)))
     }
 }
 

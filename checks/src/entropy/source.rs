@@ -9,7 +9,7 @@
 //! definition), and arc4random must reach it at least once (never asking means a built-in
 //! seed). Deterministic: counts, no statistics.
 
-use crate::{Case, Judgement, Observed};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
 pub const PROBE: &str = "entropy_source";
@@ -24,17 +24,16 @@ check! {
 }
 
 impl EntropySource {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let obs = match &o.observations {
-            Ok(v) => v,
-            Err(e) => return Judgement::fail(json!({ "protocol_error": e })),
-        };
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let obs = o.parsed()?;
         let api = |name: &str| {
             obs.iter()
                 .find(|x| x.str("what") == Some("api") && x.str("api") == Some(name))
         };
         let Some(done) = obs.iter().find(|x| x.str("what") == Some("done")) else {
-            return Judgement::fail(json!({ "reason": "the probe did not report `done`" }));
+            return Ok(Judgement::fail(
+                json!({ "reason": "the probe did not report `done`" }),
+            ));
         };
         let calls = |name: &str| api(name).and_then(|x| x.i64("random_get_calls"));
         let (buf, word, ge) = (
@@ -50,10 +49,10 @@ impl EntropySource {
         let mut problems = Vec::new();
         if seen == 0 {
             // Nothing reached the interposed import: this libc calls the host another way.
-            return Judgement {
+            return Ok(Judgement {
                 verdict: wasiprobe_model::report::Verdict::Skip,
                 evidence: json!({ "reason": "no random_get call reached the interposed import: this libc's calls cannot be counted from the guest" }),
-            };
+            });
         }
         match ge {
             Some(1000) => {}
@@ -77,7 +76,7 @@ impl EntropySource {
             "an in-guest generator seeded from random_get: it hides a bad host source behind good-looking output"
         };
         let host = o.outcome.host_calls.get("random_get").copied();
-        Judgement::from_problems(
+        Ok(Judgement::from_problems(
             problems,
             json!({
                 "facts": {
@@ -89,7 +88,7 @@ impl EntropySource {
                 },
                 "random_get_calls_counted_by_the_runtime": host,
             }),
-        )
+        ))
     }
 }
 

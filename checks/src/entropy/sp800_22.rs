@@ -10,7 +10,7 @@
 //! analysis; they are judged by the other entropy checks.
 
 use super::streams_or_judgement;
-use crate::{Case, Judgement, Observed};
+use crate::{Case, Judged, Judgement, Observed};
 use rayon::prelude::*;
 use serde_json::json;
 use wasiprobe_stats::sp800_22::{bits_from_bytes, run_battery, second_level_at, Config};
@@ -93,18 +93,15 @@ check! {
 }
 
 impl EntropySp80022 {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let streams = match streams_or_judgement(o) {
-            Ok(s) => s,
-            Err(j) => return j,
-        };
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let streams = streams_or_judgement(o)?;
         let Some((primary, bytes)) = super::PRIMARY_SOURCES
             .iter()
             .find_map(|p| streams.iter().find(|(s, _)| s == p))
         else {
-            return Judgement::fail(
+            return Ok(Judgement::fail(
                 json!({ "reason": format!("no stream from any of {:?}", super::PRIMARY_SOURCES) }),
-            );
+            ));
         };
         let ev = assess(bytes, MAX_SEQUENCES);
         let mut problems = vec![];
@@ -114,7 +111,7 @@ impl EntropySp80022 {
                 ev["failed_slots"], ev["slots"], ev["allowed_failed_slots"], ev["gross_failures"]
             ));
         }
-        Judgement::from_problems(problems, ev)
+        Ok(Judgement::from_problems(problems, ev))
     }
 }
 

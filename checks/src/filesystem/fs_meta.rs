@@ -67,6 +67,23 @@ fn times(ob: &Observation) -> (Option<i128>, Option<i128>) {
     (t("atime"), t("mtime"))
 }
 
+/// The stat calls on the fixture, as (operation, path in the case root, whether it follows a
+/// link): the check compares each with the host, and the test's honest run answers each.
+const FIXTURE_STATS: [(&str, &str, bool); 8] = [
+    ("stat:known.bin", "fixtures/known.bin", true),
+    ("stat:empty", "fixtures/empty", true),
+    ("stat:tree", "fixtures/tree", true),
+    ("lstat:link-to-known", "fixtures/link-to-known", false),
+    ("stat:link-to-known", "fixtures/link-to-known", true),
+    (
+        "fstatat-nofollow:link-to-known",
+        "fixtures/link-to-known",
+        false,
+    ),
+    ("fstatat:tree/a/b/c.txt", "fixtures/tree/a/b/c.txt", true),
+    ("fstat:known.bin", "fixtures/known.bin", true),
+];
+
 check! {
     FsMeta: "fs_meta", probe PROBE, area "filesystem",
     case case(),
@@ -76,20 +93,7 @@ check! {
 impl FsMeta {
     fn judge(&self, case: &Case, o: &Observed) -> Judgement {
         let mut j = Judge::new(case, o, "fs_meta");
-        for (op, rel, follow) in [
-            ("stat:known.bin", "fixtures/known.bin", true),
-            ("stat:empty", "fixtures/empty", true),
-            ("stat:tree", "fixtures/tree", true),
-            ("lstat:link-to-known", "fixtures/link-to-known", false),
-            ("stat:link-to-known", "fixtures/link-to-known", true),
-            (
-                "fstatat-nofollow:link-to-known",
-                "fixtures/link-to-known",
-                false,
-            ),
-            ("fstatat:tree/a/b/c.txt", "fixtures/tree/a/b/c.txt", true),
-            ("fstat:known.bin", "fixtures/known.bin", true),
-        ] {
+        for (op, rel, follow) in FIXTURE_STATS {
             if let Some(ob) = j.ok(op) {
                 compare(&mut j, ob, rel, follow);
             }
@@ -268,22 +272,10 @@ pub(crate) mod tests {
             (now.as_secs(), now.subsec_nanos()),
         );
         let c = "fs_meta";
-        for (op, rel, follow) in [
-            ("stat:known.bin", "fixtures/known.bin", true),
-            ("stat:empty", "fixtures/empty", true),
-            ("stat:tree", "fixtures/tree", true),
-            ("lstat:link-to-known", "fixtures/link-to-known", false),
-            ("stat:link-to-known", "fixtures/link-to-known", true),
-            (
-                "fstatat-nofollow:link-to-known",
-                "fixtures/link-to-known",
-                false,
-            ),
-            ("fstatat:tree/a/b/c.txt", "fixtures/tree/a/b/c.txt", true),
-            ("fstat:known.bin", "fixtures/known.bin", true),
+        for (op, rel, follow) in FIXTURE_STATS.into_iter().chain([
             ("stat:times.txt", "work/times.txt", true),
             ("fstat:now.txt", "work/now.txt", true),
-        ] {
+        ]) {
             let v = stat_of(&s.join(rel), follow);
             r.op(c, op, v);
         }

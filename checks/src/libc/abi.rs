@@ -7,7 +7,7 @@
 //! false alarms.
 
 use crate::protocol::Observation;
-use crate::{Case, Judgement, Observed};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -190,15 +190,12 @@ check! {
 }
 
 impl LibcAbi {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let obs = match &o.observations {
-            Ok(v) => v,
-            Err(e) => return Judgement::fail(json!({ "protocol_error": e })),
-        };
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let obs = o.parsed()?;
         if !obs.iter().any(|x| x.str("what") == Some("done")) {
-            return Judgement::fail(
+            return Ok(Judgement::fail(
                 json!({ "reason": "the probe did not report `done`: its output is cut short" }),
-            );
+            ));
         }
         let (flat, groups) = facts(obs);
         let mut facts = Map::new();
@@ -222,10 +219,10 @@ impl LibcAbi {
                 notes.push(format!("__WORDSIZE is {w} while long is {} bits", l * 8));
             }
         }
-        Judgement::from_problems(
+        Ok(Judgement::from_problems(
             problems(&flat, &groups),
             json!({ "facts": facts, "notes": notes }),
-        )
+        ))
     }
 }
 

@@ -8,7 +8,7 @@
 //! Deterministic: no false alarms (the `poll` timeout is not timed, only its result).
 
 use crate::protocol::Observation;
-use crate::{Case, Judgement, Observed};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Map, Value};
 
 pub const PROBE: &str = "libc_edges";
@@ -33,13 +33,12 @@ check! {
 }
 
 impl LibcPosix {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let obs = match &o.observations {
-            Ok(v) => v,
-            Err(e) => return Judgement::fail(json!({ "protocol_error": e })),
-        };
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let obs = o.parsed()?;
         if find(obs, "done").is_none() {
-            return Judgement::fail(json!({ "reason": "the probe did not report `done`" }));
+            return Ok(Judgement::fail(
+                json!({ "reason": "the probe did not report `done`" }),
+            ));
         }
         let mut problems = Vec::new();
         let mut facts = Map::new();
@@ -105,7 +104,10 @@ impl LibcPosix {
             "linkat_symlink_follow_errno".into(),
             json!(get("linkat_symlink_follow", "errno")),
         );
-        Judgement::from_problems(problems, json!({ "facts": facts }))
+        Ok(Judgement::from_problems(
+            problems,
+            json!({ "facts": facts }),
+        ))
     }
 }
 

@@ -6,7 +6,7 @@
 //! with a relative timeout — POSIX defines it by the clock it is given. A libc whose calls
 //! bypass the interposed import is not observable: `skip`, never a pass. Deterministic.
 
-use crate::{Case, Judgement, Observed};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Map};
 use wasiprobe_model::report::Verdict;
 
@@ -32,23 +32,22 @@ check! {
 }
 
 impl LibcSleepClock {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let obs = match &o.observations {
-            Ok(v) => v,
-            Err(e) => return Judgement::fail(json!({ "protocol_error": e })),
-        };
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let obs = o.parsed()?;
         let lines: Vec<_> = obs
             .iter()
             .filter(|x| x.str("what") == Some("sleep_clock"))
             .collect();
         if lines.is_empty() {
-            return Judgement::fail(json!({ "reason": "the probe reported no sleep" }));
+            return Ok(Judgement::fail(
+                json!({ "reason": "the probe reported no sleep" }),
+            ));
         }
         if lines.iter().all(|l| l.i64("poll_oneoff_calls") == Some(0)) {
-            return Judgement {
+            return Ok(Judgement {
                 verdict: Verdict::Skip,
                 evidence: json!({ "reason": "no sleep reached the interposed poll_oneoff import: this libc calls the host another way, so its subscriptions cannot be seen from the guest" }),
-            };
+            });
         }
         let mut facts = Map::new();
         let mut problems = Vec::new();
@@ -84,7 +83,10 @@ impl LibcSleepClock {
             }
             facts.insert(api.to_string(), json!(clocks.join(", ")));
         }
-        Judgement::from_problems(problems, json!({ "facts": facts }))
+        Ok(Judgement::from_problems(
+            problems,
+            json!({ "facts": facts }),
+        ))
     }
 }
 

@@ -6,7 +6,7 @@
 //! SDK-update evidence diffs, with the `config.site` lines a configure-based build needs.
 //! Deterministic: no false alarms.
 
-use crate::{Case, Judgement, Observed};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
 pub const PROBE: &str = "libc_stubs";
@@ -21,15 +21,12 @@ check! {
 }
 
 impl LibcStubs {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let obs = match &o.observations {
-            Ok(v) => v,
-            Err(e) => return Judgement::fail(json!({ "protocol_error": e })),
-        };
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let obs = o.parsed()?;
         let Some(done) = obs.iter().find(|x| x.str("what") == Some("done")) else {
-            return Judgement::fail(
+            return Ok(Judgement::fail(
                 json!({ "reason": "the probe did not report `done`: a stub call did not return" }),
-            );
+            ));
         };
         let calls: Vec<_> = obs
             .iter()
@@ -74,12 +71,12 @@ impl LibcStubs {
             e["reason"] = json!(format!(
                 "{unreadable} members of this libc are LLVM bitcode (built for LTO), which the static census cannot read: the stub list is incomplete and cannot be judged"
             ));
-            return Judgement {
+            return Ok(Judgement {
                 verdict: wasiprobe_model::report::Verdict::Skip,
                 evidence: e,
-            };
+            });
         }
-        Judgement::from_problems(problems, evidence)
+        Ok(Judgement::from_problems(problems, evidence))
     }
 }
 

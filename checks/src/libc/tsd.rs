@@ -6,7 +6,7 @@
 //! A libc without pthread keys cannot build the probe: the cell is `skip`, with the symbols.
 //! Deterministic.
 
-use crate::{Case, Judgement, Observed};
+use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
 check! {
@@ -19,11 +19,8 @@ check! {
 }
 
 impl LibcTsd {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let obs = match &o.observations {
-            Ok(v) => v,
-            Err(e) => return Judgement::fail(json!({ "protocol_error": e })),
-        };
+    fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let obs = o.parsed()?;
         let get = |w: &str| {
             obs.iter()
                 .find(|x| x.str("what") == Some(w))
@@ -45,10 +42,10 @@ impl LibcTsd {
         if exit.is_none() {
             problems.push("the program did not reach exit".into());
         }
-        Judgement::from_problems(
+        Ok(Judgement::from_problems(
             problems,
             json!({ "facts": { "destructor_calls_before_exit": exit.and_then(|e| e.i64("destructor_calls")) } }),
-        )
+        ))
     }
 }
 

@@ -307,11 +307,8 @@ check! {
 }
 
 impl P1Dynamic {
-    fn judge(&self, _case: &Case, o: &Observed) -> Judgement {
-        let obs = match &o.observations {
-            Ok(v) => v,
-            Err(e) => return Judgement::fail(json!({ "protocol_error": e })),
-        };
+    fn judge(&self, _case: &Case, o: &Observed) -> crate::Judged {
+        let obs = o.parsed()?;
         let mut problems = Vec::new();
         let mut calls: BTreeMap<&str, u64> = BTreeMap::new();
         for outcome in std::iter::once(o.outcome).chain(o.isolated.iter().map(|r| &r.outcome)) {
@@ -456,7 +453,7 @@ impl P1Dynamic {
             "facts": facts,
             "functions": functions,
         });
-        Judgement::from_problems(problems, ev)
+        Ok(Judgement::from_problems(problems, ev))
     }
 }
 

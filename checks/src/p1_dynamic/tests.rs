@@ -102,7 +102,7 @@ impl Run {
     fn judge(&self, calls: &[(&str, u64)]) -> Judgement {
         let mut o = outcome(self.exit, self.main.clone().into_bytes(), vec![]);
         o.host_calls = calls.iter().map(|(f, n)| (f.to_string(), *n)).collect();
-        let check = P1Dynamic;
+        let check: &dyn Check = &P1Dynamic;
         check.judge(
             &check.case(),
             &Observed {

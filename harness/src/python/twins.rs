@@ -61,5 +61,6 @@ pub fn probe_names() -> Vec<&'static str> {
     let mut v: Vec<&str> = TWINS.iter().map(|t| t.probe).collect();
     v.push(wasiprobe_model::python::CENSUS_PROBE);
     v.push(wasiprobe_model::python::EXT_PROBE);
+    v.push(super::regrtest::PROBE);
     v
 }

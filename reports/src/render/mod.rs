@@ -8,6 +8,7 @@ mod junit;
 pub mod libc;
 mod markdown;
 mod python;
+mod python_evidence;
 
 pub use compare::*;
 pub use diff::*;
@@ -15,6 +16,7 @@ pub use evidence::*;
 pub use junit::*;
 pub use markdown::*;
 pub use python::*;
+pub use python_evidence::*;
 
 use serde_json::Value;
 use wasiprobe_model::python::{EXT_CONTROL, EXT_PROBE};

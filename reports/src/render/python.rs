@@ -48,8 +48,58 @@ pub fn python_md(r: &Report) -> String {
             out += &python_census_by_runtime_md(id, c, &p.census_runtimes);
             out += &python_footprint_md(id, c, f);
         }
+        out += &regrtest_md(id, p);
     }
     out + &ext
+}
+
+/// A source build and its CPython test results, per runtime and module.
+fn regrtest_md(id: &str, p: &wasiprobe_model::python::PythonReport) -> String {
+    use wasiprobe_model::python::CaseOutcome as O;
+    let mut out = String::new();
+    if let Some(b) = &p.provisioned.build {
+        out += &format!(
+            "\n### {id}: built from CPython {} with {}\n\n{} by `{}` in {:.0} s cold{}; steps: {}\n",
+            b.source,
+            b.toolchain,
+            if b.ok { "built" } else { "**build failed**" },
+            b.script,
+            b.duration_ms / 1000.0,
+            if b.cached { " (cached)" } else { "" },
+            b.steps
+                .iter()
+                .map(|s| format!("{} {} ({:.0} s)", s.name, if s.ok { "ok" } else { "FAILED" }, s.duration_ms / 1000.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for (rt, runs) in &p.regrtest {
+        out += &format!(
+            "\n### {id} on {rt}: CPython's own tests (py-regrtest)\n\n| module | verdict | pass | skip | fail | error | hang/crash | seconds | note |\n|---|---|---|---|---|---|---|---|---|\n"
+        );
+        for m in runs {
+            out += &format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {:.1} | {} |\n",
+                m.module,
+                serde_json::to_value(m.verdict)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                m.count(O::Pass),
+                m.count(O::Skip),
+                m.count(O::Fail),
+                m.count(O::Error),
+                m.count(O::Hang) + m.count(O::Crash),
+                m.duration_ms / 1000.0,
+                if m.module.starts_with("test_wasiprobe_") {
+                    "negative control".to_string()
+                } else {
+                    m.module_skip.clone().unwrap_or_default().replace('|', " ")
+                }
+            );
+        }
+    }
+    out
 }
 
 /// One row per runtime the census ran on: counts, and what differs from the reference census.

@@ -257,3 +257,132 @@ fn junit_and_markdown_carry_every_cell() {
     let md = markdown(&r);
     assert!(md.contains("b went wrong") && md.contains("oom"), "{md}");
 }
+
+mod python_evidence_pack {
+    use super::*;
+    use wasiprobe_model::python::{
+        CaseOutcome, ModuleRun, PyProvisioned, PythonReport, PythonSource, PythonSpec, SourceBuild,
+        TestCase,
+    };
+
+    fn py(tc: &str, cases: &[(&str, CaseOutcome)]) -> PythonReport {
+        let spec = PythonSpec {
+            id: format!("cpython-{tc}"),
+            version: "3.13.5".into(),
+            sdk: None,
+            source: PythonSource::Build {
+                source: "3.13.5".into(),
+                toolchain: tc.into(),
+            },
+        };
+        let mut p = PyProvisioned::new(&spec, "ready", None);
+        p.build = Some(SourceBuild {
+            source: "3.13.5".into(),
+            source_sha256: "a".repeat(64),
+            toolchain: tc.into(),
+            toolchain_identity: String::new(),
+            script: "Tools/wasm/wasi.py".into(),
+            wasm_stack_bytes: 8 << 20,
+            key: "k".into(),
+            steps: vec![],
+            ok: true,
+            duration_ms: 1.0,
+            cached: false,
+            setup_local: vec![],
+        });
+        let run = ModuleRun {
+            module: "test_os".into(),
+            verdict: if cases.iter().any(|(_, o)| o.is_bad()) {
+                Verdict::Fail
+            } else {
+                Verdict::Pass
+            },
+            ended: "exit 0".into(),
+            module_skip: None,
+            cases: cases
+                .iter()
+                .map(|(id, o)| TestCase {
+                    id: format!("test.test_os.T.{id}"),
+                    outcome: *o,
+                    detail: None,
+                })
+                .collect(),
+            duration_ms: 1.0,
+            reproduce: "wasmtime run … test_os".into(),
+            output_tail: String::new(),
+        };
+        PythonReport {
+            provisioned: p,
+            runtime_options: json!({}),
+            census: None,
+            footprint: None,
+            census_runtimes: Default::default(),
+            regrtest: [("wasmtime".to_string(), vec![run])].into(),
+        }
+    }
+
+    #[test]
+    fn each_test_case_is_classed_and_breaking_ones_carry_a_reproducer() {
+        use CaseOutcome::*;
+        let mut r = report(&[]);
+        r.python.insert(
+            "cpython-a".into(),
+            py(
+                "a",
+                &[
+                    ("t_same", Pass),
+                    ("t_break", Pass),
+                    ("t_fix", Fail),
+                    ("t_skip", Pass),
+                    ("t_hang", Pass),
+                ],
+            ),
+        );
+        r.python.insert(
+            "cpython-b".into(),
+            py(
+                "b",
+                &[
+                    ("t_same", Pass),
+                    ("t_break", Error),
+                    ("t_fix", Pass),
+                    ("t_skip", Skip),
+                    ("t_hang", Hang),
+                ],
+            ),
+        );
+        let e = python_evidence(&r, "3.13", "a", "b").unwrap();
+        let class_of = |t: &str| {
+            e.items
+                .iter()
+                .find(|i| i.test.ends_with(t))
+                .map(|i| i.class)
+        };
+        assert_eq!(class_of("t_same"), None);
+        assert_eq!(class_of("t_break"), Some(PyClass::NewlyFails));
+        assert_eq!(class_of("t_fix"), Some(PyClass::NewlyPasses));
+        assert_eq!(class_of("t_skip"), Some(PyClass::NewlySkipped));
+        assert_eq!(class_of("t_hang"), Some(PyClass::Hangs));
+        assert_eq!(e.breaking(), 2);
+        assert_eq!(e.compared["wasmtime"], 5);
+        let broke = e
+            .items
+            .iter()
+            .find(|i| i.test.ends_with("t_break"))
+            .unwrap();
+        assert!(
+            broke.reproduce.ends_with("--match t_break"),
+            "{}",
+            broke.reproduce
+        );
+        let md = python_evidence_markdown(&e);
+        assert!(md.contains("## Draft note for the lock change"), "{md}");
+        assert!(md.contains("t_fix"), "{md}");
+        // The same build on both sides is no change at all (the negative control of the diff).
+        let same = python_evidence(&r, "3.13", "a", "a").unwrap();
+        assert!(same.items.is_empty());
+        // A branch or toolchain the report lacks is an error naming what it has.
+        let err = python_evidence(&r, "3.14", "a", "b").unwrap_err();
+        assert!(err.contains("3.13.5 × a"), "{err}");
+    }
+}

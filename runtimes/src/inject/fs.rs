@@ -135,51 +135,20 @@ pub(super) fn fd_readdir_duplicate(linker: &mut Linker<Host>) -> wasmtime::Resul
 /// Rewrites `../REST` opened at the first preopen to `REST` at the hidden parent preopen that
 /// the runtime adds for this liar, i.e. exactly the escape a confused path resolver allows.
 pub(super) fn path_open_dotdot_escape(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        P1,
-        "path_open",
-        |mut caller: Caller<'_, Host>,
-         dirfd: i32,
-         dirflags: i32,
-         path: i32,
-         path_len: i32,
-         oflags: i32,
-         rights_base: i64,
-         rights_inh: i64,
-         fdflags: i32,
-         fd_out: i32|
-         -> wasmtime::Result<i32> {
-            caller.data_mut().count(const { calls::id("path_open") });
-            let mem = memory(&mut caller)?;
-            let mut p = vec![0u8; path_len as u32 as usize];
-            mem.read(&caller, path as u32 as usize, &mut p)?;
-            let (mut dirfd, mut path_len) = (dirfd, path_len);
-            if dirfd == FIRST_PREOPEN && p.starts_with(b"../") {
-                mem.write(&mut caller, path as u32 as usize, &p[3..])?;
-                dirfd = FIRST_PREOPEN + 1;
-                path_len -= 3;
-            }
-            let errno = real(&mut caller, |ctx, m| {
-                in_tokio(p1::path_open(
-                    ctx,
-                    m,
-                    dirfd,
-                    dirflags,
-                    path,
-                    path_len,
-                    oflags,
-                    rights_base,
-                    rights_inh,
-                    fdflags,
-                    fd_out,
-                ))
-            })??;
-            // Put the guest's string back as it was.
-            mem.write(&mut caller, path as u32 as usize, &p)?;
-            Ok(errno)
-        },
-    )?;
-    Ok(())
+    wrap_path_open(linker, |caller, mut args| {
+        let mem = memory(caller)?;
+        let mut p = vec![0u8; args.path_len as u32 as usize];
+        mem.read(&*caller, args.path as u32 as usize, &mut p)?;
+        if args.dirfd == FIRST_PREOPEN && p.starts_with(b"../") {
+            mem.write(&mut *caller, args.path as u32 as usize, &p[3..])?;
+            args.dirfd = FIRST_PREOPEN + 1;
+            args.path_len -= 3;
+        }
+        let errno = args.real(caller)?;
+        // Put the guest's string back as it was.
+        mem.write(&mut *caller, args.path as u32 as usize, &p)?;
+        Ok(errno)
+    })
 }
 
 /// A liar the guest can catch: the offset it reports disagrees with the bytes it just wrote.

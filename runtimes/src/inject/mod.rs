@@ -296,54 +296,98 @@ fn write_u32(caller: &mut Caller<'_, Host>, mem: &Memory, at: u32, v: u32) -> wa
     Ok(())
 }
 
+/// `path_open`'s arguments as the guest passed them, so a wrapper can bend some and hand all
+/// of them to the real function.
+#[derive(Clone, Copy)]
+struct PathOpen {
+    dirfd: i32,
+    dirflags: i32,
+    path: i32,
+    path_len: i32,
+    oflags: i32,
+    rights_base: i64,
+    rights_inh: i64,
+    fdflags: i32,
+    fd_out: i32,
+}
+
+impl PathOpen {
+    /// wasmtime-wasi's `path_open` with these arguments; its errno.
+    fn real(self, caller: &mut Caller<'_, Host>) -> wasmtime::Result<i32> {
+        real(caller, |ctx, m| {
+            in_tokio(p1::path_open(
+                ctx,
+                m,
+                self.dirfd,
+                self.dirflags,
+                self.path,
+                self.path_len,
+                self.oflags,
+                self.rights_base,
+                self.rights_inh,
+                self.fdflags,
+                self.fd_out,
+            ))
+        })?
+    }
+}
+
+/// Shadows `path_open` with `f`, which is given the guest's arguments; the call is counted.
+fn wrap_path_open(
+    linker: &mut Linker<Host>,
+    f: impl Fn(&mut Caller<'_, Host>, PathOpen) -> wasmtime::Result<i32> + Send + Sync + 'static,
+) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        P1,
+        "path_open",
+        move |mut caller: Caller<'_, Host>,
+              dirfd: i32,
+              dirflags: i32,
+              path: i32,
+              path_len: i32,
+              oflags: i32,
+              rights_base: i64,
+              rights_inh: i64,
+              fdflags: i32,
+              fd_out: i32|
+              -> wasmtime::Result<i32> {
+            caller.data_mut().count(const { calls::id("path_open") });
+            let args = PathOpen {
+                dirfd,
+                dirflags,
+                path,
+                path_len,
+                oflags,
+                rights_base,
+                rights_inh,
+                fdflags,
+                fd_out,
+            };
+            f(&mut caller, args)
+        },
+    )?;
+    Ok(())
+}
+
 /// Shadows `path_open`/`fd_close` to count open files, since wasmtime-wasi has no fd limit.
 /// Installed once into the runtime's base linker.
 pub fn install_fd_accounting(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    linker.func_wrap(
-        P1,
-        "path_open",
-        |mut caller: Caller<'_, Host>,
-         dirfd: i32,
-         dirflags: i32,
-         path: i32,
-         path_len: i32,
-         oflags: i32,
-         rights_base: i64,
-         rights_inh: i64,
-         fdflags: i32,
-         fd_out: i32|
-         -> wasmtime::Result<i32> {
-            caller.data_mut().count(const { calls::id("path_open") });
-            let errno = real(&mut caller, |ctx, m| {
-                in_tokio(p1::path_open(
-                    ctx,
-                    m,
-                    dirfd,
-                    dirflags,
-                    path,
-                    path_len,
-                    oflags,
-                    rights_base,
-                    rights_inh,
-                    fdflags,
-                    fd_out,
-                ))
-            })??;
-            if errno != 0 {
-                return Ok(errno);
-            }
-            if caller.data().fds.full() {
-                // Over the limit: undo the open and report EMFILE, as a POSIX kernel would.
-                let mem = memory(&mut caller)?;
-                let fd = read_u32(&caller, &mem, fd_out as u32)? as i32;
-                real(&mut caller, |ctx, m| in_tokio(p1::fd_close(ctx, m, fd)))??;
-                return Ok(ERRNO_MFILE);
-            }
-            caller.data_mut().fds.opened();
-            Ok(0)
-        },
-    )?;
+    wrap_path_open(linker, |caller, args| {
+        let errno = args.real(caller)?;
+        if errno != 0 {
+            return Ok(errno);
+        }
+        if caller.data().fds.full() {
+            // Over the limit: undo the open and report EMFILE, as a POSIX kernel would.
+            let mem = memory(caller)?;
+            let fd = read_u32(caller, &mem, args.fd_out as u32)? as i32;
+            real(caller, |ctx, m| in_tokio(p1::fd_close(ctx, m, fd)))??;
+            return Ok(ERRNO_MFILE);
+        }
+        caller.data_mut().fds.opened();
+        Ok(0)
+    })?;
     linker.func_wrap(
         P1,
         "fd_close",

@@ -20,11 +20,13 @@
 //!   also gives host-call counts) through a wasmer-wasix instantiation hook.
 
 use crate::host::calls;
-use crate::host::{CappedBuf, FdBudget, MemoryBudget, Stops, ERRNO_MFILE};
+use crate::host::{
+    compile_then_run, CappedBuf, FdBudget, MemoryBudget, ModuleCache, Stops, ERRNO_MFILE,
+};
 use crate::{Capabilities, Outcome, RunSpec, Runtime, Termination};
 use anyhow::{Context as _, Result};
-use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -76,7 +78,7 @@ pub struct WasmerRuntime {
     tokio: tokio::runtime::Handle,
     // Owns the worker threads wasmer-wasix's async file and timer operations run on.
     _tokio_rt: tokio::runtime::Runtime,
-    modules: Mutex<HashMap<[u8; 32], Module>>,
+    modules: ModuleCache<Module>,
 }
 
 impl WasmerRuntime {
@@ -94,32 +96,28 @@ impl WasmerRuntime {
             tasks,
             tokio,
             _tokio_rt: rt,
-            modules: Mutex::new(HashMap::new()),
+            modules: ModuleCache::default(),
         })
     }
 
     /// Compiled modules are cached by content hash (singlepass compiles fast, but a probe runs
     /// in many cells).
     pub fn module(&self, bytes: &[u8]) -> Result<Module> {
-        let key: [u8; 32] = Sha256::digest(bytes).into();
-        if let Some(m) = self.modules.lock().unwrap().get(&key) {
-            return Ok(m.clone());
-        }
         // Singlepass compiles in a rayon pool of its own while it holds the engine's lock. Called
         // from a rayon worker (the harness runs cases on rayon) the waiting thread would steal
         // other jobs, and one that compiles takes the same lock again: a deadlock. A plain
         // thread just blocks until the compile is done.
-        let m = std::thread::scope(|s| {
-            std::thread::Builder::new()
-                .name("wasmer-compile".into())
-                .spawn_scoped(s, || Module::new(&self.engine, bytes))
-                .map(|h| h.join())
+        self.modules.get_or_compile(bytes, |_| {
+            std::thread::scope(|s| {
+                std::thread::Builder::new()
+                    .name("wasmer-compile".into())
+                    .spawn_scoped(s, || Module::new(&self.engine, bytes))
+                    .map(|h| h.join())
+            })
+            .context("starting the wasmer compile thread")?
+            .map_err(|_| anyhow::anyhow!("the wasmer compiler panicked"))?
+            .map_err(|e| anyhow::anyhow!("{e}"))
         })
-        .context("starting the wasmer compile thread")?
-        .map_err(|_| anyhow::anyhow!("the wasmer compiler panicked"))?
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        self.modules.lock().unwrap().insert(key, m.clone());
-        Ok(m)
     }
 
     pub fn run_module(&self, module: &Module, spec: &RunSpec) -> Result<Outcome> {
@@ -442,28 +440,16 @@ impl Runtime for WasmerRuntime {
         format!("{WASMER_VERSION} (embedded, wasmer-wasix {WASMER_WASIX_VERSION}, singlepass)")
     }
     fn capabilities(&self) -> Capabilities {
+        // The liars are written against wasmtime-wasi's Preview 1 implementation. Stopped by
+        // wasmer's host interrupt (a signal to the guest thread), plus a WASIX SIGKILL for a
+        // guest blocked in a host call.
         Capabilities {
-            preopen_mapping: true,
-            stdin: true,
-            // The liars are written against wasmtime-wasi's Preview 1 implementation.
-            fault_injection: false,
-            liars: Vec::new(),
             host_call_counting: true,
-            sockets: false,
-            // wasmer's host interrupt (a signal to the guest thread), plus a WASIX SIGKILL for
-            // a guest blocked in a host call.
-            interruption: "signal".into(),
-            isolation: "in-process".into(),
-            enforced_limits: crate::all_limits(),
+            ..Capabilities::preview1("signal", "in-process")
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
-        let bytes = std::fs::read(module).with_context(|| format!("read {}", module.display()))?;
-        let start = Instant::now();
-        match self.module(&bytes) {
-            Ok(m) => self.run_module(&m, spec),
-            Err(e) => Ok(Outcome::load_error(format!("{e:#}"), start.elapsed())),
-        }
+        compile_then_run(module, |b| self.module(b), |m| self.run_module(m, spec))
     }
 }
 

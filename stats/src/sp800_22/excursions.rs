@@ -29,6 +29,19 @@ fn too_few_cycles(n: usize, j: usize) -> Option<String> {
     ((j as f64) < constraint).then(|| format!("J = {j} cycles < {constraint}"))
 }
 
+/// The walk of a sequence both excursion tests can judge (see [`walk`]), or why `test` does
+/// not apply to it.
+fn cycles(test: TestId, bits: &[u8]) -> Result<(Vec<i32>, usize), TestResult> {
+    if bits.is_empty() {
+        return Err(TestResult::not_applicable(test, "empty sequence"));
+    }
+    let (sums, j) = walk(bits);
+    match too_few_cycles(bits.len(), j) {
+        Some(reason) => Err(TestResult::not_applicable(test, reason)),
+        None => Ok((sums, j)),
+    }
+}
+
 fn state_label(x: i32) -> String {
     format!("x={x:+}")
 }
@@ -77,13 +90,10 @@ const PI: [[f64; 6]; 5] = [
 pub fn random_excursions(bits: &[u8]) -> TestResult {
     let test = TestId::RandomExcursions;
     let n = bits.len();
-    if n == 0 {
-        return TestResult::not_applicable(test, "empty sequence");
-    }
-    let (sums, j) = walk(bits);
-    if let Some(reason) = too_few_cycles(n, j) {
-        return TestResult::not_applicable(test, reason);
-    }
+    let (sums, j) = match cycles(test, bits) {
+        Ok(w) => w,
+        Err(na) => return na,
+    };
     let zeros = j - usize::from(*sums.last().unwrap() != 0);
     if zeros > 1000.max(n / 100) {
         return TestResult::not_applicable(
@@ -138,14 +148,10 @@ pub fn random_excursions(bits: &[u8]) -> TestResult {
 /// +1..+9. Not applicable below 500 cycles.
 pub fn random_excursions_variant(bits: &[u8]) -> TestResult {
     let test = TestId::RandomExcursionsVariant;
-    let n = bits.len();
-    if n == 0 {
-        return TestResult::not_applicable(test, "empty sequence");
-    }
-    let (sums, j) = walk(bits);
-    if let Some(reason) = too_few_cycles(n, j) {
-        return TestResult::not_applicable(test, reason);
-    }
+    let (sums, j) = match cycles(test, bits) {
+        Ok(w) => w,
+        Err(na) => return na,
+    };
     let mut visits = [0u64; 19];
     for &s in &sums {
         if (-9..=9).contains(&s) {

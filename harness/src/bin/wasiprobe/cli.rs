@@ -61,10 +61,16 @@ pub enum Cmd {
     /// is breaking.
     Evidence {
         report: PathBuf,
+        /// The locked toolchain (an [[sdk]] id).
         #[arg(long)]
         locked: String,
+        /// The candidate toolchain (an [[sdk]] id).
         #[arg(long)]
         candidate: String,
+        /// A CPython branch (`3.13`): compare its source builds with the two toolchains, per
+        /// test case of CPython's own tests, and print the SDK update evidence pack.
+        #[arg(long, value_name = "BRANCH")]
+        python: Option<String>,
         #[arg(long)]
         json: bool,
         /// Also write the evidence as a self-contained HTML page.
@@ -220,6 +226,18 @@ pub struct RunArgs {
     /// Add the report to this history database and plot the history in report.html.
     #[arg(long, value_name = "DB")]
     pub history: Option<PathBuf>,
+    /// Also build CPython from source with the matrix's toolchains (`[[python]]` entries with
+    /// `source`; ≈ 5 min per build cold, cached) and run CPython's own test suite on each
+    /// runtime (`py-regrtest`).
+    #[arg(long)]
+    pub cpython: bool,
+    /// Test modules for py-regrtest (repeatable or comma-separated; `all` for the whole
+    /// suite; default: a selection of platform-sensitive modules).
+    #[arg(long, value_name = "MODULE", value_delimiter = ',')]
+    pub regrtest: Vec<String>,
+    /// Wall-clock limit per regrtest module (one process each), in seconds (at least 1).
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub regrtest_timeout_s: Option<u64>,
 }
 
 #[derive(Args)]

@@ -31,7 +31,9 @@ pub use build::*;
 pub use configure::*;
 pub use source::*;
 
-pub use wasiprobe_model::python::{ExtBuild, ExtReport, HeaderSpec, LibcNeed, SdkExt, Step};
+pub use wasiprobe_model::python::{
+    ExtBuild, ExtReport, HeaderSpec, LibcNeed, SdkExt, SourceSpec, Step,
+};
 
 use crate::plan::RunOptions;
 use crate::provision::{hex, Provisioned};

@@ -72,17 +72,15 @@ pub fn fetch_headers(spec: &HeaderSpec, cache: &Path) -> Result<PathBuf, String>
         // A tree that fails `check_tree` was not made by us (we rename only complete trees).
         return Err(check_tree(&dest).unwrap_err());
     }
-    fetch_source(spec, cache, &dest)
+    fetch_source(&spec.source(), &dest)
         .map_err(|e| format!("fetching CPython {} source: {e:#}", spec.version))
 }
 
-pub(super) fn fetch_source(spec: &HeaderSpec, cache: &Path, dest: &Path) -> Result<PathBuf> {
-    let suite = crate::apt::Suite::open(
-        cache,
-        spec.suite.as_deref().unwrap_or("bookworm"),
-        true,
-        None,
-    )?;
+/// Fetches a CPython source package through the private apt state and unpacks its upstream
+/// tarball into `dest`, atomically (a tree exists under its final name only when complete).
+pub fn fetch_source(spec: &SourceSpec, dest: &Path) -> Result<PathBuf> {
+    let cache = dest.parent().unwrap().parent().unwrap();
+    let suite = crate::apt::Suite::open(cache, &spec.suite, true, None)?;
     let parent = dest.parent().unwrap();
     std::fs::create_dir_all(parent)?;
     let tmp = tempfile::Builder::new()
@@ -110,10 +108,23 @@ pub(super) fn fetch_source(spec: &HeaderSpec, cache: &Path, dest: &Path) -> Resu
             Err(e) => errors.push(format!("{v}: {e:#}")),
         }
     }
+    if tarball.is_none() {
+        // The whole package may be gone while its upstream tarball is still served.
+        for v in suite.versions(&spec.debian_source)? {
+            match suite.source_file(&spec.debian_source, &v, &spec.orig, &tmp.path().join(&v)) {
+                Ok(f) => {
+                    tarball = Some(f);
+                    break;
+                }
+                Err(e) => errors.push(format!("{v} ({} alone): {e:#}", spec.orig)),
+            }
+        }
+    }
     let orig = tarball.with_context(|| {
         format!(
-            "apt-get source {} failed for every version: {}",
+            "apt-get source {} ({}) failed for every version: {}",
             spec.debian_source,
+            spec.suite,
             errors.join("; ")
         )
     })?;
@@ -128,7 +139,7 @@ pub(super) fn fetch_source(spec: &HeaderSpec, cache: &Path, dest: &Path) -> Resu
     let unpack = tmp.path().join("unpack");
     std::fs::create_dir_all(&unpack)?;
     let mut tar = Command::new("tar");
-    tar.arg("-xzf").arg(&orig).arg("-C").arg(&unpack);
+    tar.arg("-xf").arg(&orig).arg("-C").arg(&unpack);
     let (ok, text) = run_tool(tar, TOOL_TIMEOUT)?;
     if !ok {
         bail!("unpacking {}: {}", spec.orig, tail(&text, 500));
@@ -143,14 +154,14 @@ pub(super) fn fetch_source(spec: &HeaderSpec, cache: &Path, dest: &Path) -> Resu
     check_tree(tree).map_err(anyhow::Error::msg)?;
     if let Err(e) = std::fs::rename(tree, dest) {
         // Another process may have finished first; its tree is as good as ours.
-        if locate_headers(spec, dest.parent().unwrap().parent().unwrap()).is_err() {
+        if check_tree(dest).is_err() {
             return Err(e).with_context(|| format!("moving the tree to {}", dest.display()));
         }
     }
     Ok(dest.to_owned())
 }
 
-pub(super) fn tail(s: &str, n: usize) -> String {
+pub fn tail(s: &str, n: usize) -> String {
     let s = s.trim();
     let mut start = s.len().saturating_sub(n);
     while !s.is_char_boundary(start) {

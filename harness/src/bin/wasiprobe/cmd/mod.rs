@@ -43,6 +43,23 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             report,
             locked,
             candidate,
+            python: Some(branch),
+            json,
+            html,
+        } => {
+            if html.is_some() {
+                return Err(wasiprobe_model::usage::UsageError(
+                    "--html goes with the toolchain evidence; with --python the pack is Markdown (or --json)".into(),
+                )
+                .into());
+            }
+            return reports::python_evidence(report, branch, locked, candidate, *json);
+        }
+        Cmd::Evidence {
+            report,
+            locked,
+            candidate,
+            python: None,
             json,
             html,
         } => return reports::evidence(report, locked, candidate, *json, html.as_deref()),

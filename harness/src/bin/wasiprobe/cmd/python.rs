@@ -33,7 +33,7 @@ pub fn python_footprint(
         .iter()
         .filter(|p| ids.is_empty() || ids.contains(&p.id))
     {
-        let py = wasiprobe::python::fetch(spec, &opts.provision);
+        let py = wasiprobe::python::fetch(project, spec, &opts.provision);
         if !py.is_ready() {
             eprintln!(
                 "wasiprobe: python {}: {}: {}",

@@ -32,6 +32,28 @@ pub fn evidence(
     })
 }
 
+pub fn python_evidence(
+    report: &std::path::Path,
+    branch: &str,
+    locked: &str,
+    candidate: &str,
+    json: bool,
+) -> Result<i32> {
+    let r = wasiprobe::report::load(report)?;
+    let e =
+        wasiprobe::render::python_evidence(&r, branch, locked, candidate).map_err(UsageError)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&e)?);
+    } else {
+        print!("{}", wasiprobe::render::python_evidence_markdown(&e));
+    }
+    Ok(if e.breaking() > 0 {
+        exit::FAILURES
+    } else {
+        exit::OK
+    })
+}
+
 pub fn diff(old: &std::path::Path, new: &std::path::Path, json: bool) -> Result<i32> {
     let (a, b) = (wasiprobe::report::load(old)?, wasiprobe::report::load(new)?);
     let d = wasiprobe::render::diff(&a, &b);

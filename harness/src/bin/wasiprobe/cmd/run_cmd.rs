@@ -35,6 +35,11 @@ pub fn run(project: &Project, popts: provision::Options, a: RunArgs) -> Result<i
         native: !a.no_native,
         partition: a.partition,
         worker_exe: None,
+        cpython: wasiprobe::plan::CpythonOptions {
+            enabled: a.cpython || !a.regrtest.is_empty(),
+            regrtest: a.regrtest,
+            regrtest_timeout: a.regrtest_timeout_s.map(Duration::from_secs),
+        },
     };
     // Open the history first: a corrupt database is a usage error before anything runs.
     let mut history = a

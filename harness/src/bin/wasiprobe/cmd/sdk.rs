@@ -110,13 +110,12 @@ pub fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Re
                     }
                 }
             }
-            for spec in project
-                .matrix
-                .pythons
-                .iter()
-                .filter(|p| py_ids.contains(&p.id) || (ids.is_empty()))
-            {
-                let p = wasiprobe::python::fetch(spec, popts);
+            for spec in project.matrix.pythons.iter().filter(|p| {
+                // A source build takes minutes: made when named, or by `run --cpython`.
+                let built = matches!(p.source, wasiprobe::matrix::PythonSource::Build { .. });
+                py_ids.contains(&p.id) || (ids.is_empty() && !built)
+            }) {
+                let p = wasiprobe::python::fetch(project, spec, popts);
                 println!(
                     "{:<22} {:<11} python {} {}",
                     spec.id,
