@@ -28,8 +28,17 @@ fn wasiprobe(args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Fails, naming the tool, when the browser rows cannot run here.
-fn require_browser() {
+/// The tests run one at a time: each asserts that no browser process outlives it, which only
+/// means something while no other test has one running.
+static ONE_BROWSER_TEST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Fails, naming the tool, when the browser rows cannot run here; held, keeps the other browser
+/// tests waiting.
+#[must_use]
+fn require_browser() -> std::sync::MutexGuard<'static, ()> {
+    let guard = ONE_BROWSER_TEST
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let on_path = std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("chromium").is_file()));
     assert!(
@@ -46,6 +55,7 @@ fn require_browser() {
         "this test binary was built without the `chromium` feature: \
          cargo test --release --features wasiprobe/chromium"
     );
+    guard
 }
 
 fn report(dir: &Path) -> serde_json::Value {
@@ -83,7 +93,7 @@ fn browsers_left() -> Vec<String> {
 
 #[test]
 fn the_c_probes_are_judged_on_both_rows() {
-    require_browser();
+    let _one = require_browser();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut args = vec!["run", "--no-native", "--sdk", SDK, "--out"];
@@ -169,7 +179,7 @@ fn the_c_probes_are_judged_on_both_rows() {
 /// embedded runtime's liars.
 #[test]
 fn the_pages_liars_are_rejected() {
-    require_browser();
+    let _one = require_browser();
     let checks = wasiprobe::checks::all();
     let env = wasiprobe_runtimes::HostEnv {
         cache: wasiprobe_util::default_cache_dir(),
@@ -262,7 +272,7 @@ fn the_pages_liars_are_rejected() {
 /// The limits, against guests that break them, and the browser gone after each.
 #[test]
 fn limits_hold_and_no_browser_outlives_a_run() {
-    require_browser();
+    let _one = require_browser();
     use wasiprobe_runtimes::{HostEnv, Limits, RunSpec, Termination};
     let env = HostEnv {
         cache: wasiprobe_util::default_cache_dir(),
