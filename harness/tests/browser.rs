@@ -34,7 +34,6 @@ static ONE_BROWSER_TEST: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Fails, naming the tool, when the browser rows cannot run here; held, keeps the other browser
 /// tests waiting.
-#[must_use]
 fn require_browser() -> std::sync::MutexGuard<'static, ()> {
     let guard = ONE_BROWSER_TEST
         .lock()
