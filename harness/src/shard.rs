@@ -129,6 +129,8 @@ pub fn merge(paths: &[&Path]) -> Result<Report> {
                     m.census_runtimes.extend(p.census_runtimes);
                     // A shard owns a (python, runtime) regrtest whole.
                     m.regrtest.extend(p.regrtest);
+                    // …and a (python, browser row) startup likewise.
+                    m.browser.extend(p.browser);
                 }
             }
         }
@@ -245,6 +247,7 @@ mod tests {
             footprint: None,
             census_runtimes,
             regrtest: Default::default(),
+            browser: Default::default(),
         };
         let mut s1 = shard(1, vec![cell("wasmtime", &reference, None)]);
         s1.python.insert(

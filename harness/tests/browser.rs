@@ -370,3 +370,87 @@ fn limits_hold_and_no_browser_outlives_a_run() {
         Termination::LoadError { .. }
     ));
 }
+
+/// A CPython of the matrix in the page: it starts, prints, imports json and asyncio; the
+/// payload's bytes and the page's timings are in the report. This binary carries its stdlib
+/// inside the module, so the stripped payload is a skip saying why (the source builds, which
+/// have one, are measured with `run --cpython`; the control that proves a stripped payload is
+/// stripped is a unit test of `python::browser`).
+#[test]
+fn python_starts_in_the_page_and_what_it_costs_is_measured() {
+    let _one = require_browser();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = wasiprobe(&[
+        "run",
+        "--no-native",
+        "--sdk",
+        "cpython-3.12.0-wlr",
+        "--runtime",
+        "chromium",
+        "--probe",
+        "py-browser",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "exit {:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = report(&out);
+    let cell = |check: &str| {
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["probe"] == "py-browser" && c["check"] == check)
+            .unwrap_or_else(|| panic!("no py-browser {check} cell"))
+            .clone()
+    };
+    assert_eq!(
+        cell("startup_full")["verdict"],
+        "pass",
+        "{}",
+        cell("startup_full")
+    );
+    let stripped = cell("startup_stripped");
+    assert_eq!(stripped["verdict"], "skip");
+    assert!(stripped["evidence"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("inside the module"));
+    let b = &r["python"]["cpython-3.12.0-wlr"]["browser"][0];
+    assert_eq!(b["variant"], "full");
+    assert_eq!(b["status"], "measured");
+    let (raw, gz) = (
+        b["wasm_bytes"].as_u64().unwrap(),
+        b["wasm_gzip_bytes"].as_u64().unwrap(),
+    );
+    assert!(gz > 0 && gz < raw, "{raw} {gz}");
+    let runs = b["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    for run in runs {
+        assert_eq!(run["ok"], true, "{run}");
+        let p = &run["phases"];
+        let (compiled, first) = (
+            p["compiled_ms"].as_f64().unwrap(),
+            p["first_stdout_ms"].as_f64().unwrap(),
+        );
+        // In the order a page lives them: fetched, compiled, then the first print.
+        assert!(
+            p["fetched_ms"].as_f64().unwrap() <= compiled && compiled <= first,
+            "{p}"
+        );
+        assert!(p["memory_bytes"].as_f64().unwrap() > 0.0, "{p}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("cpython-3.12.0-wlr in the browser (py-browser)"));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("python-browser-startup"),
+        "no startup plot in report.html"
+    );
+    assert!(browsers_left().is_empty(), "{:?}", browsers_left());
+}

@@ -296,6 +296,55 @@ pub struct PythonReport {
     /// CPython's own test suite (`py-regrtest`) per runtime, one entry per test module.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub regrtest: std::collections::BTreeMap<String, Vec<ModuleRun>>,
+    /// The binary loaded in a browser page: payload and startup, with the stdlib as built and
+    /// with the strip plan applied (`py-browser`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub browser: Vec<BrowserStartup>,
+}
+
+/// What each `py-browser` start runs with `-c`, by the name the report gives it: the marker
+/// printed last is the sign it got there.
+pub const BROWSER_SCRIPTS: [(&str, &str); 3] = [
+    ("print", "print('wasiprobe-started')"),
+    ("import json", "import json; print('wasiprobe-started')"),
+    (
+        "import asyncio",
+        "import asyncio; print('wasiprobe-started')",
+    ),
+];
+
+/// What a page that runs this CPython transfers and waits for, on one browser row, for one
+/// payload: `full` (the stdlib as the build left it) or `stripped` (less the strip plan).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BrowserStartup {
+    pub runtime: String,
+    pub variant: String,
+    /// "measured", or "not-applicable" / "error" with `reason`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub wasm_bytes: u64,
+    /// gzip (level 9) of the module: what `Content-Encoding: gzip` puts on the wire.
+    pub wasm_gzip_bytes: u64,
+    pub stdlib_files: u64,
+    pub stdlib_bytes: u64,
+    /// gzip (level 9) of a tar of the stdlib files: one archive a page would fetch.
+    pub stdlib_gzip_bytes: u64,
+    pub runs: Vec<StartupRun>,
+}
+
+/// One start of the interpreter in the page: `script` is what `-c` ran.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StartupRun {
+    pub script: String,
+    /// Exited 0 having printed the script's marker.
+    pub ok: bool,
+    pub termination: String,
+    /// The page's own timings (ms since it had its inputs: `fetched_ms`, `compiled_ms`,
+    /// `instantiated_ms`, `first_stdout_ms`) and `memory_bytes` at the end; `total_ms`.
+    pub phases: BTreeMap<String, f64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stderr_tail: String,
 }
 
 impl ExtBuild {

@@ -33,8 +33,11 @@ def stdlib_dirs():
     for p in [e for e in sys.path if e.endswith(".zip") and e.startswith(sys.prefix)]:
         if os.path.isfile(p):
             out.append(p)
-    for k in ("stdlib", "platstdlib"):
-        d = paths.get(k)
+    # A build run from its checkout (CPython's own WASI host runner maps the checkout to /)
+    # keeps its stdlib in /Lib, not where sysconfig's install scheme says: where `os` was
+    # loaded from is where the stdlib is.
+    here = os.path.dirname(os.__file__)
+    for d in [paths.get("stdlib"), paths.get("platstdlib"), here]:
         if d and os.path.isdir(d) and d not in out:
             out.append(d)
     return out

@@ -79,4 +79,15 @@ pub trait Runtime: Send + Sync {
     /// Run `module` to completion under `spec`. Errors are for the harness's own failures
     /// (e.g. a worker that cannot be started); anything the guest does is an [`Outcome`].
     fn run(&self, module: &Path, spec: &RunSpec) -> anyhow::Result<Outcome>;
+    /// [`Runtime::run`], with the phases of the run the runtime can time on its own (name →
+    /// milliseconds since the guest's start, or a byte count for names ending in `_bytes`):
+    /// a browser, for one, knows when the module was fetched and compiled and when the guest
+    /// first wrote to stdout. Empty for runtimes that time nothing but the whole run.
+    fn run_phases(
+        &self,
+        module: &Path,
+        spec: &RunSpec,
+    ) -> anyhow::Result<(Outcome, std::collections::BTreeMap<String, f64>)> {
+        Ok((self.run(module, spec)?, Default::default()))
+    }
 }

@@ -13,6 +13,7 @@
 
 pub use wasiprobe_model::python::{Launch, PyProvisioned, PythonReport};
 
+pub mod browser;
 pub mod census;
 pub mod ext_import;
 pub mod extension;
@@ -430,7 +431,11 @@ pub fn execute(
     let twins = selected_twins(opts);
     let wants_census = opts.checks.is_empty()
         && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == census::PROBE));
+    let wants_browser = opts.checks.is_empty()
+        && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == browser::PROBE))
+        && runtimes.iter().any(|rt| browser::is_browser(*rt));
     let wants_more = wants_regrtest(opts)
+        || wants_browser
         || opts.probes.is_empty()
         || opts.probes.iter().any(|p| p == extension::PROBE);
     if specs.is_empty() || (twins.is_empty() && !wants_census && !wants_more) {
@@ -450,7 +455,20 @@ pub fn execute(
         // A sharded run owns (python, runtime, twin) triples as it owns the C probe runs.
         let owns =
             |rt: &str, probe: &str| opts.partition.is_none_or(|p| p.owns(&spec.id, rt, probe));
-        let jobs: Vec<TwinJob> = runtimes
+        let is_source = matches!(spec.source, PythonSource::Build { .. });
+        // The rows where this binary's Python cells run; the others say once why not.
+        let fit: Vec<&dyn Runtime> = runtimes
+            .iter()
+            .copied()
+            .filter(|rt| match browser::page_unfit(&py, is_source, *rt) {
+                Some(why) => {
+                    tracing::info!("python {} on {}: {why}", spec.id, rt.name());
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        let jobs: Vec<TwinJob> = fit
             .iter()
             .flat_map(|rt| twins.iter().map(move |t| (*rt, t)))
             .filter(|(rt, (t, _))| owns(rt.name(), t.probe))
@@ -471,22 +489,17 @@ pub fn execute(
             footprint: None,
             census_runtimes: Default::default(),
             regrtest: Default::default(),
+            browser: Default::default(),
         };
         let wants_ext = opts.checks.is_empty()
             && (opts.probes.is_empty() || opts.probes.iter().any(|p| p == extension::PROBE));
         if wants_ext && py.is_ready() && matches!(spec.source, PythonSource::Build { .. }) {
-            for rt in runtimes
-                .iter()
-                .filter(|rt| owns(rt.name(), extension::PROBE))
-            {
+            for rt in fit.iter().filter(|rt| owns(rt.name(), extension::PROBE)) {
                 cells.push(ext_import::cell(&py, *rt, opts));
             }
         }
         if wants_regrtest(opts) && matches!(spec.source, PythonSource::Build { .. }) {
-            for rt in runtimes
-                .iter()
-                .filter(|rt| owns(rt.name(), regrtest::PROBE))
-            {
+            for rt in fit.iter().filter(|rt| owns(rt.name(), regrtest::PROBE)) {
                 if !py.is_ready() {
                     cells.push(Cell {
                         sdk: spec.id.clone(),
@@ -505,7 +518,7 @@ pub fn execute(
                 report.regrtest.insert(rt.name().to_string(), runs);
             }
         }
-        let census_on: Vec<&dyn Runtime> = runtimes
+        let census_on: Vec<&dyn Runtime> = fit
             .iter()
             .copied()
             .filter(|rt| owns(rt.name(), census::PROBE))
@@ -521,6 +534,17 @@ pub fn execute(
             report.footprint = footprint;
             report.census = census;
             report.census_runtimes = others;
+        }
+        if wants_browser {
+            let plan = report.footprint.as_ref().map(|f| &f.strip_plan);
+            for rt in runtimes
+                .iter()
+                .filter(|rt| browser::is_browser(**rt) && owns(rt.name(), browser::PROBE))
+            {
+                let (got, found) = browser::measure(&py, is_source, *rt, plan, opts);
+                cells.extend(got);
+                report.browser.extend(found);
+            }
         }
         reports.insert(spec.id.clone(), report);
     }

@@ -170,6 +170,18 @@ fn spec_for(
 
 /// The guest's `/`: the build tree's stdlib and sysconfig data, copied, plus the controls.
 fn run_root(py: &PyProvisioned, into: &Path) -> Result<()> {
+    deploy_root(py, into)?;
+    std::fs::write(
+        into.join("Lib/test").join(format!("{CONTROL}.py")),
+        CONTROL_SRC,
+    )?;
+    std::fs::write(into.join("Lib/test").join(format!("{HANG}.py")), HANG_SRC)?;
+    Ok(())
+}
+
+/// What a source build needs at `/` to start: its stdlib (`Lib`), the sysconfig data on its
+/// `PYTHONPATH`, and getpath's landmark — the build checkout less everything else, copied.
+pub fn deploy_root(py: &PyProvisioned, into: &Path) -> Result<()> {
     let tree = &py
         .launch
         .preopens
@@ -205,11 +217,6 @@ fn run_root(py: &PyProvisioned, into: &Path) -> Result<()> {
         into.join("Modules/Setup.local"),
     )
     .context("copying Modules/Setup.local")?;
-    std::fs::write(
-        into.join("Lib/test").join(format!("{CONTROL}.py")),
-        CONTROL_SRC,
-    )?;
-    std::fs::write(into.join("Lib/test").join(format!("{HANG}.py")), HANG_SRC)?;
     Ok(())
 }
 

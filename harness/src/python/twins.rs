@@ -62,5 +62,6 @@ pub fn probe_names() -> Vec<&'static str> {
     v.push(wasiprobe_model::python::CENSUS_PROBE);
     v.push(wasiprobe_model::python::EXT_PROBE);
     v.push(super::regrtest::PROBE);
+    v.push(super::browser::PROBE);
     v
 }

@@ -18,12 +18,14 @@ mod clocks;
 mod entropy;
 mod filesystem;
 mod history;
+mod python_browser;
 
 use cells::*;
 use clocks::*;
 use entropy::*;
 use filesystem::*;
 use history::*;
+use python_browser::*;
 use wasiprobe_model::report::{Report, Verdict};
 
 /// Every WASI Preview 1 function, in the order of the witx, for the coverage matrix: the
@@ -63,6 +65,7 @@ pub fn dashboard_html(typed: &Report, history: &[HistoryRun]) -> Result<String> 
          <a href=\"#failing\">failing cells</a>\
          <a href=\"#entropy\">entropy</a><a href=\"#clocks\">clocks</a>\
          <a href=\"#filesystem\">filesystem</a><a href=\"#coverage\">coverage</a>\
+         <a href=\"#python-browser\">Python in the browser</a>\
          <a href=\"#history\">history</a><a href=\"#cells\">all cells</a></nav>\n",
     );
     heat_map(&mut b, &cells);
@@ -72,6 +75,7 @@ pub fn dashboard_html(typed: &Report, history: &[HistoryRun]) -> Result<String> 
     clocks(&mut b, &cells, &colours);
     filesystem(&mut b, &cells);
     coverage(&mut b, report);
+    python_browser(&mut b, typed);
     let runs: Vec<HistoryRun> = history
         .iter()
         .filter(|r| r.kind == "run")

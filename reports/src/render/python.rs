@@ -49,8 +49,71 @@ pub fn python_md(r: &Report) -> String {
             out += &python_footprint_md(id, c, f);
         }
         out += &regrtest_md(id, p);
+        out += &browser_md(id, p);
     }
     out + &ext
+}
+
+/// The binary in a browser page (`py-browser`): payload and startup per row and variant.
+fn browser_md(id: &str, p: &wasiprobe_model::python::PythonReport) -> String {
+    if p.browser.is_empty() {
+        return String::new();
+    }
+    let mb = |b: u64| format!("{:.1}", b as f64 / 1e6);
+    let ms = |r: &wasiprobe_model::python::StartupRun, k: &str| {
+        r.phases.get(k).map_or("-".into(), |v| format!("{v:.0}"))
+    };
+    let mut out = format!(
+        "\n### {id} in the browser (py-browser)\n\nBytes a page fetches (MB, raw / gzip -9) and \
+         what it waits for (ms from the page having its inputs, the first of which is building its in-memory tree of the stdlib: a larger stdlib shows in every column; compile = `WebAssembly.compile`; \
+         first print = the guest's first write to stdout); memory = the guest's linear memory \
+         at exit.\n\n| row | payload | module MB | stdlib files | stdlib MB | total gzip MB | \
+         script | ok | fetched | compiled | instantiated | first print | total | memory MB |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    );
+    for b in &p.browser {
+        if b.status != "measured" {
+            out += &format!(
+                "| {} | {} | {}: {} | | | | | | | | | | | |\n",
+                b.runtime,
+                b.variant,
+                b.status,
+                b.reason.as_deref().unwrap_or("").replace('|', " ")
+            );
+            continue;
+        }
+        for (i, r) in b.runs.iter().enumerate() {
+            let head = if i == 0 {
+                format!(
+                    "| {} | {} | {} / {} | {} | {} / {} | {} ",
+                    b.runtime,
+                    b.variant,
+                    mb(b.wasm_bytes),
+                    mb(b.wasm_gzip_bytes),
+                    b.stdlib_files,
+                    mb(b.stdlib_bytes),
+                    mb(b.stdlib_gzip_bytes),
+                    mb(b.wasm_gzip_bytes + b.stdlib_gzip_bytes)
+                )
+            } else {
+                "| | | | | | ".into()
+            };
+            out += &format!(
+                "{head}| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+                r.script,
+                if r.ok { "yes" } else { "**no**" },
+                ms(r, "fetched_ms"),
+                ms(r, "compiled_ms"),
+                ms(r, "instantiated_ms"),
+                ms(r, "first_stdout_ms"),
+                ms(r, "total_ms"),
+                r.phases
+                    .get("memory_bytes")
+                    .map_or("-".into(), |v| format!("{:.1}", v / 1e6)),
+            );
+        }
+    }
+    out
 }
 
 /// A source build and its CPython test results, per runtime and module.

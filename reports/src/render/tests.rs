@@ -318,7 +318,47 @@ mod python_evidence_pack {
             footprint: None,
             census_runtimes: Default::default(),
             regrtest: [("wasmtime".to_string(), vec![run])].into(),
+            browser: Default::default(),
         }
+    }
+
+    #[test]
+    fn the_browser_startup_is_a_table_and_two_plots_with_both_payloads() {
+        use wasiprobe_model::python::{BrowserStartup, StartupRun};
+        let startup = |variant: &str, first: f64| BrowserStartup {
+            runtime: "chromium".into(),
+            variant: variant.into(),
+            status: "measured".into(),
+            reason: None,
+            wasm_bytes: 29_000_000,
+            wasm_gzip_bytes: 9_000_000,
+            stdlib_files: 2000,
+            stdlib_bytes: 48_000_000,
+            stdlib_gzip_bytes: 12_000_000,
+            runs: vec![StartupRun {
+                script: "import json".into(),
+                ok: true,
+                termination: "Exited { code: 0 }".into(),
+                phases: [("first_stdout_ms".to_string(), first)].into(),
+                stderr_tail: String::new(),
+            }],
+        };
+        let mut r = report(&[]);
+        let mut p = py("deb-libc-sdk24", &[]);
+        p.browser = vec![startup("full", 1234.0), startup("stripped", 987.0)];
+        r.python.insert("cpython-a".into(), p);
+        let md = crate::render::python_md(&r);
+        assert!(
+            md.contains("### cpython-a in the browser (py-browser)"),
+            "{md}"
+        );
+        assert!(md.contains("| chromium | full | 29.0 / 9.0 | 2000 | 48.0 / 12.0 | 21.0 | `import json` | yes |"), "{md}");
+        assert!(md.contains("| chromium | stripped |"), "{md}");
+        let html = crate::dashboard_html(&r, &[]).unwrap();
+        for kind in ["python-browser-bytes", "python-browser-startup"] {
+            assert!(html.contains(kind), "no {kind} plot");
+        }
+        assert!(html.contains("stripped"));
     }
 
     #[test]

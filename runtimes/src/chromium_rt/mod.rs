@@ -278,6 +278,8 @@ struct PageResult {
     stdout_over: bool,
     stderr_over: bool,
     host_calls: BTreeMap<String, u64>,
+    #[serde(default)]
+    phases: BTreeMap<String, f64>,
     trees: Vec<Vec<tree::Entry>>,
     parent: Option<Vec<tree::Entry>>,
 }
@@ -307,8 +309,15 @@ impl Runtime for ChromiumRuntime {
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
+        Ok(self.run_phases(module, spec)?.0)
+    }
+    fn run_phases(
+        &self,
+        module: &Path,
+        spec: &RunSpec,
+    ) -> Result<(Outcome, BTreeMap<String, f64>)> {
         if let Some(o) = crate::host::memory::over_declared(module, spec)? {
-            return Ok(o);
+            return Ok((o, BTreeMap::new()));
         }
         let inject: Vec<String> = spec.inject.iter().map(|i| i.to_string()).collect();
         if let Some(i) = inject.iter().find(|i| !LIARS.contains(&i.as_str())) {
@@ -390,13 +399,14 @@ impl Runtime for ChromiumRuntime {
         let Some(ended) = body else {
             let _ = tab.close_target();
             drop(b);
-            return Ok(Outcome {
+            let o = Outcome {
                 termination: Termination::Timeout,
                 stdout: out.take(),
                 stderr: err.take(),
                 duration: started.elapsed(),
                 host_calls: Default::default(),
-            });
+            };
+            return Ok((o, BTreeMap::new()));
         };
         let body = match serde_json::from_slice::<Value>(&ended) {
             Ok(v) if v.get("duration_ms").is_some() => {
@@ -437,12 +447,13 @@ impl Runtime for ChromiumRuntime {
             },
             timed_out: false,
         };
-        Ok(Outcome {
+        let o = Outcome {
             termination: stops.termination().unwrap_or(r.termination),
             stdout: out.take(),
             stderr: err.take(),
             duration: Duration::from_secs_f64(r.duration_ms.max(0.0) / 1000.0),
             host_calls: r.host_calls,
-        })
+        };
+        Ok((o, r.phases))
     }
 }

@@ -148,6 +148,7 @@ class Sink extends Fd {
   }
   fd_filestat_get() { return { ret: 0, filestat: new defs.Filestat(0n, defs.FILETYPE_CHARACTER_DEVICE, 0n) }; }
   fd_write(data) {
+    if (this.firstWrite === undefined && data.length > 0) this.firstWrite = performance.now();
     const room = this.cap - this.len;
     const keep = data.length > room ? data.slice(0, room) : data.slice();
     this.pending.push(keep);
@@ -187,6 +188,8 @@ async function main() {
   const spec = await (await fetch('/spec.json')).json();
   send('/started', '');
   const t0 = performance.now();
+  // Milliseconds since t0 (the page has its inputs) of what a user of the guest waits for.
+  const phases = {};
   const stdout = new Sink(spec.limits.stdout_bytes, 'stdout', '/out/1');
   const stderr = new Sink(spec.limits.stderr_bytes, 'stderr', '/out/2');
   const tick = (force) => { stdout.tick(force); stderr.tick(force); };
@@ -289,7 +292,11 @@ async function main() {
 
   let termination;
   try {
-    const module = await WebAssembly.compile(await (await fetch('/module.wasm')).arrayBuffer());
+    phases.fetch_start_ms = performance.now() - t0;
+    const bytes = await (await fetch('/module.wasm')).arrayBuffer();
+    phases.fetched_ms = performance.now() - t0;
+    const module = await WebAssembly.compile(bytes);
+    phases.compiled_ms = performance.now() - t0;
     const missing = WebAssembly.Module.imports(module)
       .filter((i) => i.module !== 'wasi_snapshot_preview1' || typeof wrapped[i.name] !== 'function')
       .map((i) => `${i.module}::${i.name}`);
@@ -305,6 +312,7 @@ async function main() {
     if (memory === null || typeof instance.exports._start !== 'function') {
       throw new Stop({ kind: 'load-error', message: 'the module exports no memory or no _start' });
     }
+    phases.instantiated_ms = performance.now() - t0;
     checkMemory();
     const code = wasi.start(instance);
     checkMemory();
@@ -319,6 +327,15 @@ async function main() {
     else termination = { kind: 'trap', message: `the page threw: ${e && e.stack || e}` };
   }
   const duration_ms = performance.now() - t0;
+  if (stdout.firstWrite !== undefined) phases.first_stdout_ms = stdout.firstWrite - t0;
+  if (memory !== null) phases.memory_bytes = memory.buffer.byteLength;
+  // What the module's fetch cost on the wire (Resource Timing; 0 where the browser hides it).
+  for (const r of performance.getEntriesByType('resource')) {
+    if (r.name.endsWith('/module.wasm')) {
+      phases.module_transfer_bytes = r.transferSize;
+      phases.module_decoded_bytes = r.decodedBodySize;
+    }
+  }
   tick(true);
   // The guest's time ends here; reading its tree back is the harness's.
   send('/ended', JSON.stringify({ duration_ms }));
@@ -329,6 +346,7 @@ async function main() {
     stdout_over: stdout.over,
     stderr_over: stderr.over,
     host_calls: Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0)),
+    phases,
     trees: preopens.map((p, i) => readTree(p.dir, '', [], null, originals[i])),
     parent: parent === null ? null : readTree(parent, '', [], preopens[0].dir, parentOriginals),
   };
