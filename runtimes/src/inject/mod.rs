@@ -285,15 +285,41 @@ fn memory(caller: &mut Caller<'_, Host>) -> wasmtime::Result<Memory> {
     }
 }
 
-fn read_u32(caller: &Caller<'_, Host>, mem: &Memory, at: u32) -> wasmtime::Result<u32> {
-    let mut b = [0u8; 4];
+// Guest memory is little-endian; one pair of functions serves every width.
+fn read_le<const N: usize>(
+    caller: &Caller<'_, Host>,
+    mem: &Memory,
+    at: u32,
+) -> wasmtime::Result<[u8; N]> {
+    let mut b = [0u8; N];
     mem.read(caller, at as usize, &mut b)?;
-    Ok(u32::from_le_bytes(b))
+    Ok(b)
+}
+
+fn write_le(
+    caller: &mut Caller<'_, Host>,
+    mem: &Memory,
+    at: u32,
+    b: &[u8],
+) -> wasmtime::Result<()> {
+    mem.write(caller, at as usize, b)?;
+    Ok(())
+}
+
+fn read_u32(caller: &Caller<'_, Host>, mem: &Memory, at: u32) -> wasmtime::Result<u32> {
+    read_le(caller, mem, at).map(u32::from_le_bytes)
 }
 
 fn write_u32(caller: &mut Caller<'_, Host>, mem: &Memory, at: u32, v: u32) -> wasmtime::Result<()> {
-    mem.write(caller, at as usize, &v.to_le_bytes())?;
-    Ok(())
+    write_le(caller, mem, at, &v.to_le_bytes())
+}
+
+fn read_u64(caller: &Caller<'_, Host>, mem: &Memory, at: u32) -> wasmtime::Result<u64> {
+    read_le(caller, mem, at).map(u64::from_le_bytes)
+}
+
+fn write_u64(caller: &mut Caller<'_, Host>, mem: &Memory, at: u32, v: u64) -> wasmtime::Result<()> {
+    write_le(caller, mem, at, &v.to_le_bytes())
 }
 
 /// `path_open`'s arguments as the guest passed them, so a wrapper can bend some and hand all
@@ -430,16 +456,5 @@ pub fn install_liars(linker: &mut Linker<Host>, inject: &[Injection]) -> wasmtim
             _ => wasmtime::bail!("unknown injection {inj}"),
         }
     }
-    Ok(())
-}
-
-fn read_u64(caller: &Caller<'_, Host>, mem: &Memory, at: u32) -> wasmtime::Result<u64> {
-    let mut b = [0u8; 8];
-    mem.read(caller, at as usize, &mut b)?;
-    Ok(u64::from_le_bytes(b))
-}
-
-fn write_u64(caller: &mut Caller<'_, Host>, mem: &Memory, at: u32, v: u64) -> wasmtime::Result<()> {
-    mem.write(caller, at as usize, &v.to_le_bytes())?;
     Ok(())
 }

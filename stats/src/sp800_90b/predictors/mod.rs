@@ -452,17 +452,25 @@ fn pack(ctx: &[u8]) -> u128 {
     ctx.iter().fold(0u128, |acc, &b| (acc << 8) | b as u128)
 }
 
+type Scorer = fn(&[u8]) -> Option<(Score, u64)>;
+
+/// Runs the binary scorer on a two-symbol alphabet (its contexts pack into bits) and the
+/// general one otherwise; both predictors estimate from the score the same way.
+fn predict(data: &[u8], alph: usize, binary: Scorer, general: Scorer) -> Option<f64> {
+    let (score, n) = if alph == 2 {
+        binary(data)?
+    } else {
+        general(data)?
+    };
+    Some(prediction_estimate(score.correct, n, score.max_run, alph))
+}
+
 const D_MMC: usize = 16;
 const MAX_MMC_ENTRIES: u64 = 100_000;
 
 /// §6.3.9 MultiMMC prediction with context lengths 1..=16.
 pub(crate) fn multi_mmc(data: &[u8], alph: usize) -> Option<f64> {
-    let (score, n) = if alph == 2 {
-        binary_multi_mmc_score(data)?
-    } else {
-        multi_mmc_score(data)?
-    };
-    Some(prediction_estimate(score.correct, n, score.max_run, alph))
+    predict(data, alph, binary_multi_mmc_score, multi_mmc_score)
 }
 
 fn multi_mmc_score(data: &[u8]) -> Option<(Score, u64)> {
@@ -596,12 +604,7 @@ const MAX_LZ_DICT: u64 = 65_536;
 /// §6.3.10 LZ78Y prediction, contexts up to 16 symbols, dictionary capped
 /// at 65536 contexts.
 pub(crate) fn lz78y(data: &[u8], alph: usize) -> Option<f64> {
-    let (score, n) = if alph == 2 {
-        binary_lz78y_score(data)?
-    } else {
-        lz78y_score(data)?
-    };
-    Some(prediction_estimate(score.correct, n, score.max_run, alph))
+    predict(data, alph, binary_lz78y_score, lz78y_score)
 }
 
 fn lz78y_score(data: &[u8]) -> Option<(Score, u64)> {
