@@ -100,7 +100,7 @@ pub fn census(
     opts: &RunOptions,
 ) -> Result<BTreeMap<String, Census>> {
     let dir = tempfile::Builder::new()
-        .prefix("wasiprobe-dark-")
+        .prefix(&wasiprobe_util::scratch::prefix("dark"))
         .tempdir()?;
     let mut out = BTreeMap::new();
     for f in features(root)? {

@@ -195,18 +195,49 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
         }
     }
 
+    // A rerun of a killed run with the same --out keeps what it measured under the same plan.
+    let options = json!({
+        "inject": opts.inject.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+        "limits": opts.limits,
+        "sdks": opts.sdks, "runtimes": runtime_names, "probes": opts.probes, "checks": opts.checks,
+        "partition": opts.partition,
+    });
+    let host = HostInfo::current();
+    let plan_key = crate::resume::plan_key(&options, &sdks, &host, &builds);
+    let kept = crate::resume::previous(&opts.out, &plan_key);
+    let mut resumed = 0;
+    if !kept.is_empty() {
+        jobs.retain(|job: &Job| {
+            let rt = runtimes[job.runtime].name();
+            let old: Vec<&Cell> = job
+                .checks
+                .iter()
+                .filter_map(|c| {
+                    kept.get(&format!(
+                        "{}::{rt}::{}::{}",
+                        job.sdk.spec.id,
+                        c.probe(),
+                        c.name()
+                    ))
+                })
+                .collect();
+            if old.len() < job.checks.len() {
+                return true;
+            }
+            resumed += old.len();
+            results.extend(old.into_iter().cloned());
+            false
+        });
+    }
+    crate::resume::start(&opts.out, &plan_key)?;
+
     let mut report = Report {
         schema_version: report::SCHEMA_VERSION,
         complete: false,
         started_at,
         finished_at: None,
-        host: HostInfo::current(),
-        options: json!({
-            "inject": opts.inject.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
-            "limits": opts.limits,
-            "sdks": opts.sdks, "runtimes": runtime_names, "probes": opts.probes, "checks": opts.checks,
-            "partition": opts.partition,
-        }),
+        host,
+        options,
         sdks: sdks.clone(),
         runtimes: runtime_infos,
         build: build_summary(&cache),
@@ -219,7 +250,9 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
         libc: libc_facts.clone(),
     };
     let report_path = opts.out.join("report.json");
-    let shared = Mutex::new((report.clone(), Instant::now()));
+    // The first cells are written at once, the rest at most every two seconds: a run killed
+    // while its first slow guest runs still leaves what it measured before.
+    let shared = Mutex::new((report.clone(), None::<Instant>));
     let cells: Vec<Cell> = pool.install(|| {
         jobs.par_iter()
             .flat_map_iter(|job| {
@@ -228,12 +261,12 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
                 // leaves a readable partial report.
                 let mut g = shared.lock().unwrap();
                 g.0.results.extend(cells.iter().cloned());
-                if g.1.elapsed() > Duration::from_secs(2) {
+                if g.1.is_none_or(|t| t.elapsed() > Duration::from_secs(2)) {
                     g.0.summarize();
                     if let Err(e) = report::write(&g.0, &report_path) {
                         tracing::warn!("partial report: {e:#}");
                     }
-                    g.1 = Instant::now();
+                    g.1 = Some(Instant::now());
                 }
                 cells
             })
@@ -279,11 +312,15 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     report.complete = true;
     report.finished_at = Some(wasiprobe_util::now_rfc3339());
     report.summarize();
+    if resumed > 0 {
+        tracing::info!("{resumed} cells were kept from the partial report of an earlier run");
+    }
     wasiprobe_reports::reporter::write_all(
         &report,
         &opts.out,
         &wasiprobe_reports::reporter::standard(vec![]),
     )?;
+    crate::resume::finish(&opts.out);
     Ok(report)
 }
 

@@ -13,6 +13,7 @@ pub mod dark;
 pub mod execute;
 pub mod plan;
 pub mod python;
+mod resume;
 pub mod run;
 pub mod shard;
 pub mod testsuite;
@@ -26,4 +27,7 @@ pub mod exit {
     /// Usage or environment error: bad flags or names, a malformed matrix, a requested SDK that
     /// is unavailable, nothing that could be run.
     pub const USAGE: i32 = 2;
+    /// Stopped by SIGINT or SIGTERM (128 + SIGINT, the shell's convention): the report on disk,
+    /// if any, is the partial one, and a rerun with the same `--out` resumes it.
+    pub const SIGNALLED: i32 = 130;
 }

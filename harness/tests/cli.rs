@@ -1054,3 +1054,302 @@ fn entropy_assess_refuses_short_input_and_prints_every_p_value() {
         .iter()
         .any(|t| t["p_values"].as_array().is_some_and(|p| !p.is_empty())));
 }
+
+/// A run killed while a guest loops: its partial report is refused by every gate unless
+/// `--accept-partial` is given (and then every output says so), and a rerun with the same
+/// `--out` keeps the cells measured under the same plan and runs only the rest.
+#[test]
+fn a_killed_runs_partial_report_fails_every_gate_and_a_rerun_resumes_it() {
+    let sdk = a_ready_sdk();
+    let args_env = std::fs::read_to_string(root().join("probes/c/args_env.c")).unwrap();
+    let p = broken_project(
+        &args_env,
+        "int main(void) { volatile int x = 0; for (;;) x++; }\n",
+    );
+    std::fs::copy(
+        root().join("probes/c/wasiprobe.h"),
+        p.path().join("probes/c/wasiprobe.h"),
+    )
+    .unwrap();
+    let out = p.path().join("out");
+    let report = out.join("report.json");
+    let sel = |out: &Path, timeout: &str| -> Vec<String> {
+        [
+            "--root",
+            p.path().to_str().unwrap(),
+            "run",
+            "--no-fetch",
+            "--no-native",
+            "--sdk",
+            &sdk,
+            "--probe",
+            "args_env",
+            "--probe",
+            "stdio",
+            "--timeout-ms",
+            timeout,
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let kill_when_partial = |args: &[String], report: &Path| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+            .args(args)
+            .env("WASIPROBE_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        loop {
+            let partial = std::fs::read(report)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .filter(|v| v["results"].as_array().is_some_and(|r| !r.is_empty()));
+            if let Some(v) = partial {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                return v;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the run ended before it was killed"
+            );
+            assert!(t0.elapsed().as_secs() < 120, "no partial report appeared");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let partial = kill_when_partial(&sel(&out, "8000"), &report);
+    assert_eq!(
+        partial["complete"], false,
+        "killed while the loop ran: {partial}"
+    );
+    assert!(
+        partial["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["probe"] == "args_env"),
+        "only the fast probe can have finished: {partial}"
+    );
+
+    // Every gate refuses it, naming the cause.
+    let whole = p.path().join("whole");
+    let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+        .args(sel(&whole, "1000"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let (w, r) = (
+        whole.join("report.json").to_str().unwrap().to_string(),
+        report.to_str().unwrap().to_string(),
+    );
+    for args in [
+        vec!["diff", &w, &r],
+        vec!["diff", &r, &w],
+        vec!["compare", &r],
+        vec!["evidence", &r, "--locked", &sdk, "--candidate", &sdk],
+        vec!["report", &r, "--sdk", &sdk],
+    ] {
+        let o = wasiprobe(&args);
+        exits(&o, 2);
+        says(&o, "is an incomplete report");
+        says(&o, "--accept-partial");
+    }
+    let mut base = sel(&p.path().join("gated"), "1000");
+    base.extend(["--baseline".into(), r.clone()]);
+    let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+        .args(&base)
+        .output()
+        .unwrap();
+    exits(&o, 2);
+    says(&o, "is an incomplete report");
+    assert!(
+        !p.path().join("gated/report.json").exists(),
+        "a refused baseline must stop the run before it starts"
+    );
+    // Accepted, it says so in the text and in the JSON.
+    let o = wasiprobe(&["diff", &w, &r, "--accept-partial"]);
+    assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("WARNING: "));
+    let o = wasiprobe(&["diff", &w, &r, "--json", "--accept-partial"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["incomplete_inputs"][0]
+        .as_str()
+        .unwrap()
+        .contains("incomplete report"));
+
+    // Under another plan (another limit) nothing is kept; under the same plan, every cell
+    // the killed run measured is kept as it was, and only the rest runs.
+    let other = p.path().join("other");
+    copy_dir(&out, &other);
+    let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+        .args(sel(&other, "1000"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let redone = json_of(&other.join("report.json"));
+    let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+        .args(sel(&out, "8000"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let resumed = json_of(&report);
+    validate(&report);
+    assert_eq!(resumed["complete"], true);
+    assert_eq!(
+        verdicts(&resumed),
+        verdicts(&json_of(&whole.join("report.json")))
+    );
+    let cell = |v: &serde_json::Value, c: &serde_json::Value| {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["check"] == c["check"] && x["sdk"] == c["sdk"])
+            .cloned()
+            .unwrap()
+    };
+    for c in partial["results"].as_array().unwrap() {
+        assert_eq!(
+            &cell(&resumed, c),
+            c,
+            "a kept cell must be the one measured"
+        );
+        assert_ne!(
+            cell(&redone, c)["duration_ms"],
+            c["duration_ms"],
+            "a cell of another plan must be measured again"
+        );
+    }
+    assert_eq!(verdict_of(&resumed, "stdio"), "timeout");
+    assert!(
+        !out.join(".wasiprobe-resume").exists(),
+        "a finished run leaves no resume key"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The pids of the processes whose parent is `parent` (from /proc/PID/stat's fourth field).
+fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let after = stat.rsplit_once(')')?.1;
+            let ppid: u32 = after.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
+}
+
+/// Alive and not a zombie waiting for init.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, a)| a.trim_start().chars().next())
+        })
+        .is_some_and(|state| state != Some('Z'))
+}
+
+fn scratch_left(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("wasiprobe-"))
+        .collect()
+}
+
+/// SIGTERM, SIGINT or SIGKILL of the harness while node runs a looping guest: node dies with
+/// it; on SIGTERM/SIGINT the scratch space is gone at once (exit 130), after a SIGKILL it is
+/// swept by the next start of any command.
+#[test]
+fn children_and_scratch_space_do_not_outlive_a_killed_harness() {
+    let sdk = a_ready_sdk();
+    let looping = "int main(void) { volatile int x = 0; for (;;) x++; }\n";
+    let p = broken_project(looping, looping);
+    let tmp = tempfile::tempdir().unwrap();
+    for (sig, name) in [
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGKILL, "SIGKILL"),
+    ] {
+        let out = p.path().join(format!("out-{name}"));
+        let mut harness = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+            .arg("--root")
+            .arg(p.path())
+            .args(["run", "--no-fetch", "--no-native", "--sdk", &sdk])
+            .args(["--runtime", "node", "--timeout-ms", "120000", "--out"])
+            .arg(&out)
+            .env("TMPDIR", tmp.path())
+            .env("WASIPROBE_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        let nodes = loop {
+            let kids = children_of(harness.id());
+            if !kids.is_empty() {
+                break kids;
+            }
+            if let Some(status) = harness.try_wait().unwrap() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(harness.stderr.as_mut().unwrap(), &mut err).unwrap();
+                panic!("the run ended ({status}) before node started: {err}");
+            }
+            assert!(t0.elapsed().as_secs() < 120, "node never started");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        // SAFETY: a signal to the child this test started.
+        unsafe {
+            libc::kill(harness.id() as i32, sig);
+        }
+        let status = harness.wait().unwrap();
+        if sig != libc::SIGKILL {
+            assert_eq!(status.code(), Some(130), "{name}: {status}");
+            assert_eq!(scratch_left(tmp.path()), Vec::<String>::new(), "{name}");
+        }
+        let t1 = std::time::Instant::now();
+        while nodes.iter().any(|&n| running(n)) {
+            assert!(
+                t1.elapsed().as_secs() < 5,
+                "{name}: node {nodes:?} outlived the harness"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if sig == libc::SIGKILL {
+            assert!(
+                !scratch_left(tmp.path()).is_empty(),
+                "a SIGKILLed harness cannot clean up; the sweep must have something to do"
+            );
+            let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
+                .arg("liars")
+                .env("TMPDIR", tmp.path())
+                .output()
+                .unwrap();
+            exits(&o, 0);
+            assert_eq!(
+                scratch_left(tmp.path()),
+                Vec::<String>::new(),
+                "the next start sweeps what a SIGKILLed harness left"
+            );
+        }
+    }
+}

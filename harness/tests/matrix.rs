@@ -418,6 +418,31 @@ fn cache_behaviour(project: &Project, sdk: &Provisioned) -> Result<(), Failed> {
     build_probe(&cache, sdk, project, "args_env")?;
     assert_eq!((load("compiled"), load("corrupt")), (2, 1));
     assert!(build::valid_wasm(&std::fs::read(&wasm)?));
+    // A module that still validates but is not what was built (one byte changed inside a
+    // string: a wrong verdict charged to the SDK) is caught by its recorded sha256.
+    let mut bytes = std::fs::read(&wasm)?;
+    let at = bytes
+        .windows(b"argc".len())
+        .position(|w| w == b"argc")
+        .or_else(|| bytes.iter().rposition(|b| b.is_ascii_lowercase()))
+        .ok_or("no string byte to change in the module")?;
+    bytes[at] ^= 0x20;
+    assert!(
+        build::valid_wasm(&bytes),
+        "the tampered module must still validate"
+    );
+    std::fs::write(&wasm, &bytes)?;
+    build_probe(&cache, sdk, project, "args_env")?;
+    assert_eq!(
+        (load("compiled"), load("corrupt")),
+        (3, 2),
+        "a valid but altered module must be rebuilt"
+    );
+    assert_ne!(std::fs::read(&wasm)?, bytes);
+    // Without its digest a module is not trusted either (a crash between the two writes).
+    std::fs::remove_file(build::digest_path(&wasm))?;
+    build_probe(&cache, sdk, project, "args_env")?;
+    assert_eq!((load("compiled"), load("corrupt")), (4, 3));
     // A probe that does not compile is a result carrying the compiler's message.
     let src = dir.path().join("c/broken.c");
     std::fs::create_dir_all(src.parent().unwrap())?;

@@ -23,6 +23,30 @@ pub fn load(path: &Path) -> Result<Report> {
     from_value(v).with_context(|| path.display().to_string())
 }
 
+/// Reads a report that a decision is drawn from (`diff`, `evidence`, `compare`, `report`, a
+/// `--baseline`). The cells a killed run never reached would read as "gone" rather than as
+/// failures, so a report whose run did not finish is refused unless `accept_partial`; when it
+/// is accepted, the returned note must go with every output drawn from it.
+pub fn load_gated(path: &Path, accept_partial: bool) -> Result<(Report, Option<String>)> {
+    let r = load(path)?;
+    if r.complete {
+        return Ok((r, None));
+    }
+    let what = format!(
+        "{} is an incomplete report: its run did not finish ({} cells written, started {})",
+        path.display(),
+        r.results.len(),
+        r.started_at
+    );
+    if !accept_partial {
+        return Err(wasiprobe_model::usage::UsageError(format!(
+            "{what}; rerun with the same --out to finish it, or pass --accept-partial to read it anyway"
+        ))
+        .into());
+    }
+    Ok((r, Some(format!("{what}; read with --accept-partial"))))
+}
+
 /// A report from its JSON form: another schema version is refused before anything is read,
 /// and a malformed report names the field (`results[3].verdict`).
 pub fn from_value(v: Value) -> Result<Report> {

@@ -36,7 +36,7 @@ pub use wasiprobe_model::cli::{
 };
 
 /// A CLI runtime's own start-up is not the guest's time.
-const GRACE: Duration = Duration::from_secs(2);
+const GRACE: Duration = Duration::from_millis(500);
 
 /// The limits every CLI runtime gets from the child-process runner.
 pub const CHILD_LIMITS: &[&str] = &["wall", "stdout_bytes", "stderr_bytes"];
@@ -240,7 +240,7 @@ impl Runtime for CliRuntime {
         match &self.spec.kind {
             CliKind::Adapter(_) => {
                 let dir = tempfile::Builder::new()
-                    .prefix("wasiprobe-cli-")
+                    .prefix(&wasiprobe_util::scratch::prefix("cli"))
                     .tempdir()?;
                 let status = dir.path().join("status.json");
                 let mut cmd = adapter_command(&self.python, &self.program);

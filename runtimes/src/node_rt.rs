@@ -28,7 +28,7 @@ const RUNNER: &str = include_str!("../node/run-wasi.mjs");
 const MIN_MAJOR: u32 = 20;
 
 /// Node's own start-up (≈ 0.1 s here) is not the guest's time.
-const GRACE: Duration = Duration::from_secs(2);
+const GRACE: Duration = Duration::from_millis(500);
 
 pub const ENTRY: crate::registry::Entry =
     crate::registry::Entry::new("node", |env| Ok(Box::new(NodeRuntime::new(env)?)));
@@ -146,7 +146,7 @@ impl Runtime for NodeRuntime {
             return Ok(o);
         }
         let dir = tempfile::Builder::new()
-            .prefix("wasiprobe-node-")
+            .prefix(&wasiprobe_util::scratch::prefix("node"))
             .tempdir()?;
         let status = dir.path().join("status.json");
         let mut cmd = Command::new(&self.node);

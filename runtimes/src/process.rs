@@ -2,7 +2,7 @@
 //! same wall-time and output limits the embedded runtimes enforce.
 //!
 //! The child gets its own process group so a runtime that forks helpers (Node does) is killed
-//! whole. Output is read on threads with a cap, so a guest that floods stdout is stopped as soon
+//! whole, and dies with the harness (`PR_SET_PDEATHSIG`; the group is killed on SIGINT/SIGTERM). Output is read on threads with a cap, so a guest that floods stdout is stopped as soon
 //! as it passes the limit instead of filling the host's memory or disk.
 
 use crate::{Limits, Termination};
@@ -110,9 +110,14 @@ pub fn run_child(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    // SAFETY: the closure only calls prctl(2), which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(wasiprobe_util::scratch::die_with_parent);
+    }
     let start = Instant::now();
     let mut child = cmd.spawn().with_context(|| format!("starting {cmd:?}"))?;
     let pid = child.id();
+    wasiprobe_util::scratch::track(pid);
     let (out_over, err_over) = (
         Arc::new(AtomicBool::new(false)),
         Arc::new(AtomicBool::new(false)),
@@ -150,6 +155,7 @@ pub fn run_child(
     };
     // Helpers the runtime forked may still hold the pipes; the group dies with the runtime.
     kill_group(pid);
+    wasiprobe_util::scratch::untrack(pid);
     let stdout = t_out.join().unwrap_or_default();
     let stderr = t_err.join().unwrap_or_default();
     let _ = t_in.join();

@@ -102,7 +102,7 @@ impl Runtime for WamrRuntime {
             );
         }
         let dir = tempfile::Builder::new()
-            .prefix("wasiprobe-wamr-")
+            .prefix(&wasiprobe_util::scratch::prefix("wamr"))
             .tempdir()?;
         let spec_path = dir.path().join("spec.json");
         let result = dir.path().join("result.json");

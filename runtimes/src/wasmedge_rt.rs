@@ -48,7 +48,7 @@ fn worker(args: &[String]) -> i32 {
     }
 }
 
-const GRACE: Duration = Duration::from_secs(2);
+const GRACE: Duration = Duration::from_millis(500);
 
 pub struct WasmEdgeRuntime {
     worker: PathBuf,
@@ -83,7 +83,7 @@ impl Runtime for WasmEdgeRuntime {
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
         let dir = tempfile::Builder::new()
-            .prefix("wasiprobe-wasmedge-")
+            .prefix(&wasiprobe_util::scratch::prefix("wasmedge"))
             .tempdir()?;
         let spec_file = dir.path().join("spec.json");
         std::fs::write(&spec_file, serde_json::to_vec(spec)?)?;

@@ -38,7 +38,7 @@ const P1: &str = "wasi_snapshot_preview1";
 /// wall limit is kept to within that, at no measurable cost per slice.
 const FUEL_SLICE: u64 = 1 << 22;
 /// How long past the wall limit the watchdog waits for a guest stuck in a host call.
-const WATCHDOG_GRACE: Duration = Duration::from_secs(2);
+const WATCHDOG_GRACE: Duration = Duration::from_millis(250);
 
 pub struct WasmiRuntime {
     engine: Engine,

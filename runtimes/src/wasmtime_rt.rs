@@ -30,7 +30,7 @@ pub const WASMTIME_VERSION: &str = "48.0.8";
 /// The epoch tick; the wall limit is rounded up to it.
 const TICK: Duration = Duration::from_millis(10);
 /// How long past the wall limit the watchdog waits for a guest stuck in a host call.
-const WATCHDOG_GRACE: Duration = Duration::from_secs(2);
+const WATCHDOG_GRACE: Duration = Duration::from_millis(250);
 
 /// Native stack the guest thread gets beyond `max_wasm_stack`: host calls and wasmtime's own
 /// frames run on the same thread and need room of their own.
@@ -272,7 +272,7 @@ fn build_ctx(
     let decoy = match has("preopen", "wrong-dir") {
         true => Some(
             tempfile::Builder::new()
-                .prefix("wasiprobe-decoy-")
+                .prefix(&wasiprobe_util::scratch::prefix("decoy"))
                 .tempdir()?,
         ),
         false => None,

@@ -2,7 +2,8 @@
 //!
 //! The key covers the probe source, every header beside it, the flags, and the toolchain's
 //! measured identity, so an unchanged tree rebuilds nothing and any change rebuilds exactly what
-//! it affects. A compile error is a result for that cell, not a failure of the run.
+//! it affects. A compile error is a result for that cell, not a failure of the run. Each module
+//! is stored with its sha256 (`NAME.wasm.sha256`) and verified on every load.
 
 use crate::provision::{hex, Provisioned};
 use anyhow::{Context, Result};
@@ -148,19 +149,21 @@ impl Cache {
             .dir
             .join(&sdk.spec.id)
             .join(format!("{}-{key}.wasm", probe.name));
-        if out.exists() {
-            match std::fs::read(&out).map(|b| valid_wasm(&b)) {
-                Ok(true) => {
+        let digest_file = digest_path(&out);
+        if out.exists() || digest_file.exists() {
+            match verify(&out, &digest_file) {
+                Ok(()) => {
                     self.stats.cached.fetch_add(1, Ordering::Relaxed);
                     return Ok(Built::Ok {
                         wasm: out,
                         cached: true,
                     });
                 }
-                _ => {
-                    tracing::warn!("{} is corrupt; rebuilding", out.display());
+                Err(why) => {
+                    tracing::warn!("{}: {why}; rebuilding", out.display());
                     self.stats.rebuilt_corrupt.fetch_add(1, Ordering::Relaxed);
                     let _ = std::fs::remove_file(&out);
+                    let _ = std::fs::remove_file(&digest_file);
                 }
             }
         }
@@ -191,13 +194,43 @@ impl Cache {
                 stderr,
             });
         }
+        // Module first, digest second: a crash between the two leaves a module without a
+        // digest, which the next load rebuilds rather than trusts.
         atomic_write(&out, &bytes)?;
+        atomic_write(&digest_file, hex(&Sha256::digest(&bytes)).as_bytes())?;
         self.stats.compiled.fetch_add(1, Ordering::Relaxed);
         Ok(Built::Ok {
             wasm: out,
             cached: false,
         })
     }
+}
+
+/// Where a cached module's sha256 is kept: beside it, so that removing one removes both.
+pub fn digest_path(wasm: &Path) -> PathBuf {
+    let mut p = wasm.as_os_str().to_owned();
+    p.push(".sha256");
+    PathBuf::from(p)
+}
+
+/// A cached module is used only when it is a regular file, still has the digest it was written
+/// with, and validates. A valid module with one byte changed inside a string would otherwise be
+/// run, and its wrong verdict charged to the SDK.
+fn verify(wasm: &Path, digest_file: &Path) -> std::result::Result<(), String> {
+    let bytes = std::fs::read(wasm).map_err(|e| format!("unreadable ({e})"))?;
+    let want = std::fs::read_to_string(digest_file)
+        .map_err(|e| format!("its sha256 file is missing or unreadable ({e})"))?;
+    let got = hex(&Sha256::digest(&bytes));
+    if want.trim() != got {
+        return Err(format!(
+            "sha256 mismatch (recorded {}, found {got})",
+            want.trim()
+        ));
+    }
+    if !valid_wasm(&bytes) {
+        return Err("not a valid module".into());
+    }
+    Ok(())
 }
 
 /// Full validation, not just the magic number: a truncated module in the cache must be rebuilt,

@@ -1,6 +1,8 @@
 //! Helpers every wasiprobe crate needs and none owns: running a tool with a timeout, writing a
 //! file atomically, hashing a tree, where the cache lives, the time of day for reports.
 
+pub mod scratch;
+
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};

@@ -248,7 +248,7 @@ fn payload(
         _ => None,
     };
     let dir = tempfile::Builder::new()
-        .prefix("wasiprobe-pybrowser-")
+        .prefix(&wasiprobe_util::scratch::prefix("pybrowser"))
         .tempdir()?;
     super::regrtest::deploy_root(py, dir.path())?;
     if let Some(plan) = plan {
@@ -345,7 +345,7 @@ fn start(
     opts: &RunOptions,
 ) -> StartupRun {
     let scratch = match tempfile::Builder::new()
-        .prefix("wasiprobe-pybrowser-scratch-")
+        .prefix(&wasiprobe_util::scratch::prefix("pybrowser-scratch"))
         .tempdir()
     {
         Ok(d) => d,

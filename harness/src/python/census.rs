@@ -134,7 +134,7 @@ pub fn py_run(
     opts: &RunOptions,
 ) -> Result<PyRun> {
     let dir = tempfile::Builder::new()
-        .prefix("wasiprobe-py-")
+        .prefix(&wasiprobe_util::scratch::prefix("py"))
         .tempdir_in(opts.scratch_root.clone().unwrap_or_else(std::env::temp_dir))?;
     let spec = super::spec_for(py, script, args, dir.path(), opts);
     let wasm = py.wasm.as_deref().context("no python.wasm")?;

@@ -105,7 +105,7 @@ fn list_tests(
     opts: &RunOptions,
 ) -> Result<Vec<String>> {
     let scratch = tempfile::Builder::new()
-        .prefix("wasiprobe-case-")
+        .prefix(&wasiprobe_util::scratch::prefix("case"))
         .tempdir()?;
     let spec = spec_for(
         py,
@@ -242,7 +242,10 @@ fn run_module(
     .map(|s| s.to_string())
     .collect();
     let reproduce = reproduce(py, &args, wall);
-    let scratch = match tempfile::Builder::new().prefix("wasiprobe-case-").tempdir() {
+    let scratch = match tempfile::Builder::new()
+        .prefix(&wasiprobe_util::scratch::prefix("case"))
+        .tempdir()
+    {
         Ok(s) => s,
         Err(e) => return error_run(module, format!("scratch directory: {e}"), reproduce),
     };
@@ -333,7 +336,10 @@ pub fn cells(
         evidence,
         duration_ms: ms,
     };
-    let scratch = match tempfile::Builder::new().prefix("wasiprobe-case-").tempdir() {
+    let scratch = match tempfile::Builder::new()
+        .prefix(&wasiprobe_util::scratch::prefix("case"))
+        .tempdir()
+    {
         Ok(s) => s,
         Err(e) => {
             return (

@@ -278,7 +278,7 @@ pub(crate) struct Scratch {
 
 pub(crate) fn scratch(s: &Suite, plan: &RunPlan) -> Result<Scratch, String> {
     let dir = tempfile::Builder::new()
-        .prefix("wasiprobe-testsuite-")
+        .prefix(&wasiprobe_util::scratch::prefix("testsuite"))
         .tempdir()
         .map_err(|e| format!("cannot create a scratch directory: {e}"))?;
     let copy =

@@ -39,7 +39,7 @@ impl Chromium {
     /// guest's whole run, as the page sends none while it runs).
     pub fn launch(exe: &Path, startup: Duration, idle: Duration) -> Result<Chromium> {
         let profile = tempfile::Builder::new()
-            .prefix("wasiprobe-chromium-")
+            .prefix(&wasiprobe_util::scratch::prefix("chromium"))
             .tempdir()?;
         let mut cmd = Command::new(exe);
         cmd.args(FLAGS)
@@ -53,6 +53,10 @@ impl Chromium {
         let mut child = cmd
             .spawn()
             .with_context(|| format!("starting {}", exe.display()))?;
+        // Not PR_SET_PDEATHSIG: the browser outlives the thread that starts it. A SIGKILLed
+        // harness leaves it to the sweep at the next start (its command line names its
+        // profile, a scratch directory of a dead owner).
+        wasiprobe_util::scratch::track(child.id());
         let stderr = child.stderr.take().expect("piped");
         let log = Arc::new(Mutex::new(VecDeque::new()));
         let (tx, rx) = mpsc::channel();
@@ -114,5 +118,6 @@ impl Drop for Chromium {
             libc::kill(-(self.child.id() as i32), libc::SIGKILL);
         }
         let _ = self.child.wait();
+        wasiprobe_util::scratch::untrack(self.child.id());
     }
 }

@@ -67,7 +67,7 @@ const P1: &str = "wasi_snapshot_preview1";
 /// Preview 1's EMFILE.
 /// How long past the wall limit (or a limit's stop request) the watchdog waits for the guest
 /// thread to come back before it abandons it.
-const WATCHDOG_GRACE: Duration = Duration::from_secs(2);
+const WATCHDOG_GRACE: Duration = Duration::from_millis(250);
 /// How often the watchdog repeats an interrupt: wasmer documents it as best effort (a signal
 /// that lands between two calls into the guest is lost).
 const INTERRUPT_RETRY: Duration = Duration::from_millis(20);

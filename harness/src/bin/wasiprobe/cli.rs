@@ -20,6 +20,11 @@ pub struct Cli {
     /// Use DIR for the SDK with this id: ID=DIR (repeatable).
     #[arg(long = "sdk-path", global = true, value_name = "ID=DIR")]
     pub sdk_paths: Vec<String>,
+    /// Read a report whose run did not finish (`diff`, `evidence`, `compare`, `report`,
+    /// `run --baseline`); without it such a report is refused (exit 2), since the cells it
+    /// lacks would read as gone rather than as failures. Every output says it is incomplete.
+    #[arg(long, global = true)]
+    pub accept_partial: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
 }

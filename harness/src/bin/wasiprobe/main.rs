@@ -25,6 +25,23 @@ fn main() {
         .with_target(false)
         .without_time()
         .init();
+    // What a SIGKILLed harness left (scratch directories, a browser) is removed first; SIGINT
+    // and SIGTERM kill this run's children and remove its scratch space before it exits.
+    let swept = wasiprobe_util::scratch::sweep();
+    if swept != Default::default() {
+        tracing::info!(
+            "removed what a killed wasiprobe left: {} scratch directories, {} processes",
+            swept.dirs,
+            swept.processes
+        );
+    }
+    if let Err(e) = ctrlc::set_handler(|| {
+        wasiprobe_util::scratch::on_signal();
+        eprintln!("wasiprobe: stopped by a signal; children killed, scratch space removed");
+        std::process::exit(wasiprobe::exit::SIGNALLED);
+    }) {
+        tracing::warn!("no signal handler: {e}");
+    }
     let cli = cli::Cli::parse();
     let code = match cmd::dispatch(cli) {
         Ok(code) => code,

@@ -53,7 +53,14 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
                 )
                 .into());
             }
-            return reports::python_evidence(report, branch, locked, candidate, *json);
+            return reports::python_evidence(
+                report,
+                branch,
+                locked,
+                candidate,
+                *json,
+                cli.accept_partial,
+            );
         }
         Cmd::Evidence {
             report,
@@ -62,14 +69,25 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             python: None,
             json,
             html,
-        } => return reports::evidence(report, locked, candidate, *json, html.as_deref()),
-        Cmd::Diff { old, new, json } => return reports::diff(old, new, *json),
-        Cmd::Report { report, sdk, out } => return reports::report(report, sdk, out.as_deref()),
+        } => {
+            return reports::evidence(
+                report,
+                locked,
+                candidate,
+                *json,
+                html.as_deref(),
+                cli.accept_partial,
+            )
+        }
+        Cmd::Diff { old, new, json } => return reports::diff(old, new, *json, cli.accept_partial),
+        Cmd::Report { report, sdk, out } => {
+            return reports::report(report, sdk, out.as_deref(), cli.accept_partial)
+        }
         Cmd::Compare {
             report,
             reference,
             json,
-        } => return reports::compare(report, reference, *json),
+        } => return reports::compare(report, reference, *json, cli.accept_partial),
         Cmd::Merge { shards, out } => return reports::merge(shards, out),
         Cmd::History {
             cmd: HistoryCmd::Add { report, db },
@@ -86,7 +104,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     }
     let project = Project::load(&cli.root, cli.matrix.as_deref())?;
     match cli.cmd {
-        Cmd::Run(a) => run_cmd::run(&project, popts, a),
+        Cmd::Run(a) => run_cmd::run(&project, popts, a, cli.accept_partial),
         Cmd::Sdk { cmd } => sdk::sdk_cmd(&project, &popts, cmd),
         Cmd::Python {
             cmd:

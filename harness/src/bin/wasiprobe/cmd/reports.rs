@@ -7,24 +7,66 @@ use wasiprobe::report::Report;
 use wasiprobe::run::UsageError;
 use wasiprobe_util as util;
 
+/// Loads the reports a decision is drawn from, refusing an incomplete one unless accepted;
+/// the notes of the accepted ones go with the output.
+fn gated(paths: &[&std::path::Path], accept: bool) -> Result<(Vec<Report>, Vec<String>)> {
+    let mut reports = Vec::new();
+    let mut notes = Vec::new();
+    for p in paths {
+        let (r, note) = wasiprobe::report::load_gated(p, accept)?;
+        reports.push(r);
+        notes.extend(note);
+    }
+    Ok((reports, notes))
+}
+
+/// Prints an analysis, saying first that an input was incomplete: in the text, and as
+/// `incomplete_inputs` in the JSON.
+fn emit(json: Option<serde_json::Value>, text: impl FnOnce() -> String, notes: &[String]) {
+    match json {
+        Some(mut v) => {
+            if !notes.is_empty() {
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("incomplete_inputs".into(), serde_json::json!(notes));
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        None => {
+            for n in notes {
+                println!("WARNING: {n}");
+            }
+            print!("{}", text());
+        }
+    }
+    for n in notes {
+        eprintln!("wasiprobe: warning: {n}");
+    }
+}
+
 pub fn evidence(
     report: &std::path::Path,
     locked: &str,
     candidate: &str,
     json: bool,
     html: Option<&std::path::Path>,
+    accept: bool,
 ) -> Result<i32> {
-    let r = wasiprobe::report::load(report)?;
-    let e = wasiprobe::render::evidence(&r, locked, candidate).map_err(UsageError)?;
+    let (rs, notes) = gated(&[report], accept)?;
+    let e = wasiprobe::render::evidence(&rs[0], locked, candidate).map_err(UsageError)?;
     if let Some(path) = html {
-        let page = wasiprobe_reports::evidence_html(&serde_json::to_value(&e)?)?;
+        let mut v = serde_json::to_value(&e)?;
+        if let (Some(o), false) = (v.as_object_mut(), notes.is_empty()) {
+            o.insert("incomplete_inputs".into(), serde_json::json!(notes));
+        }
+        let page = wasiprobe_reports::evidence_html(&v)?;
         util::atomic_write(path, page.as_bytes())?;
     }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&e)?);
-    } else {
-        print!("{}", wasiprobe::render::evidence_markdown(&e));
-    }
+    emit(
+        json.then(|| serde_json::to_value(&e)).transpose()?,
+        || wasiprobe::render::evidence_markdown(&e),
+        &notes,
+    );
     Ok(if e.breaking() > 0 {
         exit::FAILURES
     } else {
@@ -38,15 +80,16 @@ pub fn python_evidence(
     locked: &str,
     candidate: &str,
     json: bool,
+    accept: bool,
 ) -> Result<i32> {
-    let r = wasiprobe::report::load(report)?;
-    let e =
-        wasiprobe::render::python_evidence(&r, branch, locked, candidate).map_err(UsageError)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&e)?);
-    } else {
-        print!("{}", wasiprobe::render::python_evidence_markdown(&e));
-    }
+    let (rs, notes) = gated(&[report], accept)?;
+    let e = wasiprobe::render::python_evidence(&rs[0], branch, locked, candidate)
+        .map_err(UsageError)?;
+    emit(
+        json.then(|| serde_json::to_value(&e)).transpose()?,
+        || wasiprobe::render::python_evidence_markdown(&e),
+        &notes,
+    );
     Ok(if e.breaking() > 0 {
         exit::FAILURES
     } else {
@@ -54,14 +97,14 @@ pub fn python_evidence(
     })
 }
 
-pub fn diff(old: &std::path::Path, new: &std::path::Path, json: bool) -> Result<i32> {
-    let (a, b) = (wasiprobe::report::load(old)?, wasiprobe::report::load(new)?);
-    let d = wasiprobe::render::diff(&a, &b);
-    if json {
-        println!("{}", serde_json::to_string_pretty(&d)?);
-    } else {
-        print!("{}", wasiprobe::render::diff_text(&d));
-    }
+pub fn diff(old: &std::path::Path, new: &std::path::Path, json: bool, accept: bool) -> Result<i32> {
+    let (rs, notes) = gated(&[old, new], accept)?;
+    let d = wasiprobe::render::diff(&rs[0], &rs[1]);
+    emit(
+        json.then(|| serde_json::to_value(&d)).transpose()?,
+        || wasiprobe::render::diff_text(&d),
+        &notes,
+    );
     Ok(if d.regressions() > 0 {
         exit::FAILURES
     } else {
@@ -69,9 +112,18 @@ pub fn diff(old: &std::path::Path, new: &std::path::Path, json: bool) -> Result<
     })
 }
 
-pub fn report(report: &std::path::Path, sdk: &str, out: Option<&std::path::Path>) -> Result<i32> {
-    let r = wasiprobe::report::load(report)?;
-    let f = wasiprobe::render::for_sdk(&r, sdk).map_err(UsageError)?;
+pub fn report(
+    report: &std::path::Path,
+    sdk: &str,
+    out: Option<&std::path::Path>,
+    accept: bool,
+) -> Result<i32> {
+    // The per-SDK report keeps `complete: false`, so its Markdown and dashboard say "partial".
+    let (rs, notes) = gated(&[report], accept)?;
+    for n in &notes {
+        eprintln!("wasiprobe: warning: {n}");
+    }
+    let f = wasiprobe::render::for_sdk(&rs[0], sdk).map_err(UsageError)?;
     let md = wasiprobe::render::sdk_markdown(&f, sdk);
     match out {
         Some(dir) => {
@@ -87,14 +139,14 @@ pub fn report(report: &std::path::Path, sdk: &str, out: Option<&std::path::Path>
     })
 }
 
-pub fn compare(report: &std::path::Path, reference: &str, json: bool) -> Result<i32> {
-    let r = wasiprobe::report::load(report)?;
-    let c = wasiprobe::render::compare_runtimes(&r, reference).map_err(UsageError)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&c)?);
-    } else {
-        print!("{}", wasiprobe::render::comparison_markdown(&c));
-    }
+pub fn compare(report: &std::path::Path, reference: &str, json: bool, accept: bool) -> Result<i32> {
+    let (rs, notes) = gated(&[report], accept)?;
+    let c = wasiprobe::render::compare_runtimes(&rs[0], reference).map_err(UsageError)?;
+    emit(
+        json.then(|| serde_json::to_value(&c)).transpose()?,
+        || wasiprobe::render::comparison_markdown(&c),
+        &notes,
+    );
     Ok(if c.differences.is_empty() {
         exit::OK
     } else {

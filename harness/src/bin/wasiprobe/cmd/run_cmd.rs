@@ -8,12 +8,18 @@ use wasiprobe::provision::{self};
 use wasiprobe::run::{self, Project, RunOptions};
 use wasiprobe_runtimes::Limits;
 
-pub fn run(project: &Project, popts: provision::Options, a: RunArgs) -> Result<i32> {
-    // Read the baseline first: a bad one is a usage error before anything runs.
+pub fn run(
+    project: &Project,
+    popts: provision::Options,
+    a: RunArgs,
+    accept_partial: bool,
+) -> Result<i32> {
+    // Read the baseline first: a bad one (or an incomplete one, unless accepted) is a usage
+    // error before anything runs.
     let baseline = a
         .baseline
         .as_deref()
-        .map(wasiprobe::report::load)
+        .map(|p| wasiprobe::report::load_gated(p, accept_partial))
         .transpose()?;
     let opts = RunOptions {
         sdks: a.sdks,
@@ -81,7 +87,11 @@ pub fn run(project: &Project, popts: provision::Options, a: RunArgs) -> Result<i
         return Ok(exit::USAGE);
     }
     let regressions = match &baseline {
-        Some(base) => {
+        Some((base, note)) => {
+            if let Some(n) = note {
+                println!("WARNING: {n}");
+                eprintln!("wasiprobe: warning: {n}");
+            }
             let d = wasiprobe::render::diff(base, &report);
             println!(
                 "against the baseline:\n{}",
