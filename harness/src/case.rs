@@ -46,8 +46,9 @@ impl RunRecord {
 
 /// A fresh case root holding an empty `scratch/`, plus the case's fixture when it has one.
 pub(crate) fn case_root(case: &Case, opts: &RunOptions) -> Result<tempfile::TempDir> {
+    let prefix = wasiprobe_util::scratch::prefix("case");
     let mut b = tempfile::Builder::new();
-    b.prefix(&wasiprobe_util::scratch::prefix("case"));
+    b.prefix(&prefix);
     let root = match &opts.scratch_root {
         Some(r) => b.tempdir_in(r)?,
         None => b.tempdir()?,

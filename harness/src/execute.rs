@@ -68,18 +68,23 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
             tracing::warn!("sdk {sdk}: libc facts: {e}");
         }
     }
+    let todo: Vec<(&Provisioned, &Probe)> = sdks
+        .iter()
+        .filter(|s| s.is_ready())
+        .flat_map(|s| needed.iter().map(move |p| (s, *p)))
+        .collect();
+    let progress = crate::progress::Progress::new("builds", todo.len());
     let builds: Vec<BuildResult> = pool.install(|| {
-        sdks.iter()
-            .filter(|s| s.is_ready())
-            .flat_map(|s| needed.iter().map(move |p| (s, *p)))
-            .collect::<Vec<_>>()
-            .into_par_iter()
+        todo.into_par_iter()
             .map(|(s, p)| {
+                progress.running(&format!("{} {}", s.spec.id, p.name));
                 let r = build_probe(&cache, s, p, libc_facts.get(&s.spec.id), opts);
+                progress.done(1);
                 ((s.spec.id.clone(), p.name.clone()), r)
             })
             .collect()
     });
+    drop(progress);
 
     if opts.fetch {
         for r in &project.matrix.runtimes {
@@ -253,10 +258,19 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     // The first cells are written at once, the rest at most every two seconds: a run killed
     // while its first slow guest runs still leaves what it measured before.
     let shared = Mutex::new((report.clone(), None::<Instant>));
+    let progress =
+        crate::progress::Progress::new("cells", jobs.iter().map(|j| j.checks.len()).sum());
     let cells: Vec<Cell> = pool.install(|| {
         jobs.par_iter()
             .flat_map_iter(|job| {
+                progress.running(&format!(
+                    "{}::{}::{}",
+                    job.sdk.spec.id,
+                    runtimes[job.runtime].name(),
+                    job.checks[0].probe()
+                ));
                 let cells = run_job(job, runtimes[job.runtime].as_ref(), opts);
+                progress.done(cells.len());
                 // Write what is measured so far, at most every two seconds, so a killed run
                 // leaves a readable partial report.
                 let mut g = shared.lock().unwrap();
@@ -272,6 +286,7 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
             })
             .collect()
     });
+    drop(progress);
     report.results.extend(cells);
     let rts: Vec<&dyn Runtime> = runtimes.iter().map(|r| r.as_ref()).collect();
     let (py_cells, py_reports) = crate::python::execute(project, &rts, opts, &pool);

@@ -12,6 +12,7 @@ pub mod case;
 pub mod dark;
 pub mod execute;
 pub mod plan;
+pub mod progress;
 pub mod python;
 mod resume;
 pub mod run;

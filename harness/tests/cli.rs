@@ -1242,7 +1242,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// The pids of the processes whose parent is `parent` (from /proc/PID/stat's fourth field).
-fn children_of(parent: u32) -> Vec<u32> {
+fn node_children_of(parent: u32) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
@@ -1251,7 +1251,10 @@ fn children_of(parent: u32) -> Vec<u32> {
             let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
             let after = stat.rsplit_once(')')?.1;
             let ppid: u32 = after.split_whitespace().nth(1)?.parse().ok()?;
-            (ppid == parent).then_some(pid)
+            // Node only: the harness's other children (the compiler of a cold build) are not
+            // the guests this test is about.
+            let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+            (ppid == parent && comm.trim() == "node").then_some(pid)
         })
         .collect()
 }
@@ -1305,7 +1308,7 @@ fn children_and_scratch_space_do_not_outlive_a_killed_harness() {
             .unwrap();
         let t0 = std::time::Instant::now();
         let nodes = loop {
-            let kids = children_of(harness.id());
+            let kids = node_children_of(harness.id());
             if !kids.is_empty() {
                 break kids;
             }
@@ -1317,6 +1320,11 @@ fn children_and_scratch_space_do_not_outlive_a_killed_harness() {
             assert!(t0.elapsed().as_secs() < 120, "node never started");
             std::thread::sleep(std::time::Duration::from_millis(20));
         };
+        // What must not outlive the harness is there now: without it the test proves nothing.
+        assert!(
+            !scratch_left(tmp.path()).is_empty(),
+            "{name}: no scratch space"
+        );
         // SAFETY: a signal to the child this test started.
         unsafe {
             libc::kill(harness.id() as i32, sig);

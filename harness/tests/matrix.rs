@@ -148,6 +148,9 @@ struct Finding {
     /// The runtime it is seen on; every runtime when absent (a defect of the toolchain).
     #[serde(default)]
     runtime: Option<String>,
+    /// Or the runtimes it is seen on, when it is the same on several (the browser rows).
+    #[serde(default)]
+    runtimes: Vec<String>,
     check: String,
     /// The verdict the cell must have; `fail` when absent (a runtime that hangs or traps on a
     /// probe is a `timeout` or `trap`).
@@ -158,6 +161,11 @@ struct Finding {
     /// defects in one check).
     #[serde(default)]
     also: Vec<String>,
+    /// A finding that is sampled rather than certain (a timer that is early in some of its
+    /// samples): the cell may pass; when it does not, it must fail with the listed problems and
+    /// nothing else, like any other finding.
+    #[serde(default)]
+    sometimes: bool,
     #[allow(dead_code)]
     why: String,
 }
@@ -180,7 +188,15 @@ impl Finding {
     fn applies(&self, sdk: &str, runtime: &str, check: &str) -> bool {
         self.sdk == sdk
             && self.check == check
-            && self.runtime.as_deref().is_none_or(|r| r == runtime)
+            && match (&self.runtime, self.runtimes.is_empty()) {
+                (Some(r), _) => r == runtime,
+                (None, false) => self.runtimes.iter().any(|r| r == runtime),
+                (None, true) => true,
+            }
+    }
+
+    fn names_a_runtime(&self) -> bool {
+        self.runtime.is_some() || !self.runtimes.is_empty()
     }
 }
 
@@ -190,7 +206,7 @@ fn known_finding(sdk: &str, runtime: &str, check: &str) -> Option<Finding> {
         .into_iter()
         .filter(|f| f.applies(sdk, runtime, check))
         .collect();
-    let specific = all.iter().position(|f| f.runtime.is_some());
+    let specific = all.iter().position(|f| f.names_a_runtime());
     all.into_iter().nth(specific.unwrap_or(0))
 }
 
@@ -216,6 +232,7 @@ fn cell(ctx: &Ctx, sdk: &Provisioned, runtime: &str, check_name: &str) -> Result
     let (verdict, evidence) = judged(&rec, check.as_ref())?;
     let known = known_finding(&sdk.spec.id, runtime, check_name);
     match known {
+        Some(f) if f.sometimes && verdict == Verdict::Pass => Ok(()),
         Some(f)
             if verdict != f.verdict
                 || !evidence.to_string().contains(&f.contains)

@@ -113,6 +113,21 @@ impl Report {
         self.summary = m;
     }
 
+    /// The toolchains that were declared but not there: their cells are all `unavailable` for
+    /// the same reason, so outputs say it once per toolchain and keep their tables for what ran.
+    pub fn absent_sdks(&self) -> Vec<&crate::sdk::Provisioned> {
+        self.sdks.iter().filter(|s| !s.is_ready()).collect()
+    }
+
+    /// Whether a cell is one of an absent toolchain's (said once, not per cell).
+    pub fn of_absent_sdk(&self, c: &Cell) -> bool {
+        c.verdict == Verdict::Unavailable
+            && self
+                .sdks
+                .iter()
+                .any(|s| s.spec.id == c.sdk && !s.is_ready())
+    }
+
     pub fn has_failures(&self) -> bool {
         self.results.iter().any(|c| c.verdict.is_failure())
     }

@@ -149,6 +149,19 @@ impl Provisioned {
     pub fn is_ready(&self) -> bool {
         self.status == Status::Ready
     }
+
+    /// The command that would make an unavailable toolchain available: an official SDK cannot
+    /// be fetched here, so it is given by path (or by URL and sha256 in the matrix); every
+    /// other kind is provisioned by `sdk fetch`.
+    pub fn remedy(&self) -> String {
+        let id = &self.spec.id;
+        match self.spec.kind {
+            Kind::WasiSdk | Kind::Path => format!(
+                "give its directory with `--sdk-path {id}=DIR`, or `url` and `sha256` in sdk-matrix.toml"
+            ),
+            _ => format!("`wasiprobe sdk fetch {id}`"),
+        }
+    }
 }
 
 /// One line on where a toolchain's libc comes from, so that no reader takes a stand-in for an

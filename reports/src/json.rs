@@ -83,20 +83,26 @@ pub fn table(r: &Report) -> String {
         Verdict::Unavailable,
     ];
     let mut rows: BTreeMap<(String, String), BTreeMap<Verdict, usize>> = BTreeMap::new();
-    for c in &r.results {
+    for c in r.results.iter().filter(|c| !r.of_absent_sdk(c)) {
         *rows
             .entry((c.sdk.clone(), c.runtime.clone()))
             .or_default()
             .entry(c.verdict)
             .or_default() += 1;
     }
-    let mut out = format!("{:<20} {:<10}", "sdk", "runtime");
+    let w = rows
+        .keys()
+        .map(|(_, rt)| rt.len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    let mut out = format!("{:<20} {:<w$}", "sdk", "runtime");
     for v in verdicts {
         out += &format!(" {:>7}", short(v));
     }
     out.push('\n');
     for ((sdk, rt), counts) in &rows {
-        out += &format!("{sdk:<20} {rt:<10}");
+        out += &format!("{sdk:<20} {rt:<w$}");
         for v in verdicts {
             match counts.get(&v) {
                 Some(n) => out += &format!(" {n:>7}"),
@@ -106,7 +112,11 @@ pub fn table(r: &Report) -> String {
         out.push('\n');
     }
     let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for c in r.results.iter().filter(|c| c.verdict != Verdict::Pass) {
+    for c in r
+        .results
+        .iter()
+        .filter(|c| c.verdict != Verdict::Pass && !r.of_absent_sdk(c))
+    {
         let why = one_line(&c.evidence);
         notes
             .entry(format!("{} {}", c.verdict.as_str(), why))
@@ -120,6 +130,22 @@ pub fn table(r: &Report) -> String {
             keys.join(", ")
         };
         out += &format!("  {why}\n    {shown}\n");
+    }
+    out += &absent_lines(r);
+    out
+}
+
+/// One line per toolchain that was not there: why, and what would make it available.
+pub fn absent_lines(r: &Report) -> String {
+    let mut out = String::new();
+    for s in r.absent_sdks() {
+        let n = r.results.iter().filter(|c| c.sdk == s.spec.id).count();
+        out += &format!(
+            "sdk {} unavailable ({n} cells not run): {}; to run it: {}\n",
+            s.spec.id,
+            s.reason.as_deref().unwrap_or("no reason recorded"),
+            s.remedy()
+        );
     }
     out
 }

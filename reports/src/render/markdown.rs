@@ -48,6 +48,13 @@ pub fn markdown(r: &Report) -> String {
                 .replace('|', " ")
         );
     }
+    let absent = r.absent_sdks();
+    if !absent.is_empty() {
+        out += "\nNot run, and left out of the tables below:\n\n";
+        for s in absent {
+            out += &format!("- **{}**: {}\n", s.spec.id, s.remedy());
+        }
+    }
     if r.runtimes.len() > 1 {
         out += &runtimes_markdown(r);
         let reference = r
@@ -61,7 +68,7 @@ pub fn markdown(r: &Report) -> String {
     }
     out += "\n## Verdicts (sdk × runtime × area)\n\n| sdk | runtime | area | pass | not pass |\n|---|---|---|---|---|\n";
     let mut grid: BTreeMap<(&str, &str, &str), (usize, Vec<String>)> = BTreeMap::new();
-    for c in &r.results {
+    for c in r.results.iter().filter(|c| !r.of_absent_sdk(c)) {
         let e = grid.entry((&c.sdk, &c.runtime, &c.area)).or_default();
         if c.verdict == Verdict::Pass {
             e.0 += 1;

@@ -426,3 +426,68 @@ mod python_evidence_pack {
         assert!(err.contains("3.13.5 × a"), "{err}");
     }
 }
+
+/// An absent toolchain is said once (why, and what would make it available), not as a row of
+/// `unavailable` cells in every table; what ran keeps its rows.
+#[test]
+fn an_absent_sdk_is_said_once_and_kept_out_of_the_tables() {
+    use wasiprobe_model::sdk::{Kind, Provisioned, SdkSpec};
+    let mut r = report(&[("a", Verdict::Pass), ("b", Verdict::Fail)]);
+    let spec = |id: &str, kind| SdkSpec {
+        id: id.into(),
+        kind,
+        version: None,
+        cpython: vec![],
+        llvm: None,
+        wasi_libc: None,
+        url: None,
+        sha256: None,
+        packages: vec![],
+        cc: None,
+        sysroot: None,
+        target: "wasm32-wasi".into(),
+        cflags: vec![],
+        suite: None,
+        package: None,
+        compiler: None,
+        snapshot: None,
+        provenance: None,
+    };
+    r.sdks.push(Provisioned::unavailable(
+        &spec("wasi-sdk-24", Kind::WasiSdk),
+        "no official tarball here".into(),
+    ));
+    let absent: Vec<Cell> = (0..23)
+        .map(|i| Cell {
+            sdk: "wasi-sdk-24".into(),
+            runtime: "wasmtime".into(),
+            probe: "p".into(),
+            check: format!("c{i}"),
+            area: format!("area{}", i % 5),
+            verdict: Verdict::Unavailable,
+            evidence: json!({ "reason": "no official tarball here" }),
+            duration_ms: 0.0,
+        })
+        .collect();
+    r.results.extend(absent);
+    r.summarize();
+
+    let t = crate::json::table(&r);
+    assert_eq!(
+        t.lines().filter(|l| l.contains("wasi-sdk-24")).count(),
+        1,
+        "{t}"
+    );
+    assert!(t.contains("sdk wasi-sdk-24 unavailable (23 cells not run): no official tarball here; to run it: give its directory with `--sdk-path wasi-sdk-24=DIR`"), "{t}");
+    // What ran keeps its row and its failure note (the negative control: nothing else is hidden).
+    assert!(t.contains("zig-0.13"), "{t}");
+    assert!(t.contains("b went wrong"), "{t}");
+
+    let md = markdown(&r);
+    let grid = md.split("## Verdicts").nth(1).unwrap();
+    assert!(!grid.contains("wasi-sdk-24"), "{md}");
+    assert!(grid.contains("| zig-0.13 | wasmtime | a |"), "{md}");
+    assert!(md.contains("- **wasi-sdk-24**: give its directory"), "{md}");
+    // The report itself keeps every cell: nothing measured (or not) is dropped.
+    assert_eq!(r.results.len(), 25);
+}

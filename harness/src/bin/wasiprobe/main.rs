@@ -21,7 +21,7 @@ fn main() {
                 // them on purpose, and its verdicts already say what came back.
                 .unwrap_or_else(|_| "info,wasmtime_wasi=error".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(wasiprobe::progress::LogWriter)
         .with_target(false)
         .without_time()
         .init();
