@@ -1251,10 +1251,12 @@ fn node_children_of(parent: u32) -> Vec<u32> {
             let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
             let after = stat.rsplit_once(')')?.1;
             let ppid: u32 = after.split_whitespace().nth(1)?.parse().ok()?;
-            // Node only: the harness's other children (the compiler of a cold build) are not
-            // the guests this test is about.
-            let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
-            (ppid == parent && comm.trim() == "node").then_some(pid)
+            // Node running a guest only: the harness's other children (the compiler of a cold
+            // build, `node --version` asked for the runtime's identity) are not what this test
+            // is about.
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let guest = String::from_utf8_lossy(&cmdline).contains("run-wasi");
+            (ppid == parent && guest).then_some(pid)
         })
         .collect()
 }

@@ -609,3 +609,119 @@ fn history_records_pass_rates_per_runtime_with_their_versions() {
         assert_eq!(cell["sdk"], "wasm32-wasip1");
     }
 }
+
+/// The attack of a test whose directory already holds a link leading out, and of a guest that
+/// makes one: node:wasi follows a link that is a directory on the way wherever it points, so it
+/// is never handed the first (skip, saying why); the second it refuses itself (its path_symlink
+/// answers ENOTCAPABLE for a target of ".."), as wasmtime refuses both. Nothing outside the
+/// test's directories changes. (The sentinel that would call a write there `security` is
+/// proved by the unit tests of `testsuite::execute`.)
+#[test]
+fn node_is_never_handed_a_link_leading_out() {
+    assert!(
+        Command::new("node").arg("--version").output().is_ok(),
+        "node is needed (scripts/test-deps)"
+    );
+    let d = tempfile::tempdir().unwrap();
+    let (suite, outside) = (d.path().join("suite"), d.path().join("outside"));
+    std::fs::create_dir_all(suite.join("fs.dir")).unwrap();
+    std::fs::create_dir_all(suite.join("clean.dir")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("victim.txt"), "keep").unwrap();
+    std::fs::write(suite.join("manifest.json"), r#"{"name": "escapes"}"#).unwrap();
+    std::os::unix::fs::symlink(&outside, suite.join("fs.dir/out")).unwrap();
+    // Opens NAME with O_CREAT|O_TRUNC (no lookup flags: the link is a directory on the way, which
+    // node:wasi leaves to the host to follow) and writes to it: exit 0 when that
+    // worked (it escaped), 2 when refused. A sandbox refuses: the tests expect exit 2.
+    let open_and_write = |name: &str, make_link: bool| {
+        let n = name.len();
+        format!(
+            r#"(module
+  (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_symlink" (func $symlink (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "{name}")
+  (data (i32.const 200) "..")
+  (data (i32.const 210) "up")
+  (data (i32.const 300) "pwned")
+  (func (export "_start")
+    {link}
+    (if (call $open (i32.const 3) (i32.const 0) (i32.const 64) (i32.const {n})
+          (i32.const 9) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 32))
+      (then (call $exit (i32.const 2))))
+    (i32.store (i32.const 0) (i32.const 300))
+    (i32.store (i32.const 4) (i32.const 5))
+    (drop (call $write (i32.load (i32.const 32)) (i32.const 0) (i32.const 1) (i32.const 16)))
+    (call $exit (i32.const 0))))"#,
+            link = if make_link {
+                "(drop (call $symlink (i32.const 200) (i32.const 2) (i32.const 3) (i32.const 210) (i32.const 2)))"
+            } else {
+                ""
+            }
+        )
+    };
+    for (test, wat, dir) in [
+        (
+            "given_link",
+            open_and_write("out/victim.txt", false),
+            "fs.dir",
+        ),
+        (
+            "made_link",
+            open_and_write("up/planted.txt", true),
+            "clean.dir",
+        ),
+    ] {
+        std::fs::write(
+            suite.join(format!("{test}.wasm")),
+            wat::parse_str(&wat).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            suite.join(format!("{test}.json")),
+            format!(r#"{{"dirs": ["{dir}"], "exit_code": 2}}"#),
+        )
+        .unwrap();
+    }
+    let o = wasiprobe(&[
+        s(&suite),
+        "--runtime",
+        "wasmtime",
+        "--runtime",
+        "node",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", text(&o.stdout), text(&o.stderr)));
+    let on = |rt: &str, test: &str| {
+        v["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["runtime"] == rt && t["test"] == test)
+            .unwrap_or_else(|| panic!("{rt} {test}: {v}"))
+            .clone()
+    };
+    let given = on("node", "given_link");
+    assert_eq!(given["outcome"], "skip", "{given}");
+    let why = given["reason"].as_str().unwrap();
+    assert!(
+        why.contains("out -> ") && why.contains("not a sandbox"),
+        "{why}"
+    );
+    let made = on("node", "made_link");
+    assert_eq!(made["outcome"], "pass", "{made}");
+    // The negative control: a sandbox is handed both, and refuses both.
+    for test in ["given_link", "made_link"] {
+        let w = on("wasmtime", test);
+        assert_eq!(w["outcome"], "pass", "{w}");
+    }
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(outside.join("victim.txt")).unwrap(),
+        "keep"
+    );
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1);
+}

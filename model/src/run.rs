@@ -128,6 +128,11 @@ pub struct Capabilities {
     pub isolation: String,
     /// Which fields of [`Limits`] it enforces.
     pub enforced_limits: Vec<String>,
+    /// It follows a symlink inside a preopen to wherever the link points: not a sandbox
+    /// (node:wasi, whose documentation says so). The harness never hands such a runtime a tree
+    /// with a link leading out of it, and judges a guest-made one as an escape.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follows_links_out: bool,
 }
 
 /// The names of every field of [`Limits`], as `Capabilities::enforced_limits` lists them.
@@ -172,6 +177,7 @@ impl Capabilities {
             interruption: interruption.into(),
             isolation: isolation.into(),
             enforced_limits: all_limits(),
+            follows_links_out: false,
         }
     }
 

@@ -137,6 +137,10 @@ impl Runtime for NodeRuntime {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             host_call_counting: true,
+            // node:wasi resolves paths on the host with Node's fs: its documentation says the
+            // module "does not provide the comprehensive file system security properties
+            // provided by some WASI runtimes".
+            follows_links_out: true,
             ..Capabilities::preview1("kill", "subprocess")
         }
     }

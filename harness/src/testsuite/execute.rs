@@ -158,8 +158,12 @@ pub fn execute(opts: &Options) -> Result<Run> {
                 let start = Instant::now();
                 let differences = run_one(rt, s, t, plan, opts);
                 let failed = !differences.is_empty();
+                let escaped = differences
+                    .iter()
+                    .any(|d| matches!(d, crate::testsuite::Difference::Escape { .. }));
                 TestResult {
                     outcome: match (failed, x.expected_fail) {
+                        _ if escaped => Verdict::Security,
                         (false, false) => Verdict::Pass,
                         (true, false) => Verdict::Fail,
                         (true, true) => Verdict::Xfail,
@@ -238,7 +242,7 @@ pub(crate) fn cannot_run(h: &Handle, name: &str, s: &Suite, p: &RunPlan) -> Opti
                      own; {name} runs it in-process"
                 ))
             } else {
-                None
+                refused_tree(h, name, s, p)
             }
         }
         Handle::Module(m) => {
@@ -305,6 +309,165 @@ pub(crate) fn scratch(s: &Suite, plan: &RunPlan) -> Result<Scratch, String> {
     Ok(Scratch { dir, root, dirs })
 }
 
+/// A runtime that follows links wherever they point (not a sandbox) is never handed a test
+/// whose directories hold a link leading out of them: the guest would reach the host through it.
+fn refused_tree(h: &Handle, name: &str, s: &Suite, p: &RunPlan) -> Option<String> {
+    let Handle::Whole(rt) = h else { return None };
+    if !rt.capabilities().follows_links_out {
+        return None;
+    }
+    let trees = p.root.iter().chain(&p.dirs).map(|d| s.dir.join(d));
+    let out: Vec<String> = trees.flat_map(|t| links_leading_out(&t)).collect();
+    (!out.is_empty()).then(|| {
+        format!(
+            "not handed to {name}: {} lead(s) out of the test's directories, and {name} follows \
+             links wherever they point (not a sandbox)",
+            out.join(", ")
+        )
+    })
+}
+
+/// The links under `tree` whose target, resolved on the host (through any links on the way,
+/// and for a dangling link as far as it exists), is outside `tree`: "a/b -> /etc".
+pub(crate) fn links_leading_out(tree: &Path) -> Vec<String> {
+    let Ok(root) = std::fs::canonicalize(tree) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![tree.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(ty) = e.file_type() else { continue };
+            if ty.is_dir() {
+                stack.push(e.path());
+            } else if ty.is_symlink() {
+                let Ok(target) = std::fs::read_link(e.path()) else {
+                    continue;
+                };
+                if !resolve(&d.join(&target), 0).is_some_and(|r| r.starts_with(&root)) {
+                    let rel = e
+                        .path()
+                        .strip_prefix(tree)
+                        .unwrap_or(&e.path())
+                        .to_path_buf();
+                    out.push(format!("{} -> {}", rel.display(), target.display()));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Where a path leads on the host: canonical when it exists; otherwise its longest existing
+/// ancestor, canonical, with the rest appended (a dangling link creates its target there).
+/// None when it cannot be told (a loop): treated as leading out.
+fn resolve(p: &Path, depth: u32) -> Option<std::path::PathBuf> {
+    if depth > 40 {
+        return None;
+    }
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return Some(c);
+    }
+    if let Ok(target) = std::fs::read_link(p) {
+        // A dangling link: where its target would be.
+        return resolve(&p.parent()?.join(target), depth + 1);
+    }
+    let parent = resolve(p.parent()?, depth + 1)?;
+    match p.file_name() {
+        Some(n) => Some(parent.join(n)),
+        // "..": the parent of what came before.
+        None => parent.parent().map(Path::to_path_buf),
+    }
+}
+
+/// The host side of a test's scratch directory outside the trees the guest is given: the
+/// directory around them and a sentinel file in it. A guest that changes any of it reached
+/// outside its preopens, whatever its exit code says.
+pub(crate) struct Surroundings {
+    listing: BTreeMap<std::path::PathBuf, Option<Vec<u8>>>,
+}
+
+const SENTINEL: &str = "wasiprobe-sentinel";
+
+impl Surroundings {
+    pub fn watch(sc: &Scratch) -> std::io::Result<Self> {
+        std::fs::write(
+            sc.dir.path().join(SENTINEL),
+            b"outside the guest's directories\n",
+        )?;
+        Ok(Surroundings {
+            listing: surroundings(sc),
+        })
+    }
+
+    /// What changed, as an escape (empty: nothing).
+    pub fn escapes(&self, sc: &Scratch) -> Vec<Difference> {
+        let now = surroundings(sc);
+        let mut changed: Vec<String> = self
+            .listing
+            .iter()
+            .filter(|(p, v)| now.get(*p) != Some(*v))
+            .map(|(p, _)| format!("{} changed or removed", p.display()))
+            .collect();
+        changed.extend(
+            now.keys()
+                .filter(|p| !self.listing.contains_key(*p))
+                .map(|p| format!("{} created", p.display())),
+        );
+        if changed.is_empty() {
+            return vec![];
+        }
+        vec![Difference::Escape {
+            message: format!(
+                "outside the test's directories, in the scratch directory around them: {}",
+                changed.join(", ")
+            ),
+        }]
+    }
+}
+
+/// Every entry of the scratch directory with its bytes (None for directories and links),
+/// leaving out the trees given to the guest.
+fn surroundings(sc: &Scratch) -> BTreeMap<std::path::PathBuf, Option<Vec<u8>>> {
+    let given: Vec<&Path> = sc
+        .root
+        .iter()
+        .map(|r| r.as_path())
+        .chain(sc.dirs.iter().map(|(h, _)| h.as_path()))
+        .collect();
+    let mut m = BTreeMap::new();
+    let mut stack = vec![sc.dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if given.contains(&p.as_path()) {
+                continue;
+            }
+            let rel = p.strip_prefix(sc.dir.path()).unwrap_or(&p).to_path_buf();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => {
+                    m.insert(rel, None);
+                    stack.push(p);
+                }
+                Ok(t) if t.is_file() => {
+                    m.insert(rel, Some(std::fs::read(&p).unwrap_or_default()));
+                }
+                _ => {
+                    m.insert(rel, None);
+                }
+            }
+        }
+    }
+    m
+}
+
 /// Runs one test in its own scratch directory; the differences from its specification
 /// (empty: it passed).
 pub(crate) fn run_one(
@@ -322,6 +485,31 @@ pub(crate) fn run_one(
         Ok(sc) => sc,
         Err(e) => return setup(e),
     };
+    // Watched for the runtimes the harness hosts; an adapter's CLI runs with the scratch
+    // directory as its working directory, where it may keep files of its own.
+    let watch = match h {
+        Handle::Whole(_) => match Surroundings::watch(&sc) {
+            Ok(w) => Some(w),
+            Err(e) => return setup(format!("cannot plant the sentinel: {e}")),
+        },
+        Handle::Module(_) => None,
+    };
+    let mut diffs = run_in(h, s, t, plan, opts, &sc);
+    if let Some(w) = watch {
+        diffs.extend(w.escapes(&sc));
+    }
+    diffs
+}
+
+fn run_in(
+    h: &Handle,
+    s: &Suite,
+    t: &TestCase,
+    plan: &RunPlan,
+    opts: &Options,
+    sc: &Scratch,
+) -> Vec<Difference> {
+    let setup = |message: String| vec![Difference::Setup { message }];
     match h {
         Handle::Whole(rt) => {
             let mut preopens: Vec<Preopen> = sc
@@ -430,4 +618,70 @@ pub(crate) fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn links_leading_out_are_found_however_they_are_spelt() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("tree");
+        std::fs::create_dir_all(tree.join("a/deep")).unwrap();
+        std::fs::write(tree.join("a/file"), "x").unwrap();
+        // Inside: relative, to a directory, dangling but inside, through another link.
+        symlink("file", tree.join("a/in")).unwrap();
+        symlink("../../a", tree.join("a/deep/up-in")).unwrap();
+        symlink("missing", tree.join("a/dangling-in")).unwrap();
+        symlink("deep/up-in/file", tree.join("a/via-link")).unwrap();
+        assert_eq!(links_leading_out(&tree), Vec::<String>::new());
+        // Outside: absolute, dotdot, dangling outside, and a dotdot that is only outside
+        // once a link on the way is followed (a lexical check says "inside").
+        symlink("/etc", tree.join("abs")).unwrap();
+        symlink("../../outside.txt", tree.join("a/dotdot")).unwrap();
+        symlink(d.path().join("new-file"), tree.join("a/dangling-out")).unwrap();
+        symlink(".", tree.join("a/self")).unwrap();
+        symlink("self/../..", tree.join("a/tricky")).unwrap();
+        let out = links_leading_out(&tree);
+        assert_eq!(
+            out,
+            [
+                "a/dangling-out -> ".to_string() + &d.path().join("new-file").display().to_string(),
+                "a/dotdot -> ../../outside.txt".into(),
+                "a/tricky -> self/../..".into(),
+                "abs -> /etc".into(),
+            ],
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn the_sentinel_sees_a_write_around_the_guests_directories_and_nothing_inside() {
+        let d = tempfile::tempdir().unwrap();
+        let sc = Scratch {
+            dir: tempfile::Builder::new().tempdir_in(d.path()).unwrap(),
+            root: None,
+            dirs: vec![],
+        };
+        let inside = sc.dir.path().join("dirs/fs");
+        std::fs::create_dir_all(&inside).unwrap();
+        let sc = Scratch {
+            dirs: vec![(inside.clone(), "fs".into())],
+            ..sc
+        };
+        let w = Surroundings::watch(&sc).unwrap();
+        std::fs::write(inside.join("allowed.txt"), "the guest's own").unwrap();
+        assert_eq!(w.escapes(&sc), vec![]);
+        std::fs::write(sc.dir.path().join("dirs/planted"), "escaped").unwrap();
+        let e = w.escapes(&sc);
+        assert!(
+            matches!(&e[..], [Difference::Escape { message }] if message.contains("dirs/planted created")),
+            "{e:?}"
+        );
+        std::fs::remove_file(sc.dir.path().join("dirs/planted")).unwrap();
+        std::fs::write(sc.dir.path().join(SENTINEL), "overwritten").unwrap();
+        assert!(matches!(&w.escapes(&sc)[..], [Difference::Escape { .. }]));
+    }
 }

@@ -49,7 +49,7 @@
 //!   WASI version or world the adapter does not list.
 //! - Expectation files (TOML; `filters.py` there): `version = 1` (optional), `[[suite]] name`,
 //!   `[[suite.test]] name` with `action = "skip"` and/or `expected = "pass" | "fail"`. Outcomes:
-//!   pass, fail, skip, xfail, xpass; fail and xpass fail the run. Several files combine.
+//!   pass, fail, skip, xfail, xpass, security; fail, xpass and security fail the run. Several files combine.
 //! - argv[0]: embedded runtimes give the guest `NAME.wasm`, as wasmtime's CLI does; adapters
 //!   give what their runtime gives.
 
@@ -227,15 +227,18 @@ pub enum Verdict {
     Skip,
     Xfail,
     Xpass,
+    /// The guest changed the host outside its directories, whatever the test expects.
+    Security,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 5] = [
+    pub const ALL: [Verdict; 6] = [
         Verdict::Pass,
         Verdict::Fail,
         Verdict::Skip,
         Verdict::Xfail,
         Verdict::Xpass,
+        Verdict::Security,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -244,11 +247,12 @@ impl Verdict {
             Verdict::Skip => "skip",
             Verdict::Xfail => "xfail",
             Verdict::Xpass => "xpass",
+            Verdict::Security => "security",
         }
     }
     /// Outcomes that fail a run, as `Outcome.is_failure` in the reference.
     pub fn is_failure(self) -> bool {
-        matches!(self, Verdict::Fail | Verdict::Xpass)
+        matches!(self, Verdict::Fail | Verdict::Xpass | Verdict::Security)
     }
 }
 
@@ -296,6 +300,12 @@ pub enum Difference {
     Network {
         message: String,
     },
+    /// The guest reached the host outside its directories (seen from the host side: the
+    /// scratch directory around them changed, or a link it made leads out on a runtime that
+    /// follows links).
+    Escape {
+        message: String,
+    },
 }
 
 impl std::fmt::Display for Difference {
@@ -333,6 +343,7 @@ impl std::fmt::Display for Difference {
             Difference::LoadError { message } => write!(f, "load error: {message}"),
             Difference::Setup { message } => write!(f, "setup: {message}"),
             Difference::Network { message } => write!(f, "network: {message}"),
+            Difference::Escape { message } => write!(f, "escape: {message}"),
         }
     }
 }

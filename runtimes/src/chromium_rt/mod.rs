@@ -306,6 +306,8 @@ impl Runtime for ChromiumRuntime {
             interruption: "kill".into(),
             isolation: "subprocess".into(),
             enforced_limits: crate::all_limits(),
+            // The guest's tree is in the page's memory: a link cannot lead to the host.
+            follows_links_out: false,
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {

@@ -121,7 +121,8 @@ pub enum Cmd {
         out: PathBuf,
     },
     /// Run test suites in the WebAssembly wasi-testsuite format (a directory with manifest.json,
-    /// NAME.wasm and NAME.json) on our runtimes, in parallel. Exit 1 on any fail or xpass.
+    /// NAME.wasm and NAME.json) on our runtimes, in parallel. Exit 1 on any fail, xpass or
+    /// security (the guest changed the host outside its directories).
     Testsuite(TestsuiteArgs),
     /// CPython-for-WASI: the stdlib footprint, an entry module's import closure and the strip
     /// plan (census on the embedded wasmtime).
