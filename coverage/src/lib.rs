@@ -150,7 +150,7 @@ pub fn analyze(wasm: &[u8]) -> Result<ImportReport, String> {
     // module needs, not whether some particular engine supports its code.
     let types = Validator::new_with_features(WasmFeatures::all())
         .validate_all(wasm)
-        .map_err(|e| format!("invalid wasm module: {e}"))?;
+        .map_err(|e| format!("invalid wasm module: {}", one_line(&e)))?;
 
     let mut p1_imported = Vec::new();
     let mut p1_unknown = Vec::new();
@@ -160,7 +160,7 @@ pub fn analyze(wasm: &[u8]) -> Result<ImportReport, String> {
     for payload in Parser::new(0).parse_all(wasm) {
         // Unreachable after a successful validation, but a parse error must
         // still never turn into a panic.
-        let payload = payload.map_err(|e| format!("invalid wasm module: {e}"))?;
+        let payload = payload.map_err(|e| format!("invalid wasm module: {}", one_line(&e)))?;
         match payload {
             Payload::ImportSection(section) => {
                 for import in section.into_imports() {
@@ -354,4 +354,13 @@ pub fn render_text(report: &ImportReport) -> String {
         report.p1_not_imported.join(", ")
     );
     s
+}
+
+/// wasmparser's messages can carry a pretty-printed array ("expected=[\n    0x0,\n…"): the
+/// cause on one line, as a terminal message should be.
+fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -168,6 +168,7 @@ fn corrupt_bytes_are_an_error_not_a_panic() {
     for bytes in cases {
         let err = analyze(bytes).expect_err("corrupt input must be rejected");
         assert!(err.starts_with("invalid wasm module:"), "{err}");
+        assert!(!err.contains('\n'), "one line: {err}");
     }
     // Structurally fine but invalid: a function body returning the wrong type.
     let bad = wat::parse_str(r#"(module (func (result i32) (i64.const 0)))"#).unwrap();

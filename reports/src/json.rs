@@ -29,6 +29,11 @@ pub fn load(path: &Path) -> Result<Report> {
 /// is accepted, the returned note must go with every output drawn from it.
 pub fn load_gated(path: &Path, accept_partial: bool) -> Result<(Report, Option<String>)> {
     let r = load(path)?;
+    if let Some(why) = duplicate_cell(&r) {
+        return Err(
+            wasiprobe_model::usage::UsageError(format!("{}: {why}", path.display())).into(),
+        );
+    }
     if r.complete {
         return Ok((r, None));
     }
@@ -45,6 +50,23 @@ pub fn load_gated(path: &Path, accept_partial: bool) -> Result<(Report, Option<S
         .into());
     }
     Ok((r, Some(format!("{what}; read with --accept-partial"))))
+}
+
+/// A cell that appears twice: a gate would compare one of the two at random, so such a file is
+/// refused (wasiprobe writes each cell once; overlapping shards are refused by `merge`).
+fn duplicate_cell(r: &Report) -> Option<String> {
+    let mut seen: BTreeMap<String, Verdict> = BTreeMap::new();
+    for c in &r.results {
+        if let Some(v) = seen.insert(c.key(), c.verdict) {
+            return Some(format!(
+                "the cell {} appears twice (verdicts {} and {}): not a report as wasiprobe writes it",
+                c.key(),
+                v.as_str(),
+                c.verdict.as_str()
+            ));
+        }
+    }
+    None
 }
 
 /// A report from its JSON form: another schema version is refused before anything is read,
@@ -177,5 +199,32 @@ fn one_line(e: &Value) -> String {
         format!("{}…", s.chars().take(160).collect::<String>())
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gate_refuses_a_report_with_a_cell_twice() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("report.json");
+        let mut r: Report = serde_json::from_str(include_str!("../baselines/wasmtime-48.0.8.json"))
+            .expect("the baseline");
+        write(&r, &path).unwrap();
+        // The negative control: the baseline as it is passes.
+        assert!(load_gated(&path, false).is_ok());
+        let mut again = r.results[0].clone();
+        again.verdict = if again.verdict == Verdict::Pass {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        r.results.push(again);
+        write(&r, &path).unwrap();
+        let e = load_gated(&path, true).unwrap_err();
+        assert!(e.is::<wasiprobe_model::usage::UsageError>(), "{e:#}");
+        assert!(e.to_string().contains("appears twice"), "{e:#}");
     }
 }

@@ -348,12 +348,14 @@ fn classify(
         Some(trap) => Termination::Trap {
             message: format!("{trap}\n{err:?}"),
         },
-        // Not a trap: the module could not be linked or had no `_start`.
+        // Not a trap: a host function failed (a proc_exit status past 125), or the module
+        // could not be linked or had no `_start`. The Debug print starts with the backtrace
+        // header here too; the root cause is what went wrong.
         None if host.started => Termination::Trap {
-            message: format!("{err:?}"),
+            message: format!("{}\n{err:?}", err.root_cause()),
         },
         None => Termination::LoadError {
-            message: format!("{err:?}"),
+            message: format!("{}\n{err:?}", err.root_cause()),
         },
     }
 }

@@ -281,6 +281,26 @@ fn a_trap_is_a_trap() {
     });
 }
 
+/// A host function that fails the guest (wasmtime-wasi refuses a proc_exit status past 125)
+/// says why on its first line, not "error while executing at wasm backtrace:".
+#[test]
+fn a_failing_host_call_names_its_cause_first() {
+    let rt = WasmtimeRuntime::new().unwrap();
+    let o = run_body(
+        &rt,
+        r#"(func (export "_start") (call $proc_exit (i32.const 200)))"#,
+        &spec(),
+    );
+    match o.termination {
+        Termination::Trap { message } => {
+            let first = message.lines().next().unwrap_or_default();
+            assert!(!first.contains("wasm backtrace"), "{message}");
+            assert!(first.contains("exit"), "{message}");
+        }
+        t => panic!("expected a trap, got {t:?}"),
+    }
+}
+
 #[test]
 fn open_files_are_limited_with_emfile() {
     each(Some("open_files"), |rt| {
