@@ -43,6 +43,30 @@ fn report(cells: &[(&str, Verdict)]) -> Report {
     r
 }
 
+/// A toolchain entry with nothing but its id and kind.
+fn spec(id: &str, kind: wasiprobe_model::sdk::Kind) -> wasiprobe_model::sdk::SdkSpec {
+    wasiprobe_model::sdk::SdkSpec {
+        id: id.into(),
+        kind,
+        version: None,
+        cpython: vec![],
+        llvm: None,
+        wasi_libc: None,
+        url: None,
+        sha256: None,
+        packages: vec![],
+        cc: None,
+        sysroot: None,
+        target: "wasm32-wasi".into(),
+        cflags: vec![],
+        suite: None,
+        package: None,
+        compiler: None,
+        snapshot: None,
+        provenance: None,
+    }
+}
+
 /// The same checks on wasmtime and on a second runtime "other" with the given verdicts.
 fn two_runtimes(here: &[(&str, Verdict)], there: &[(&str, Verdict)]) -> Report {
     let mut r = report(here);
@@ -163,31 +187,11 @@ fn diff_classifies_regressions_fixes_new_and_gone() {
 
 #[test]
 fn evidence_classifies_breaking_fixed_and_changed_facts() {
-    use wasiprobe_model::sdk::{Identity, Provisioned, Status};
-    use wasiprobe_model::sdk::{Kind, SdkSpec};
+    use wasiprobe_model::sdk::{Identity, Kind, Provisioned, Status};
     let mut r = report(&[]);
     for id in ["old", "new"] {
         r.sdks.push(Provisioned {
-            spec: SdkSpec {
-                id: id.into(),
-                kind: Kind::Zig,
-                version: None,
-                cpython: vec![],
-                llvm: None,
-                wasi_libc: None,
-                url: None,
-                sha256: None,
-                packages: vec![],
-                cc: None,
-                sysroot: None,
-                target: "wasm32-wasi".into(),
-                cflags: vec![],
-                suite: None,
-                package: None,
-                compiler: None,
-                snapshot: None,
-                provenance: None,
-            },
+            spec: spec(id, Kind::Zig),
             status: Status::Ready,
             reason: None,
             identity: Identity::default(),
@@ -431,28 +435,8 @@ mod python_evidence_pack {
 /// `unavailable` cells in every table; what ran keeps its rows.
 #[test]
 fn an_absent_sdk_is_said_once_and_kept_out_of_the_tables() {
-    use wasiprobe_model::sdk::{Kind, Provisioned, SdkSpec};
+    use wasiprobe_model::sdk::{Kind, Provisioned};
     let mut r = report(&[("a", Verdict::Pass), ("b", Verdict::Fail)]);
-    let spec = |id: &str, kind| SdkSpec {
-        id: id.into(),
-        kind,
-        version: None,
-        cpython: vec![],
-        llvm: None,
-        wasi_libc: None,
-        url: None,
-        sha256: None,
-        packages: vec![],
-        cc: None,
-        sysroot: None,
-        target: "wasm32-wasi".into(),
-        cflags: vec![],
-        suite: None,
-        package: None,
-        compiler: None,
-        snapshot: None,
-        provenance: None,
-    };
     r.sdks.push(Provisioned::unavailable(
         &spec("wasi-sdk-24", Kind::WasiSdk),
         "no official tarball here".into(),
