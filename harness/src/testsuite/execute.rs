@@ -468,6 +468,11 @@ fn surroundings(sc: &Scratch) -> BTreeMap<std::path::PathBuf, Option<Vec<u8>>> {
     m
 }
 
+/// A test that could not be set up, or whose runtime failed on its own side.
+fn setup(message: String) -> Vec<Difference> {
+    vec![Difference::Setup { message }]
+}
+
 /// Runs one test in its own scratch directory; the differences from its specification
 /// (empty: it passed).
 pub(crate) fn run_one(
@@ -480,7 +485,6 @@ pub(crate) fn run_one(
     if plan.no_run {
         return vec![];
     }
-    let setup = |message: String| vec![Difference::Setup { message }];
     let sc = match scratch(s, plan) {
         Ok(sc) => sc,
         Err(e) => return setup(e),
@@ -509,7 +513,6 @@ fn run_in(
     opts: &Options,
     sc: &Scratch,
 ) -> Vec<Difference> {
-    let setup = |message: String| vec![Difference::Setup { message }];
     match h {
         Handle::Whole(rt) => {
             let mut preopens: Vec<Preopen> = sc
