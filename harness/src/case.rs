@@ -46,13 +46,7 @@ impl RunRecord {
 
 /// A fresh case root holding an empty `scratch/`, plus the case's fixture when it has one.
 pub(crate) fn case_root(case: &Case, opts: &RunOptions) -> Result<tempfile::TempDir> {
-    let prefix = wasiprobe_util::scratch::prefix("case");
-    let mut b = tempfile::Builder::new();
-    b.prefix(&prefix);
-    let root = match &opts.scratch_root {
-        Some(r) => b.tempdir_in(r)?,
-        None => b.tempdir()?,
-    };
+    let root = wasiprobe_util::scratch::dir("case", opts.scratch_root.as_deref())?;
     std::fs::create_dir(root.path().join(SCRATCH_DIR))?;
     if let Some(name) = case.fixture {
         crate::checks::filesystem::fixture::create(name, root.path())

@@ -99,9 +99,7 @@ pub fn census(
     runtimes: &[&dyn Runtime],
     opts: &RunOptions,
 ) -> Result<BTreeMap<String, Census>> {
-    let dir = tempfile::Builder::new()
-        .prefix(&wasiprobe_util::scratch::prefix("dark"))
-        .tempdir()?;
+    let dir = wasiprobe_util::scratch::dir("dark", None)?;
     let mut out = BTreeMap::new();
     for f in features(root)? {
         let text = std::fs::read_to_string(&f.source)?;

@@ -239,9 +239,7 @@ impl Runtime for CliRuntime {
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
         match &self.spec.kind {
             CliKind::Adapter(_) => {
-                let dir = tempfile::Builder::new()
-                    .prefix(&wasiprobe_util::scratch::prefix("cli"))
-                    .tempdir()?;
+                let dir = wasiprobe_util::scratch::dir("cli", None)?;
                 let status = dir.path().join("status.json");
                 let mut cmd = adapter_command(&self.python, &self.program);
                 cmd.args(adapter::contract_args(module, spec))

@@ -149,9 +149,7 @@ impl Runtime for NodeRuntime {
         if let Some(o) = crate::host::memory::over_declared(module, spec)? {
             return Ok(o);
         }
-        let dir = tempfile::Builder::new()
-            .prefix(&wasiprobe_util::scratch::prefix("node"))
-            .tempdir()?;
+        let dir = wasiprobe_util::scratch::dir("node", None)?;
         let status = dir.path().join("status.json");
         let mut cmd = Command::new(&self.node);
         // Node 20 crashes (SIGSEGV) in node:wasi calls without it.

@@ -101,9 +101,7 @@ impl Runtime for WamrRuntime {
                  (capabilities say fault_injection: false)"
             );
         }
-        let dir = tempfile::Builder::new()
-            .prefix(&wasiprobe_util::scratch::prefix("wamr"))
-            .tempdir()?;
+        let dir = wasiprobe_util::scratch::dir("wamr", None)?;
         let spec_path = dir.path().join("spec.json");
         let result = dir.path().join("result.json");
         let module = std::path::absolute(module)?;

@@ -82,9 +82,7 @@ impl Runtime for WasmEdgeRuntime {
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
-        let dir = tempfile::Builder::new()
-            .prefix(&wasiprobe_util::scratch::prefix("wasmedge"))
-            .tempdir()?;
+        let dir = wasiprobe_util::scratch::dir("wasmedge", None)?;
         let spec_file = dir.path().join("spec.json");
         std::fs::write(&spec_file, serde_json::to_vec(spec)?)?;
         let status = dir.path().join("status.json");

@@ -271,9 +271,7 @@ fn build_ctx(
         ));
     let decoy = match has("preopen", "wrong-dir") {
         true => Some(
-            tempfile::Builder::new()
-                .prefix(&wasiprobe_util::scratch::prefix("decoy"))
-                .tempdir()?,
+            wasiprobe_util::scratch::dir("decoy", None)?,
         ),
         false => None,
     };

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 const PREFIX: &str = "wasiprobe-";
 
@@ -31,10 +31,48 @@ fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// `true` once [`on_signal`] has begun. Scratch directories are made under a read guard and the
+/// handler takes the write guard, so no directory appears between the handler's removal and the
+/// process's exit: a worker that asks after that point waits for the exit instead.
+static STOPPING: RwLock<bool> = RwLock::new(false);
+
+fn wait_for_exit() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// A new scratch directory `wasiprobe-KIND-PID.RANDOM` in the temp dir (or in `parent`), which
+/// [`on_signal`] removes and [`sweep`] can attribute. Every scratch directory is made here.
+pub fn dir(kind: &str, parent: Option<&Path>) -> std::io::Result<tempfile::TempDir> {
+    let stopping = STOPPING.read().unwrap_or_else(|e| e.into_inner());
+    if *stopping {
+        drop(stopping);
+        wait_for_exit();
+    }
+    let name = prefix(kind);
+    let mut b = tempfile::Builder::new();
+    b.prefix(&name);
+    match parent {
+        Some(p) => b.tempdir_in(p),
+        None => b.tempdir(),
+    }
+}
+
 static GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
-/// A child process group to kill if the harness is stopped by a signal.
+/// A child process group to kill if the harness is stopped by a signal. A group started after
+/// the handler ran is killed at once (its children also have `PR_SET_PDEATHSIG`).
 pub fn track(pgid: u32) {
+    let stopping = STOPPING.read().unwrap_or_else(|e| e.into_inner());
+    if *stopping {
+        // SAFETY: kill(2) on a process group this process just created.
+        unsafe {
+            libc::kill(-(pgid as i32), libc::SIGKILL);
+        }
+        drop(stopping);
+        wait_for_exit();
+    }
     GROUPS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -59,8 +97,10 @@ pub fn die_with_parent() -> std::io::Result<()> {
 }
 
 /// What the harness does when SIGINT or SIGTERM stops it: every tracked child group is killed
-/// and every scratch directory of this process removed.
+/// and every scratch directory of this process removed. Returns with the gate closed: no new
+/// scratch directory or child group appears before the caller exits.
 pub fn on_signal() {
+    *STOPPING.write().unwrap_or_else(|e| e.into_inner()) = true;
     let groups: Vec<i32> = GROUPS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -74,10 +114,21 @@ pub fn on_signal() {
         }
     }
     let me = std::process::id();
-    for dir in scratch_dirs() {
-        if dir.1 == me {
-            let _ = std::fs::remove_dir_all(&dir.0);
+    // A child killed a moment ago may still be closing files in its directory: a removal that
+    // raced it is tried again, for at most half a second.
+    for _ in 0..10 {
+        let mine: Vec<PathBuf> = scratch_dirs()
+            .into_iter()
+            .filter(|d| d.1 == me)
+            .map(|d| d.0)
+            .collect();
+        if mine.is_empty() {
+            break;
         }
+        for d in mine {
+            let _ = std::fs::remove_dir_all(&d);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

@@ -247,9 +247,7 @@ fn payload(
         ("stripped", Some(p)) => Some(p),
         _ => None,
     };
-    let dir = tempfile::Builder::new()
-        .prefix(&wasiprobe_util::scratch::prefix("pybrowser"))
-        .tempdir()?;
+    let dir = wasiprobe_util::scratch::dir("pybrowser", None)?;
     super::regrtest::deploy_root(py, dir.path())?;
     if let Some(plan) = plan {
         let lib = dir.path().join("Lib");
@@ -344,10 +342,7 @@ fn start(
     script: &str,
     opts: &RunOptions,
 ) -> StartupRun {
-    let scratch = match tempfile::Builder::new()
-        .prefix(&wasiprobe_util::scratch::prefix("pybrowser-scratch"))
-        .tempdir()
-    {
+    let scratch = match wasiprobe_util::scratch::dir("pybrowser-scratch", None) {
         Ok(d) => d,
         Err(e) => return failed(name, &format!("no scratch directory: {e}")),
     };

@@ -133,9 +133,7 @@ pub fn py_run(
     args: &[String],
     opts: &RunOptions,
 ) -> Result<PyRun> {
-    let dir = tempfile::Builder::new()
-        .prefix(&wasiprobe_util::scratch::prefix("py"))
-        .tempdir_in(opts.scratch_root.clone().unwrap_or_else(std::env::temp_dir))?;
+    let dir = wasiprobe_util::scratch::dir("py", opts.scratch_root.as_deref())?;
     let spec = super::spec_for(py, script, args, dir.path(), opts);
     let wasm = py.wasm.as_deref().context("no python.wasm")?;
     let o = rt.run(wasm, &spec)?;

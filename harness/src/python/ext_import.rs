@@ -94,10 +94,7 @@ pub fn judge(exited: Option<i32>, stdout: &str, on_host: Option<&str>) -> (Verdi
 
 pub fn cell(py: &PyProvisioned, rt: &dyn Runtime, opts: &RunOptions) -> Cell {
     let start = std::time::Instant::now();
-    let (verdict, evidence) = match tempfile::Builder::new()
-        .prefix(&wasiprobe_util::scratch::prefix("case"))
-        .tempdir()
-    {
+    let (verdict, evidence) = match wasiprobe_util::scratch::dir("case", None) {
         Err(e) => (Verdict::Error, json!({ "reason": e.to_string() })),
         Ok(scratch) => {
             let spec = super::spec_for(py, SCRIPT, &[], scratch.path(), opts);

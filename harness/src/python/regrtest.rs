@@ -104,9 +104,7 @@ fn list_tests(
     root: &Path,
     opts: &RunOptions,
 ) -> Result<Vec<String>> {
-    let scratch = tempfile::Builder::new()
-        .prefix(&wasiprobe_util::scratch::prefix("case"))
-        .tempdir()?;
+    let scratch = wasiprobe_util::scratch::dir("case", None)?;
     let spec = spec_for(
         py,
         root,
@@ -242,10 +240,7 @@ fn run_module(
     .map(|s| s.to_string())
     .collect();
     let reproduce = reproduce(py, &args, wall);
-    let scratch = match tempfile::Builder::new()
-        .prefix(&wasiprobe_util::scratch::prefix("case"))
-        .tempdir()
-    {
+    let scratch = match wasiprobe_util::scratch::dir("case", None) {
         Ok(s) => s,
         Err(e) => return error_run(module, format!("scratch directory: {e}"), reproduce),
     };
@@ -336,10 +331,7 @@ pub fn cells(
         evidence,
         duration_ms: ms,
     };
-    let scratch = match tempfile::Builder::new()
-        .prefix(&wasiprobe_util::scratch::prefix("case"))
-        .tempdir()
-    {
+    let scratch = match wasiprobe_util::scratch::dir("case", None) {
         Ok(s) => s,
         Err(e) => {
             return (

@@ -281,9 +281,7 @@ pub(crate) struct Scratch {
 }
 
 pub(crate) fn scratch(s: &Suite, plan: &RunPlan) -> Result<Scratch, String> {
-    let dir = tempfile::Builder::new()
-        .prefix(&wasiprobe_util::scratch::prefix("testsuite"))
-        .tempdir()
+    let dir = wasiprobe_util::scratch::dir("testsuite", None)
         .map_err(|e| format!("cannot create a scratch directory: {e}"))?;
     let copy =
         |what: &str, rel: &str, to: std::path::PathBuf| -> Result<std::path::PathBuf, String> {

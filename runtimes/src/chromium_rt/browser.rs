@@ -38,9 +38,7 @@ impl Chromium {
     /// Starts `exe` and connects to it; `idle` is how long the connection may see no event (a
     /// guest's whole run, as the page sends none while it runs).
     pub fn launch(exe: &Path, startup: Duration, idle: Duration) -> Result<Chromium> {
-        let profile = tempfile::Builder::new()
-            .prefix(&wasiprobe_util::scratch::prefix("chromium"))
-            .tempdir()?;
+        let profile = wasiprobe_util::scratch::dir("chromium", None)?;
         let mut cmd = Command::new(exe);
         cmd.args(FLAGS)
             .arg(format!("--user-data-dir={}", profile.path().display()))
