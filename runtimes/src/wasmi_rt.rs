@@ -469,43 +469,23 @@ fn install_poll_deadline(linker: &mut Linker<WHost>) -> Result<()> {
 }
 
 /// How long wasi-common's `poll_oneoff` would block on these subscriptions, when that is
-/// known: only clock subscriptions it accepts (a relative timeout on any clock when alone,
-/// else on realtime or monotonic; an absolute monotonic deadline). `None` for anything else,
-/// which returns at once with an error or waits on a descriptor (the watchdog's case).
-///
-/// Preview 1 layout: a subscription is 48 bytes (userdata u64 @0, tag u8 @8, clock id u32 @16,
-/// timeout u64 @24, precision u64 @32, flags u16 @40).
+/// known ([`crate::host::poll::clock_wait`]); an absolute deadline only on the monotonic clock,
+/// read as wasi-common does (since the context's creation).
 fn clock_wait(caller: &Caller<'_, WHost>, subs: u32, n: u32) -> Option<Duration> {
     let Some(Extern::Memory(m)) = caller.get_export("memory") else {
         return None;
     };
     let mem = m.data(caller);
-    let mut wait: Option<Duration> = None;
-    for i in 0..n {
-        let at = (subs as usize).checked_add(48 * i as usize)?;
-        let s = mem.get(at..at.checked_add(48)?)?;
-        if s[8] != 0 {
+    let bytes = mem.get(subs as usize..)?;
+    crate::host::poll::clock_wait(bytes, n as usize, |id| {
+        if id != 1 {
             return None;
         }
-        let id = u32::from_le_bytes(s[16..20].try_into().ok()?);
-        let timeout = u64::from_le_bytes(s[24..32].try_into().ok()?);
-        let abstime = s[40] & 1 == 1;
-        let w = match (abstime, id) {
-            (false, 0 | 1) => Duration::from_nanos(timeout),
-            (false, _) if n == 1 => Duration::from_nanos(timeout),
-            (true, 1) => {
-                let clock = caller.data().wasi.clocks.monotonic().ok()?;
-                let target = clock
-                    .creation_time
-                    .checked_add(Duration::from_nanos(timeout))?;
-                let now = clock.abs_clock.now(Duration::ZERO);
-                target.checked_duration_since(now).unwrap_or_default()
-            }
-            _ => return None,
-        };
-        wait = Some(wait.map_or(w, |x| x.min(w)));
-    }
-    wait
+        let clock = caller.data().wasi.clocks.monotonic().ok()?;
+        let now = clock.abs_clock.now(Duration::ZERO);
+        let since = now.checked_duration_since(clock.creation_time)?;
+        u64::try_from(since.as_nanos()).ok()
+    })
 }
 
 /// stdout/stderr as wasi-common sees them: a pipe (as its own in-memory `WritePipe`), whose

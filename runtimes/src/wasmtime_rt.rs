@@ -1,7 +1,8 @@
 //! Embedded wasmtime 48 with wasmtime-wasi's Preview 1, the default runtime.
 //!
-//! Limits: wall time by epoch interruption (for guest code) plus a watchdog (for guests blocked
-//! inside a host call, which epochs cannot interrupt); memory by a `ResourceLimiter` that traps;
+//! Limits: wall time by epoch interruption (for guest code); a guest that asks `poll_oneoff` to
+//! sleep past the deadline sleeps until the deadline and is stopped there (epochs cannot reach
+//! into a host call), and a watchdog gives up on any other host call that blocks; memory by a `ResourceLimiter` that traps;
 //! output by capped pipes that trap; open files by shadowing `path_open`/`fd_close`.
 
 use crate::host::{CappedBuf, ModuleCache, Stops};
@@ -62,6 +63,7 @@ impl EngineSet {
         // Counting first: the fd accounting and the liars shadow it and count their own calls.
         inject::install_call_counting(&mut linker)?;
         inject::install_fd_accounting(&mut linker)?;
+        inject::install_poll_deadline(&mut linker)?;
         Ok(EngineSet {
             engine,
             linker,

@@ -564,3 +564,82 @@ fn runs_from_a_rayon_pool_do_not_deadlock() {
         assert_eq!(codes, want);
     });
 }
+
+/// The embedded runtimes whose guests run on a thread of this process: a guest left asleep in
+/// a host call there would keep its store (its memories) until the process ends.
+fn in_process() -> Vec<Box<dyn Runtime>> {
+    runtimes()
+        .into_iter()
+        .filter(|rt| matches!(rt.name(), "wasmtime" | "wasmi"))
+        .collect()
+}
+
+/// A clock-only poll that would wake after the deadline is stopped inside the host at the
+/// deadline, and the run comes back through the store: its host-call counts are there, which a
+/// guest given up by the watchdog (its store abandoned on the guest thread) cannot report.
+#[test]
+fn a_guest_asleep_past_its_limit_is_stopped_in_the_host_and_its_store_returned() {
+    // A relative hour, and an absolute deadline far on the monotonic clock.
+    let relative = sleep_subscription(3_600_000_000_000);
+    let absolute = format!(
+        "{}\n              (i32.store16 (i32.const 40) (i32.const 1))",
+        sleep_subscription(1 << 62)
+    );
+    for rt in in_process() {
+        for (what, sub) in [("relative", &relative), ("absolute", &absolute)] {
+            let o = run_body(
+                rt.as_ref(),
+                &format!(
+                    r#"(func (export "_start") {sub}
+              (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))"#
+                ),
+                &spec(),
+            );
+            assert_eq!(o.termination, Termination::Timeout, "{} {what}", rt.name());
+            assert_eq!(
+                o.host_calls.get("poll_oneoff"),
+                Some(&1),
+                "{} {what}: the store did not come back ({:?})",
+                rt.name(),
+                o.host_calls
+            );
+        }
+    }
+}
+
+/// The control: an absolute deadline 100 ms ahead on the guest's own monotonic clock is slept
+/// to the end, and the subscription the shadow read the clock through is as the guest wrote it
+/// (its precision field holds a marker; exit 3 if it changed).
+#[test]
+fn an_absolute_sleep_inside_the_limit_completes_and_the_subscription_is_untouched() {
+    let sub = sleep_subscription(0);
+    for rt in in_process() {
+        let o = run_wat_on(
+            rt.as_ref(),
+            &format!(
+                r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $now (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") {sub}
+    (i64.store (i32.const 32) (i64.const 0x1234))
+    (i32.store16 (i32.const 40) (i32.const 1))
+    (if (call $now (i32.const 1) (i64.const 0) (i32.const 200)) (then (call $proc_exit (i32.const 2))))
+    (i64.store (i32.const 24) (i64.add (i64.load (i32.const 200)) (i64.const 100000000)))
+    (if (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))
+      (then (call $proc_exit (i32.const 1))))
+    (if (i64.ne (i64.load (i32.const 32)) (i64.const 0x1234)) (then (call $proc_exit (i32.const 3))))
+    (call $proc_exit (i32.const 0))))"#
+            ),
+            &spec(),
+        );
+        assert_eq!(
+            o.termination,
+            Termination::Exited { code: 0 },
+            "{}",
+            rt.name()
+        );
+        assert_eq!(o.host_calls.get("poll_oneoff"), Some(&1), "{}", rt.name());
+    }
+}

@@ -9,6 +9,7 @@ pub mod fds;
 pub mod memory;
 pub mod modules;
 pub mod output;
+pub mod poll;
 
 pub use ending::Stops;
 pub use fds::{FdBudget, ERRNO_MFILE};

@@ -155,3 +155,85 @@ pub(super) fn poll_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Resu
     )?;
     Ok(())
 }
+
+/// `poll_oneoff` that will not sleep past the case's wall limit (installed in the base linker;
+/// a poll liar shadows it). Epoch interruption cannot reach a guest asleep in a host call: when
+/// every subscription is a clock and the earliest would fire after the deadline, the guest
+/// sleeps until the deadline and is stopped there with the epoch's own trap, so the run ends
+/// (a timeout) and its store is freed, where the watchdog could only abandon it.
+pub fn install_poll_deadline(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    linker.func_wrap(
+        P1,
+        "poll_oneoff",
+        |mut caller: Caller<'_, Host>,
+         subs: i32,
+         events: i32,
+         n: i32,
+         nevents: i32|
+         -> wasmtime::Result<i32> {
+            caller.data_mut().count(const { calls::id("poll_oneoff") });
+            if let Some(wait) = clock_wait(&mut caller, subs as u32, n as u32)? {
+                let left = caller
+                    .data()
+                    .deadline
+                    .saturating_duration_since(std::time::Instant::now());
+                if wait > left {
+                    std::thread::sleep(left);
+                    return Err(wasmtime::Trap::Interrupt.into());
+                }
+            }
+            real(&mut caller, |ctx, m| {
+                in_tokio(p1::poll_oneoff(ctx, m, subs, events, n, nevents))
+            })?
+        },
+    )?;
+    Ok(())
+}
+
+/// [`crate::host::poll::clock_wait`] as wasmtime-wasi sleeps: an absolute deadline on either
+/// clock, realtime read from the system clock (wasmtime-wasi's default wall clock), monotonic
+/// read through wasmtime-wasi's own `clock_time_get` into the first subscription's precision
+/// field, which is put back before the real call sees it.
+fn clock_wait(
+    caller: &mut Caller<'_, Host>,
+    subs: u32,
+    n: u32,
+) -> wasmtime::Result<Option<std::time::Duration>> {
+    use crate::host::poll::SUBSCRIPTION_BYTES;
+    let mem = memory(caller)?;
+    let Some(len) = (n as usize).checked_mul(SUBSCRIPTION_BYTES) else {
+        return Ok(None);
+    };
+    let Some(bytes) = mem
+        .data(&*caller)
+        .get(subs as usize..)
+        .and_then(|d| d.get(..len))
+        .map(<[u8]>::to_vec)
+    else {
+        return Ok(None);
+    };
+    let mut failed = None;
+    let wait = crate::host::poll::clock_wait(&bytes, n as usize, |id| match id as i32 {
+        CLOCK_REALTIME => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| u64::try_from(d.as_nanos()).ok()),
+        _ => {
+            let out = subs + 32;
+            let r = real_clock(caller, CLOCK_MONOTONIC, 0, out as i32).and_then(|errno| {
+                let now = read_u64(caller, &mem, out)?;
+                mem.write(&mut *caller, out as usize, &bytes[32..40])?;
+                Ok((errno == 0).then_some(now))
+            });
+            r.unwrap_or_else(|e| {
+                failed = Some(e);
+                None
+            })
+        }
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(wait),
+    }
+}

@@ -16,6 +16,7 @@ mod stdio;
 use crate::host::{FdBudget, MemoryBudget, ERRNO_MFILE};
 use crate::Injection;
 use crate::RunSpec;
+pub use clocks::install_poll_deadline;
 use clocks::*;
 use counting::call as real;
 pub use counting::install_call_counting;
@@ -211,6 +212,8 @@ pub struct Host {
     argc: u32,
     envc: u32,
     fds: FdBudget,
+    /// The case's wall-time deadline, for host calls that would sleep past it.
+    deadline: std::time::Instant,
 }
 
 impl Host {
@@ -226,6 +229,7 @@ impl Host {
             argc: spec.args.len() as u32,
             envc: spec.env.len() as u32,
             fds: FdBudget::new(spec.limits.open_files),
+            deadline: std::time::Instant::now() + spec.limits.wall,
         }
     }
     /// One host call of function `id` (`calls::id`, in a `const` block at the call site).
