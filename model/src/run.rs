@@ -27,6 +27,17 @@ pub struct Limits {
     pub stderr_bytes: usize,
     /// File descriptors the guest may hold open at once beyond stdio and preopens.
     pub open_files: u32,
+    /// Time to compile the module, on the runtimes that compile in this process before the
+    /// guest starts (wasmtime, wasmi, wasmer; an in-memory or on-disk cache hit costs ~0).
+    /// Their compilers cannot be interrupted, so it is checked when compiling ends: a module
+    /// that took longer is a load error and is not run. Runtimes in a child process (node,
+    /// WAMR, CLI runtimes, the browser) count compilation in `wall` instead.
+    #[serde(default = "default_compile")]
+    pub compile: Duration,
+}
+
+fn default_compile() -> Duration {
+    Limits::default().compile
 }
 
 impl Default for Limits {
@@ -37,6 +48,7 @@ impl Default for Limits {
             stdout_bytes: 8 << 20,
             stderr_bytes: 1 << 20,
             open_files: 256,
+            compile: Duration::from_secs(120),
         }
     }
 }

@@ -541,7 +541,7 @@ impl Runtime for WasmiRuntime {
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
-        compile_then_run(module, |b| self.module(b), |m| self.run_module(m, spec))
+        compile_then_run(module, spec.limits.compile, |b| self.module(b), |m| self.run_module(m, spec))
     }
 }
 

@@ -8,7 +8,7 @@
 use crate::host::{CappedBuf, ModuleCache, Stops};
 use crate::inject::{self, Host};
 use crate::{Capabilities, Outcome, RunSpec, Runtime, Termination};
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -376,14 +376,13 @@ impl Runtime for WasmtimeRuntime {
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
-        let bytes = std::fs::read(module).with_context(|| format!("read {}", module.display()))?;
-        let start = Instant::now();
         let set = self.engine_set(spec.wasm_stack_bytes)?;
-        let m = match set.module(&bytes) {
-            Ok(m) => m,
-            Err(e) => return Ok(Outcome::load_error(format!("{e:#}"), start.elapsed())),
-        };
-        self.run_on(&set, &m, spec)
+        crate::host::compile_then_run(
+            module,
+            spec.limits.compile,
+            |b| set.module(b),
+            |m| self.run_on(&set, m, spec),
+        )
     }
 }
 

@@ -69,6 +69,7 @@ fn limits() -> Limits {
         stdout_bytes: 1 << 20,
         stderr_bytes: 1 << 16,
         open_files: 8,
+        compile: Duration::from_secs(120),
     }
 }
 
@@ -641,5 +642,34 @@ fn an_absolute_sleep_inside_the_limit_completes_and_the_subscription_is_untouche
             rt.name()
         );
         assert_eq!(o.host_calls.get("poll_oneoff"), Some(&1), "{}", rt.name());
+    }
+}
+
+/// A module whose compilation takes the compile limit or longer is a load error naming the
+/// limit and is not run (a zero limit: every compilation reaches it); the default lets it run.
+#[test]
+fn compiling_past_the_compile_limit_is_a_load_error_and_the_guest_is_not_run() {
+    for rt in in_process() {
+        let mut s = spec();
+        s.limits.compile = Duration::ZERO;
+        let o = run_body(rt.as_ref(), HELLO_EXIT_7, &s);
+        match &o.termination {
+            Termination::LoadError { message } => {
+                assert!(
+                    message.contains("compile limit"),
+                    "{}: {message}",
+                    rt.name()
+                )
+            }
+            t => panic!("{}: {t:?}", rt.name()),
+        }
+        assert!(o.stdout.is_empty(), "{}: the guest ran", rt.name());
+        let o = run_body(rt.as_ref(), HELLO_EXIT_7, &spec());
+        assert_eq!(
+            o.termination,
+            Termination::Exited { code: 7 },
+            "{}",
+            rt.name()
+        );
     }
 }

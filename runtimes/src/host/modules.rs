@@ -7,18 +7,29 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Reads a module and runs it. Bytes the engine will not compile are the guest's load error,
-/// timed from the start of compiling, not a failure of the harness.
+/// timed from the start of compiling, not a failure of the harness; so is a module whose
+/// compilation took `limit` or longer (`Limits::compile`), which is then not run.
 pub fn compile_then_run<M>(
     module: &Path,
+    limit: Duration,
     compile: impl FnOnce(&[u8]) -> Result<M>,
     run: impl FnOnce(&M) -> Result<Outcome>,
 ) -> Result<Outcome> {
     let bytes = std::fs::read(module).with_context(|| format!("read {}", module.display()))?;
     let start = Instant::now();
     match compile(&bytes) {
+        Ok(_) if start.elapsed() >= limit => Ok(Outcome::load_error(
+            format!(
+                "compiling the module took {} ms, past the compile limit of {} ms \
+                 (--compile-limit-ms); the guest was not run",
+                start.elapsed().as_millis(),
+                limit.as_millis()
+            ),
+            start.elapsed(),
+        )),
         Ok(m) => run(&m),
         Err(e) => Ok(Outcome::load_error(format!("{e:#}"), start.elapsed())),
     }

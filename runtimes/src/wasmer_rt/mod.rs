@@ -449,7 +449,7 @@ impl Runtime for WasmerRuntime {
         }
     }
     fn run(&self, module: &Path, spec: &RunSpec) -> Result<Outcome> {
-        compile_then_run(module, |b| self.module(b), |m| self.run_module(m, spec))
+        compile_then_run(module, spec.limits.compile, |b| self.module(b), |m| self.run_module(m, spec))
     }
 }
 

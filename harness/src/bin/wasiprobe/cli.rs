@@ -213,6 +213,12 @@ pub struct RunArgs {
     /// Wall-clock limit per case, in milliseconds (at least 1).
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout_ms: u64,
+    /// Compile-time limit per module on the runtimes that compile in-process (wasmtime, wasmi,
+    /// wasmer), in milliseconds: checked when compiling ends (it cannot be interrupted); a
+    /// module over it is an error cell and is not run. Child-process runtimes count compiling
+    /// in the wall-clock limit.
+    #[arg(long, default_value_t = 120_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub compile_limit_ms: u64,
     /// Memory limit per case (all its memories and tables together), in MiB (at least 1).
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
     pub memory_mib: u64,
@@ -273,6 +279,12 @@ pub struct TestsuiteArgs {
     /// Wall-clock limit per test, in milliseconds.
     #[arg(long, default_value_t = 20_000)]
     pub timeout_ms: u64,
+    /// Compile-time limit per module on the runtimes that compile in-process (wasmtime, wasmi,
+    /// wasmer), in milliseconds: checked when compiling ends (it cannot be interrupted); a
+    /// module over it is an error cell and is not run. Child-process runtimes count compiling
+    /// in the wall-clock limit.
+    #[arg(long, default_value_t = 120_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub compile_limit_ms: u64,
     /// Require stdout/stderr to equal the expected text; the reference runner only checks that
     /// the output starts with it.
     #[arg(long)]

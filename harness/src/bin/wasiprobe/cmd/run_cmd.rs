@@ -33,6 +33,7 @@ pub fn run(
         limits: Limits {
             wall: Duration::from_millis(a.timeout_ms),
             memory_bytes: a.memory_mib << 20,
+            compile: Duration::from_millis(a.compile_limit_ms),
             ..Limits::default()
         },
         provision: popts,

@@ -26,6 +26,7 @@ pub fn testsuite(a: &TestsuiteArgs, popts: &provision::Options, cli: &Cli) -> Re
         filter: a.filter.clone(),
         limits: Limits {
             wall: Duration::from_millis(a.timeout_ms),
+            compile: Duration::from_millis(a.compile_limit_ms),
             ..Limits::default()
         },
         exact_output: a.exact_output,
