@@ -460,6 +460,14 @@ fn cache_behaviour(project: &Project, sdk: &Provisioned) -> Result<(), Failed> {
     std::fs::remove_file(build::digest_path(&wasm))?;
     build_probe(&cache, sdk, project, "args_env")?;
     assert_eq!((load("compiled"), load("corrupt")), (4, 3));
+    // An entry replaced by a directory (with something inside) is removed and rebuilt, not a
+    // build error charged to the SDK.
+    std::fs::remove_file(&wasm)?;
+    std::fs::create_dir(&wasm)?;
+    std::fs::write(wasm.join("x"), b"x")?;
+    build_probe(&cache, sdk, project, "args_env")?;
+    assert_eq!((load("compiled"), load("corrupt")), (5, 4));
+    assert!(build::valid_wasm(&std::fs::read(&wasm)?));
     // A probe that does not compile is a result carrying the compiler's message.
     let src = dir.path().join("c/broken.c");
     std::fs::create_dir_all(src.parent().unwrap())?;

@@ -162,8 +162,8 @@ impl Cache {
                 Err(why) => {
                     tracing::warn!("{}: {why}; rebuilding", out.display());
                     self.stats.rebuilt_corrupt.fetch_add(1, Ordering::Relaxed);
-                    let _ = std::fs::remove_file(&out);
-                    let _ = std::fs::remove_file(&digest_file);
+                    remove_entry(&out);
+                    remove_entry(&digest_file);
                 }
             }
         }
@@ -203,6 +203,21 @@ impl Cache {
             wasm: out,
             cached: false,
         })
+    }
+}
+
+/// Removes a cache entry that failed verification, whatever it has become: the build cache is
+/// wasiprobe's own, and an entry replaced by a directory would otherwise block the rebuild
+/// (the rename into place fails) and turn into a build error charged to the SDK.
+fn remove_entry(path: &Path) {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            let _ = std::fs::remove_dir_all(path);
+        }
+        Ok(_) => {
+            let _ = std::fs::remove_file(path);
+        }
+        Err(_) => {}
     }
 }
 
