@@ -3,6 +3,9 @@
 //! behind. Needs `chromium` on PATH and the `chromium` feature (the README's test command has
 //! both); without either these tests fail, naming what is missing.
 
+mod common;
+use common::{report, root, wasiprobe};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -13,20 +16,6 @@ const SDK: &str = "zig-0.13";
 /// Every C probe area the issue asks for: entropy, clocks, filesystem, argv/environ, stdio and
 /// the Preview 1 coverage.
 const PROBES: [&str; 6] = ["entropy", "clocks", "fs", "args_env", "stdio", "p1_calls"];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn wasiprobe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
-        .arg("--root")
-        .arg(root())
-        .args(args)
-        .env("WASIPROBE_LOG", "warn")
-        .output()
-        .unwrap()
-}
 
 /// The tests run one at a time: each asserts that no browser process outlives it, which only
 /// means something while no other test has one running.
@@ -55,10 +44,6 @@ fn require_browser() -> std::sync::MutexGuard<'static, ()> {
          cargo test --release --features wasiprobe/chromium"
     );
     guard
-}
-
-fn report(dir: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
 }
 
 /// The rows must be ready; the message is the row's own reason otherwise.

@@ -1,53 +1,11 @@
 //! The `wasiprobe` binary end to end: exit codes, error messages that name the cause, reports
 //! that validate against the published schema and survive bad input.
 
+mod common;
+use common::{copy_dir, exits, json_of, root, says, stderr, validate, wasiprobe};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn wasiprobe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
-        .arg("--root")
-        .arg(root())
-        .args(args)
-        .env("WASIPROBE_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The binary must have ended with `code`; when it did not, its stderr says why.
-fn exits(o: &Output, code: i32) {
-    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
-}
-
-/// The binary's stderr must name `text`.
-fn says(o: &Output, text: &str) {
-    assert!(stderr(o).contains(text), "{}", stderr(o));
-}
-
-fn validate(report: &Path) {
-    let schema: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(root().join("reports/schema/report-v1.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&v)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{report:?} does not match the schema: {errors:?}"
-    );
-}
 
 #[test]
 fn malformed_matrix_names_file_line_and_field() {
@@ -355,10 +313,6 @@ fn memory_grabs_traps_and_compile_errors_get_their_own_cells() {
             .contains("nope"),
         "{cell}"
     );
-}
-
-fn json_of(p: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
 fn verdicts(v: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
@@ -1229,16 +1183,6 @@ fn a_killed_runs_partial_report_fails_every_gate_and_a_rerun_resumes_it() {
         !out.join(".wasiprobe-resume").exists(),
         "a finished run leaves no resume key"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 /// The pids of the processes whose parent is `parent` (from /proc/PID/stat's fourth field).

@@ -4,15 +4,14 @@
 //! so a second run must be a cache hit. Needs the Debian libc of SDK 24 and its compiler
 //! (`scripts/test-deps` installs them); without them this fails naming what is missing.
 
+mod common;
+use common::root;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const PYTHON: &str = "cpython-3.13.5-sdk24";
 const MODULES: &str = "test_stat,test_marshal,test_time";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn run(out: &Path) -> serde_json::Value {
     let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))

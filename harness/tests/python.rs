@@ -3,6 +3,9 @@
 //! negative controls: liars the entropy and filesystem twins' checks must reject, a corrupt
 //! python.wasm.
 
+mod common;
+use common::root;
+
 use std::path::{Path, PathBuf};
 use wasiprobe::matrix::{PythonSource, PythonSpec};
 use wasiprobe::python::{self, PyProvisioned, TWINS};
@@ -10,10 +13,6 @@ use wasiprobe::report::Verdict;
 use wasiprobe::run::RunOptions;
 use wasiprobe::{checks, provision};
 use wasiprobe_runtimes::{Injection, Runtime, WasmtimeRuntime};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn options(inject: Vec<Injection>) -> RunOptions {
     RunOptions {

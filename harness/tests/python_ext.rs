@@ -4,15 +4,14 @@
 //! negative controls: `fork` (in no WASI libc) must fail the link naming it, and a missing or
 //! corrupt header tree must give a clear error.
 
+mod common;
+use common::{copy_dir, root};
+
 use std::path::{Path, PathBuf};
 use wasiprobe::matrix::{Kind, Matrix};
 use wasiprobe::provision::{self, Provisioned};
 use wasiprobe::python::extension::{self as ext, HeaderSpec, LibcView};
 use wasiprobe::report::Verdict;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn cache() -> PathBuf {
     wasiprobe_util::default_cache_dir()
@@ -181,16 +180,4 @@ fn a_corrupt_python_h_fails_the_compile_with_the_compilers_message() {
         why.starts_with("compile failed") && why.contains("error"),
         "{why}"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
 }

