@@ -1,7 +1,9 @@
 //! One Chromium process, driven over the DevTools protocol with `headless_chrome` (sync):
 //! started by us rather than by the crate, in its own process group and a fresh profile, so
 //! that dropping it kills every process it started (renderers, GPU and network services,
-//! zygotes) and removes the profile on every path out, a panic included.
+//! zygotes) and removes the profile on every path out, a panic included. Its `TMPDIR` is a
+//! directory inside that profile: Chromium makes an `org.chromium.Chromium.XXXXXX` directory in
+//! the temp dir per start and, killed, never removes it (the soak left one per guest).
 
 use anyhow::{anyhow, Context as _, Result};
 use std::collections::VecDeque;
@@ -39,9 +41,12 @@ impl Chromium {
     /// guest's whole run, as the page sends none while it runs).
     pub fn launch(exe: &Path, startup: Duration, idle: Duration) -> Result<Chromium> {
         let profile = wasiprobe_util::scratch::dir("chromium", None)?;
+        let tmp = profile.path().join("tmp");
+        std::fs::create_dir(&tmp)?;
         let mut cmd = Command::new(exe);
         cmd.args(FLAGS)
-            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .env("TMPDIR", &tmp)
+            .arg(format!("--user-data-dir={}", profile.path().join("profile").display()))
             .arg("--remote-debugging-port=0")
             .arg("about:blank")
             .stdin(Stdio::null())
@@ -117,5 +122,48 @@ impl Drop for Chromium {
         }
         let _ = self.child.wait();
         wasiprobe_util::scratch::untrack(self.child.id());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chromium() -> Option<std::path::PathBuf> {
+        let wanted = std::env::var("WASIPROBE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+        crate::node_rt::which(&wanted)
+    }
+
+    fn temp_entries() -> std::collections::BTreeSet<std::ffi::OsString> {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .filter(|n| n.to_string_lossy().starts_with("org.chromium."))
+            .collect()
+    }
+
+    /// The browser's temp files live in its profile, and dropping it leaves nothing behind: not
+    /// the profile, and no `org.chromium.*` directory in the harness's temp dir.
+    #[test]
+    fn a_dropped_browser_leaves_nothing_in_the_temp_dir() {
+        let Some(exe) = chromium() else {
+            panic!("chromium is not installed: scripts/test-deps installs it");
+        };
+        let before = temp_entries();
+        let b = Chromium::launch(&exe, Duration::from_secs(30), Duration::from_secs(30)).unwrap();
+        let environ = std::fs::read(format!("/proc/{}/environ", b.child.id())).unwrap();
+        let tmpdir = environ
+            .split(|&c| c == 0)
+            .find_map(|kv| kv.strip_prefix(b"TMPDIR="))
+            .map(|v| std::path::PathBuf::from(String::from_utf8_lossy(v).into_owned()))
+            .expect("the browser has a TMPDIR of its own");
+        assert!(tmpdir.starts_with(b._profile.path()), "{tmpdir:?}");
+        let profile = b._profile.path().to_path_buf();
+        drop(b);
+        assert!(!profile.exists(), "{profile:?} outlived the browser");
+        let after = temp_entries();
+        let new: Vec<_> = after.difference(&before).collect();
+        assert!(new.is_empty(), "left in the temp dir: {new:?}");
     }
 }
