@@ -4,11 +4,9 @@
 //! both); without either these tests fail, naming what is missing.
 
 mod common;
-use common::{report, root, wasiprobe};
+use common::{report, wasiprobe};
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
 const ROWS: [&str; 2] = ["chromium", "chromium-isolated"];

@@ -6,7 +6,7 @@
 mod common;
 use common::root;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use wasiprobe::matrix::{PythonSource, PythonSpec};
 use wasiprobe::python::{self, PyProvisioned, TWINS};
 use wasiprobe::report::Verdict;

@@ -7,7 +7,6 @@
 mod common;
 use common::root;
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 
 fn actionlint(files: &[&str]) -> Output {
