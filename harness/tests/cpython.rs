@@ -7,7 +7,7 @@
 mod common;
 use common::root;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const PYTHON: &str = "cpython-3.13.5-sdk24";

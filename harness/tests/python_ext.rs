@@ -7,7 +7,7 @@
 mod common;
 use common::{copy_dir, root};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use wasiprobe::matrix::{Kind, Matrix};
 use wasiprobe::provision::{self, Provisioned};
 use wasiprobe::python::extension::{self as ext, HeaderSpec, LibcView};
