@@ -79,6 +79,16 @@ pub struct Case {
     pub unobservable: Vec<(&'static str, &'static str, &'static str)>,
 }
 
+impl Case {
+    /// The probe run with nothing but its name on the command line, as most checks need it.
+    pub fn probe(name: &str) -> Case {
+        Case {
+            args: vec![name.into()],
+            ..Default::default()
+        }
+    }
+}
+
 /// One `Case::isolated` run as it ended.
 #[derive(Debug, Clone)]
 pub struct Isolated {
@@ -243,6 +253,24 @@ pub(crate) mod testutil {
     use std::time::Duration;
     use wasiprobe_model::run::Termination;
 
+    /// Asserts `j`'s verdict, showing its evidence when it is another.
+    #[track_caller]
+    pub fn assert_verdict(j: &Judgement, want: Verdict) {
+        assert_eq!(j.verdict, want, "{}", j.evidence);
+    }
+
+    /// Asserts that `j` fails and that its evidence says `needle` somewhere: a failure for
+    /// another reason would hide that the one under test went unnoticed.
+    #[track_caller]
+    pub fn assert_fails_saying(j: &Judgement, needle: &str) {
+        assert_eq!(j.verdict, Verdict::Fail, "{needle}: {}", j.evidence);
+        assert!(
+            j.evidence.to_string().contains(needle),
+            "{needle}: {}",
+            j.evidence
+        );
+    }
+
     pub fn outcome(code: i32, stdout: Vec<u8>, stderr: Vec<u8>) -> Outcome {
         Outcome {
             termination: Termination::Exited { code },
@@ -268,5 +296,10 @@ pub(crate) mod testutil {
                 isolated: &[],
             },
         )
+    }
+
+    /// `check`'s judgement of a guest that printed `stdout` and exited 0.
+    pub fn judge_stdout(check: &dyn Check, stdout: impl Into<Vec<u8>>) -> Judgement {
+        judge(check, &outcome(0, stdout.into(), vec![]))
     }
 }

@@ -80,19 +80,13 @@ impl EntropyCrossRun {
 mod tests {
     use super::*;
     use crate::entropy::testdata::*;
-    use wasiprobe_model::report::Verdict;
 
     #[test]
     fn different_runs_pass_a_fixed_seed_fails() {
-        let mut run = Run::honest(1_000_000, 7);
-        assert_eq!(run.judge(&EntropyCrossRun).verdict, Verdict::Pass);
-        run.rerun[1]["hex"] = run.lines[5]["hex"].clone();
-        let j = run.judge(&EntropyCrossRun);
-        assert_eq!(j.verdict, Verdict::Fail);
-        assert!(
-            j.evidence.to_string().contains("getentropy: two runs"),
-            "{}",
-            j.evidence
+        Run::honest(1_000_000, 7).assert_caught(
+            &EntropyCrossRun,
+            |r| r.rerun[1]["hex"] = r.lines[5]["hex"].clone(),
+            "getentropy: two runs",
         );
     }
 }
