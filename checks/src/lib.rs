@@ -151,24 +151,23 @@ pub struct Judgement {
 }
 
 impl Judgement {
+    pub fn new(verdict: Verdict, evidence: Value) -> Self {
+        Judgement { verdict, evidence }
+    }
     pub fn pass(evidence: Value) -> Self {
-        Judgement {
-            verdict: Verdict::Pass,
-            evidence,
-        }
+        Judgement::new(Verdict::Pass, evidence)
     }
     pub fn fail(evidence: Value) -> Self {
-        Judgement {
-            verdict: Verdict::Fail,
-            evidence,
-        }
+        Judgement::new(Verdict::Fail, evidence)
     }
     /// The guest reached outside its sandbox: a finding graver than a wrong answer.
     pub fn security(evidence: Value) -> Self {
-        Judgement {
-            verdict: Verdict::Security,
-            evidence,
-        }
+        Judgement::new(Verdict::Security, evidence)
+    }
+    /// What the check needs cannot be seen from this run (a libc that bypasses the probe's
+    /// interposed import, a library the census cannot read): neither a pass nor a failure.
+    pub fn skip(evidence: Value) -> Self {
+        Judgement::new(Verdict::Skip, evidence)
     }
     /// Pass when no problem was found; otherwise fail listing every problem.
     pub fn from_problems(problems: Vec<String>, mut evidence: Value) -> Self {

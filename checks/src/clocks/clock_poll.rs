@@ -70,8 +70,7 @@ mod tests {
     use crate::clocks::testdata::*;
 
     #[test]
-    fn honest_passes_wrong_userdata_and_early_firing_fail() {
-        assert_verdict(&judge(&ClockPoll, &honest()), Verdict::Pass);
+    fn wrong_userdata_and_early_firing_fail() {
         let wrong_userdata = judge_edited(&ClockPoll, "sleep", None, |o| {
             if o.get("userdata_ok").is_some() {
                 o["userdata_ok"] = false.into();

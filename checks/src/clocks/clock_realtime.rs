@@ -83,8 +83,7 @@ mod tests {
     use crate::clocks::testdata::*;
 
     #[test]
-    fn honest_passes_an_hour_off_fails() {
-        assert_verdict(&judge(&ClockRealtime, &honest()), Verdict::Pass);
+    fn an_hour_off_fails() {
         let j = judge_edited(&ClockRealtime, "realtime", None, |o| {
             o["raw_ns"] = (o["raw_ns"].as_i64().unwrap() + 3_600_000_000_000).into()
         });

@@ -79,8 +79,7 @@ mod tests {
     use crate::clocks::testdata::*;
 
     #[test]
-    fn honest_passes_and_a_10ms_clock_claiming_1ns_fails() {
-        assert_verdict(&judge(&ClockResolution, &honest()), Verdict::Pass);
+    fn a_10ms_clock_claiming_1ns_fails() {
         let j = judge_edited(&ClockResolution, "ticks", Some("monotonic"), |o| {
             o["reads"] = 4_000_000.into();
             o["changes"] = 20.into();

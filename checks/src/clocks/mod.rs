@@ -204,3 +204,21 @@ pub(crate) mod testdata {
         o["elapsed_ns"] = (o["requested_ns"].as_i64().unwrap() / 2).into();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::testdata::*;
+
+    #[test]
+    fn the_honest_run_passes_every_clock_check() {
+        let checks: Vec<_> = crate::all()
+            .into_iter()
+            .filter(|c| c.probe() == super::PROBE)
+            .collect();
+        assert_eq!(checks.len(), 6);
+        for check in checks {
+            let j = judge(check.as_ref(), &honest());
+            assert_eq!(j.verdict, Verdict::Pass, "{}: {}", check.name(), j.evidence);
+        }
+    }
+}

@@ -26,8 +26,6 @@ fn lanes(b: &[u8], width: usize) -> Vec<f64> {
         .collect()
 }
 
-// Every liar this check rejects, as measured — not only the one it is meant for: the
-// test suite requires exactly these to fail, so the list is the check's confusion row.
 check! {
     EntropyBitLanes: "entropy_bit_lanes", probe super::PROBE, area "entropy",
     case super::case(),

@@ -7,8 +7,6 @@ use super::{find, read};
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
-// Every liar this check rejects, as measured — not only the one it is meant for: the
-// test suite requires exactly these to fail, so the list is the check's confusion row.
 check! {
     EntropyCrossRun: "entropy_cross_run", probe super::PROBE, area "entropy",
     case super::case(),

@@ -21,8 +21,6 @@ fn longest_run(b: &[u8], v: u8) -> (usize, usize) {
     (best, at)
 }
 
-// Every liar this check rejects, as measured — not only the one it is meant for: the
-// test suite requires exactly these to fail, so the list is the check's confusion row.
 check! {
     EntropyFill: "entropy_fill", probe super::PROBE, area "entropy",
     case super::case(),

@@ -16,8 +16,6 @@ use wasiprobe_stats::sp800_90b::assess_bytes;
 pub const MIN_BITS_PER_BYTE: f64 = 5.0;
 pub const SAMPLE_BYTES: usize = 1_000_000;
 
-// Every liar this check rejects, as measured — not only the one it is meant for: the
-// test suite requires exactly these to fail, so the list is the check's confusion row.
 check! {
     EntropyMin: "entropy_sp800_90b", probe super::PROBE, area "entropy",
     case super::case(),

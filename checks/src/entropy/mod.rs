@@ -3,6 +3,10 @@
 //! Each file states its false-alarm rate on an honest source; together about 1.5e-5 per run
 //! (dominated by the SP 800-90B estimate), so 20 runs of an honest runtime flip with
 //! probability ≈ 3e-4.
+//!
+//! An entropy check's controls are every liar it rejects, as measured — not only the one it is
+//! meant for: the test suite requires exactly these to fail, so the list is the check's
+//! confusion row.
 
 use super::{Case, Observed};
 use crate::protocol::Observation;

@@ -19,8 +19,6 @@ fn first_repeat<const N: usize>(b: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-// Every liar this check rejects, as measured — not only the one it is meant for: the
-// test suite requires exactly these to fail, so the list is the check's confusion row.
 check! {
     EntropyRepeats: "entropy_repeats", probe super::PROBE, area "entropy",
     case super::case(),

@@ -46,10 +46,9 @@ impl EntropySource {
         let mut problems = Vec::new();
         if seen == 0 {
             // Nothing reached the interposed import: this libc calls the host another way.
-            return Ok(Judgement {
-                verdict: wasiprobe_model::report::Verdict::Skip,
-                evidence: json!({ "reason": "no random_get call reached the interposed import: this libc's calls cannot be counted from the guest" }),
-            });
+            return Ok(Judgement::skip(
+                json!({ "reason": "no random_get call reached the interposed import: this libc's calls cannot be counted from the guest" }),
+            ));
         }
         match ge {
             Some(1000) => {}

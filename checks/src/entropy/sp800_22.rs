@@ -77,8 +77,6 @@ pub fn assess_per_sequence(
     (v, per)
 }
 
-// Every liar this check rejects, as measured — not only the one it is meant for: the
-// test suite requires exactly these to fail, so the list is the check's confusion row.
 check! {
     EntropySp80022: "entropy_sp800_22", probe super::PROBE, area "entropy",
     case super::case(),

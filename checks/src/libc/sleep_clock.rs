@@ -8,7 +8,6 @@
 
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Map};
-use wasiprobe_model::report::Verdict;
 
 fn clock_name(id: &str) -> String {
     let (n, abs) = match id.strip_suffix('a') {
@@ -44,10 +43,9 @@ impl LibcSleepClock {
             ));
         }
         if lines.iter().all(|l| l.i64("poll_oneoff_calls") == Some(0)) {
-            return Ok(Judgement {
-                verdict: Verdict::Skip,
-                evidence: json!({ "reason": "no sleep reached the interposed poll_oneoff import: this libc calls the host another way, so its subscriptions cannot be seen from the guest" }),
-            });
+            return Ok(Judgement::skip(
+                json!({ "reason": "no sleep reached the interposed poll_oneoff import: this libc calls the host another way, so its subscriptions cannot be seen from the guest" }),
+            ));
         }
         let mut facts = Map::new();
         let mut problems = Vec::new();
@@ -94,6 +92,7 @@ impl LibcSleepClock {
 mod tests {
     use super::*;
     use crate::testutil::{assert_verdict, judge_stdout};
+    use wasiprobe_model::report::Verdict;
 
     fn out(rows: &[(&str, i64, &str)]) -> Vec<u8> {
         rows.iter()

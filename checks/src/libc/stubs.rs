@@ -68,10 +68,7 @@ impl LibcStubs {
             e["reason"] = json!(format!(
                 "{unreadable} members of this libc are LLVM bitcode (built for LTO), which the static census cannot read: the stub list is incomplete and cannot be judged"
             ));
-            return Ok(Judgement {
-                verdict: wasiprobe_model::report::Verdict::Skip,
-                evidence: e,
-            });
+            return Ok(Judgement::skip(e));
         }
         Ok(Judgement::from_problems(problems, evidence))
     }
