@@ -243,6 +243,7 @@ pub(crate) mod testdata {
     impl Run {
         /// `check` passes this run, and fails it once `break_it` has broken it, saying `needle`;
         /// returns that judgement, for what else a test asserts.
+        #[track_caller]
         pub fn assert_caught(
             mut self,
             check: &dyn Check,

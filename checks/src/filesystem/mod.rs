@@ -311,6 +311,7 @@ pub(crate) mod testutil {
 
     /// `check` fails each run `honest` builds once one edit — (operation, field, value) — is
     /// made to it: one edit a run, so every one must be caught on its own.
+    #[track_caller]
     pub fn assert_each_edit_fails(
         check: &dyn Check,
         honest: impl Fn() -> Run,
