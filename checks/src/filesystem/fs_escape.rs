@@ -171,12 +171,8 @@ mod tests {
 
     #[test]
     fn all_refused_and_sentinel_intact_passes() {
-        let j = honest().judge(&FsEscape);
-        assert_verdict(&j, Verdict::Pass);
-        assert_eq!(
-            j.evidence["facts"]["refused_with"]["dotdot-open"],
-            "ENOTCAPABLE"
-        );
+        let facts = honest().passing_facts(&FsEscape);
+        assert_eq!(facts["refused_with"]["dotdot-open"], "ENOTCAPABLE");
     }
 
     #[test]

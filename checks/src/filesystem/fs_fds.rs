@@ -87,9 +87,7 @@ mod tests {
 
     #[test]
     fn honest_run_passes() {
-        let j = honest().judge(&FsFds);
-        assert_verdict(&j, Verdict::Pass);
-        assert_eq!(j.evidence["facts"]["seek-stdin_errno"], "ESPIPE");
+        assert_eq!(honest().passing_facts(&FsFds)["seek-stdin_errno"], "ESPIPE");
     }
 
     #[test]

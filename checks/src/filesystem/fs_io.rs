@@ -198,9 +198,7 @@ pub(crate) mod tests {
 
     #[test]
     fn honest_run_passes() {
-        let r = honest();
-        let j = r.judge(&FsIo);
-        assert_verdict(&j, Verdict::Pass);
+        assert_verdict(&honest().judge(&FsIo), Verdict::Pass);
     }
 
     #[test]

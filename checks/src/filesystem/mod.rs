@@ -281,6 +281,13 @@ pub(crate) mod testutil {
         pub fn judge(&self, check: &dyn Check) -> Judgement {
             self.judge_case(check, &check.case())
         }
+        /// `check` passes this run; its facts, for what a test expects of them.
+        #[track_caller]
+        pub fn passing_facts(&self, check: &dyn Check) -> Value {
+            let j = self.judge(check);
+            assert_verdict(&j, Verdict::Pass);
+            j.evidence["facts"].clone()
+        }
         pub fn judge_case(&self, check: &dyn Check, case: &Case) -> Judgement {
             let o = outcome(0, stdout(&self.lines), vec![]);
             let re = match &self.rerun {
