@@ -79,6 +79,16 @@ pub struct Case {
     pub unobservable: Vec<(&'static str, &'static str, &'static str)>,
 }
 
+impl Case {
+    /// The probe run with nothing but its name on the command line, as most checks need it.
+    pub fn probe(name: &str) -> Case {
+        Case {
+            args: vec![name.into()],
+            ..Default::default()
+        }
+    }
+}
+
 /// One `Case::isolated` run as it ended.
 #[derive(Debug, Clone)]
 pub struct Isolated {
@@ -141,24 +151,23 @@ pub struct Judgement {
 }
 
 impl Judgement {
+    pub fn new(verdict: Verdict, evidence: Value) -> Self {
+        Judgement { verdict, evidence }
+    }
     pub fn pass(evidence: Value) -> Self {
-        Judgement {
-            verdict: Verdict::Pass,
-            evidence,
-        }
+        Judgement::new(Verdict::Pass, evidence)
     }
     pub fn fail(evidence: Value) -> Self {
-        Judgement {
-            verdict: Verdict::Fail,
-            evidence,
-        }
+        Judgement::new(Verdict::Fail, evidence)
     }
     /// The guest reached outside its sandbox: a finding graver than a wrong answer.
     pub fn security(evidence: Value) -> Self {
-        Judgement {
-            verdict: Verdict::Security,
-            evidence,
-        }
+        Judgement::new(Verdict::Security, evidence)
+    }
+    /// What the check needs cannot be seen from this run (a libc that bypasses the probe's
+    /// interposed import, a library the census cannot read): neither a pass nor a failure.
+    pub fn skip(evidence: Value) -> Self {
+        Judgement::new(Verdict::Skip, evidence)
     }
     /// Pass when no problem was found; otherwise fail listing every problem.
     pub fn from_problems(problems: Vec<String>, mut evidence: Value) -> Self {
@@ -243,6 +252,24 @@ pub(crate) mod testutil {
     use std::time::Duration;
     use wasiprobe_model::run::Termination;
 
+    /// Asserts `j`'s verdict, showing its evidence when it is another.
+    #[track_caller]
+    pub fn assert_verdict(j: &Judgement, want: Verdict) {
+        assert_eq!(j.verdict, want, "{}", j.evidence);
+    }
+
+    /// Asserts that `j` fails and that its evidence says `needle` somewhere: a failure for
+    /// another reason would hide that the one under test went unnoticed.
+    #[track_caller]
+    pub fn assert_fails_saying(j: &Judgement, needle: &str) {
+        assert_eq!(j.verdict, Verdict::Fail, "{needle}: {}", j.evidence);
+        assert!(
+            j.evidence.to_string().contains(needle),
+            "{needle}: {}",
+            j.evidence
+        );
+    }
+
     pub fn outcome(code: i32, stdout: Vec<u8>, stderr: Vec<u8>) -> Outcome {
         Outcome {
             termination: Termination::Exited { code },
@@ -268,5 +295,10 @@ pub(crate) mod testutil {
                 isolated: &[],
             },
         )
+    }
+
+    /// `check`'s judgement of a guest that printed `stdout` and exited 0.
+    pub fn judge_stdout(check: &dyn Check, stdout: impl Into<Vec<u8>>) -> Judgement {
+        judge(check, &outcome(0, stdout.into(), vec![]))
     }
 }

@@ -45,10 +45,7 @@ fn compare(name: &str, got: &[u8], want: &[u8], problems: &mut Vec<String>) -> V
 
 check! {
     Stdio: "stdio", probe "stdio", area "process",
-    case Case {
-        args: vec!["stdio".into()],
-        ..Default::default()
-    },
+    case Case::probe("stdio"),
     controls ["fd_write:drop-tail"]
 }
 

@@ -13,7 +13,7 @@
 //!   a host process's other threads (other cases) may legitimately burn CPU while this guest
 //!   sleeps.
 
-use super::find;
+use super::{find, quote};
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Value};
 
@@ -81,19 +81,13 @@ impl ClockCputime {
             }
         }
         // Stable, comparable facts: what an SDK bump changes (see `wasiprobe evidence`).
-        let get = |k: &str, f: &str| {
-            ev.get(k)
-                .and_then(|v| v.get(f))
-                .cloned()
-                .unwrap_or(Value::Null)
-        };
         let facts = json!({
-            "process_cputime_defined": get("headers", "process_cputime_defined"),
-            "thread_cputime_defined": get("headers", "thread_cputime_defined"),
-            "process_cputime_exists": get("process_cputime", "exists"),
-            "thread_cputime_exists": get("thread_cputime", "exists"),
-            "process_cputime_errno": get("process_cputime", "errno"),
-            "libc_process_cputime_errno": get("libc_process_cputime", "errno"),
+            "process_cputime_defined": quote(&ev, "headers", "process_cputime_defined"),
+            "thread_cputime_defined": quote(&ev, "headers", "thread_cputime_defined"),
+            "process_cputime_exists": quote(&ev, "process_cputime", "exists"),
+            "thread_cputime_exists": quote(&ev, "thread_cputime", "exists"),
+            "process_cputime_errno": quote(&ev, "process_cputime", "errno"),
+            "libc_process_cputime_errno": quote(&ev, "libc_process_cputime", "errno"),
         });
         ev.insert("facts".into(), facts);
         Ok(Judgement::from_problems(problems, json!(ev)))
@@ -104,25 +98,21 @@ impl ClockCputime {
 mod tests {
     use super::*;
     use crate::clocks::testdata::*;
-    use wasiprobe_model::report::Verdict;
 
     #[test]
     fn a_cpu_clock_faster_than_wall_time_fails() {
-        let mut v = honest();
-        edit(&mut v, "load", Some("process_cputime"), |o| {
+        let j = judge_edited(&ClockCputime, "load", Some("process_cputime"), |o| {
             o["errno"] = 0.into();
             o["busy_cpu_ns"] = 500_000_000_000_000i64.into();
             o["sleep_cpu_ns"] = 0.into();
         });
-        let j = judge(&ClockCputime, &v);
-        assert_eq!(j.verdict, Verdict::Fail, "{}", j.evidence);
-        assert!(j.evidence.to_string().contains("faster than wall time"));
+        assert_fails_saying(&j, "faster than wall time");
     }
 
     #[test]
     fn absent_clocks_pass_as_facts() {
         let j = judge(&ClockCputime, &honest());
-        assert_eq!(j.verdict, Verdict::Pass);
+        assert_verdict(&j, Verdict::Pass);
         assert_eq!(j.evidence["thread_cputime"]["exists"], false);
     }
 
@@ -134,35 +124,28 @@ mod tests {
             o["busy_cpu_ns"] = 49_000_000.into();
             o["sleep_cpu_ns"] = 100_000.into();
         });
-        assert_eq!(judge(&ClockCputime, &v).verdict, Verdict::Pass);
-        let mut w = v.clone();
-        edit(&mut w, "load", None, |o| {
+        assert_verdict(&judge(&ClockCputime, &v), Verdict::Pass);
+        let with_loads = |f: fn(&mut Value)| {
+            let mut w = v.clone();
+            edit(&mut w, "load", None, f);
+            judge(&ClockCputime, &w)
+        };
+        let wall = with_loads(|o| {
             o["busy_cpu_ns"] = o["busy_wall_ns"].clone();
             o["sleep_cpu_ns"] = o["sleep_wall_ns"].clone();
         });
-        let j = judge(&ClockCputime, &w);
-        assert_eq!(j.verdict, Verdict::Fail);
-        assert!(
-            j.evidence
-                .to_string()
-                .contains("thread_cputime: counts wall time"),
-            "{}",
-            j.evidence
-        );
+        assert_fails_saying(&wall, "thread_cputime: counts wall time");
         // A loaded host starving the guest to 22% of the busy window is honest (seen natively
         // at load 8 on 2 cores).
-        let mut starved = v.clone();
-        edit(&mut starved, "load", None, |o| {
+        let starved = with_loads(|o| {
             o["busy_cpu_ns"] = (o["busy_wall_ns"].as_i64().unwrap() * 22 / 100).into()
         });
-        assert_eq!(judge(&ClockCputime, &starved).verdict, Verdict::Pass);
+        assert_verdict(&starved, Verdict::Pass);
         // A clock in µs read as ns (1000× slow) fails, as does a frozen one.
-        let mut micros = v.clone();
-        edit(&mut micros, "load", None, |o| {
-            o["busy_cpu_ns"] = (o["busy_wall_ns"].as_i64().unwrap() / 1000).into()
-        });
-        assert_eq!(judge(&ClockCputime, &micros).verdict, Verdict::Fail);
-        edit(&mut v, "load", None, |o| o["busy_cpu_ns"] = 0.into());
-        assert_eq!(judge(&ClockCputime, &v).verdict, Verdict::Fail);
+        let micros =
+            with_loads(|o| o["busy_cpu_ns"] = (o["busy_wall_ns"].as_i64().unwrap() / 1000).into());
+        assert_verdict(&micros, Verdict::Fail);
+        let stuck = with_loads(|o| o["busy_cpu_ns"] = 0.into());
+        assert_verdict(&stuck, Verdict::Fail);
     }
 }

@@ -70,19 +70,14 @@ mod tests {
     use crate::clocks::testdata::*;
 
     #[test]
-    fn honest_passes_wrong_userdata_and_early_firing_fail() {
-        assert_eq!(judge(&ClockPoll, &honest()).verdict, Verdict::Pass);
-        let mut v = honest();
-        edit(&mut v, "sleep", None, |o| {
+    fn wrong_userdata_and_early_firing_fail() {
+        let wrong_userdata = judge_edited(&ClockPoll, "sleep", None, |o| {
             if o.get("userdata_ok").is_some() {
                 o["userdata_ok"] = false.into();
             }
         });
-        assert_eq!(judge(&ClockPoll, &v).verdict, Verdict::Fail);
-        let mut v = honest();
-        edit(&mut v, "sleep", None, |o| {
-            o["elapsed_ns"] = (o["requested_ns"].as_i64().unwrap() / 2).into()
-        });
-        assert_eq!(judge(&ClockPoll, &v).verdict, Verdict::Fail);
+        assert_verdict(&wrong_userdata, Verdict::Fail);
+        let early = judge_edited(&ClockPoll, "sleep", None, wake_at_half_time);
+        assert_verdict(&early, Verdict::Fail);
     }
 }

@@ -4,7 +4,7 @@
 //! `effective_tick`), so a slow reader (an interpreter) cannot fake a coarse clock: an honest
 //! clock never fails this.
 
-use super::{effective_tick, find};
+use super::{effective_tick, find, quote};
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Value};
 
@@ -62,17 +62,11 @@ impl ClockResolution {
                 ev.insert(clock.into(), Value::Object(raw.fields.clone()));
             }
         }
-        let claim = |c: &str| {
-            ev.get(c)
-                .and_then(|v| v.get("claimed_ns").or(v.get("res_ns")))
-                .cloned()
-                .unwrap_or(Value::Null)
-        };
         let facts = json!({
-            "realtime_claimed_ns": claim("realtime"),
-            "monotonic_claimed_ns": claim("monotonic"),
-            "process_cputime_res_ns": claim("process_cputime"),
-            "thread_cputime_res_ns": claim("thread_cputime"),
+            "realtime_claimed_ns": quote(&ev, "realtime", "claimed_ns"),
+            "monotonic_claimed_ns": quote(&ev, "monotonic", "claimed_ns"),
+            "process_cputime_res_ns": quote(&ev, "process_cputime", "res_ns"),
+            "thread_cputime_res_ns": quote(&ev, "thread_cputime", "res_ns"),
         });
         ev.insert("facts".into(), facts);
         Ok(Judgement::from_problems(problems, json!(ev)))
@@ -83,46 +77,36 @@ impl ClockResolution {
 mod tests {
     use super::*;
     use crate::clocks::testdata::*;
-    use wasiprobe_model::report::Verdict;
 
     #[test]
-    fn honest_passes_and_a_10ms_clock_claiming_1ns_fails() {
-        assert_eq!(judge(&ClockResolution, &honest()).verdict, Verdict::Pass);
-        let mut v = honest();
-        edit(&mut v, "ticks", Some("monotonic"), |o| {
+    fn a_10ms_clock_claiming_1ns_fails() {
+        let j = judge_edited(&ClockResolution, "ticks", Some("monotonic"), |o| {
             o["reads"] = 4_000_000.into();
             o["changes"] = 20.into();
             o["min_step_ns"] = 10_000_000.into();
         });
-        let j = judge(&ClockResolution, &v);
-        assert_eq!(j.verdict, Verdict::Fail);
-        assert!(
-            j.evidence.to_string().contains("10000000 ns"),
-            "{}",
-            j.evidence
-        );
+        assert_fails_saying(&j, "10000000 ns");
     }
 
     #[test]
     fn a_slow_reader_cannot_make_an_honest_clock_look_coarse() {
         // One read per change: the step is the read cost, not the tick.
-        let mut v = honest();
-        edit(&mut v, "ticks", Some("monotonic"), |o| {
+        let j = judge_edited(&ClockResolution, "ticks", Some("monotonic"), |o| {
             o["reads"] = 50.into();
             o["min_step_ns"] = 5_000.into();
         });
-        assert_eq!(judge(&ClockResolution, &v).verdict, Verdict::Pass);
+        assert_verdict(&j, Verdict::Pass);
     }
 
     #[test]
     fn a_zero_claim_or_a_failing_res_get_fails() {
-        let mut v = honest();
-        edit(&mut v, "raw", Some("monotonic"), |o| o["res_ns"] = 0.into());
-        assert_eq!(judge(&ClockResolution, &v).verdict, Verdict::Fail);
-        let mut v = honest();
-        edit(&mut v, "raw", Some("realtime"), |o| {
+        let zero = judge_edited(&ClockResolution, "raw", Some("monotonic"), |o| {
+            o["res_ns"] = 0.into()
+        });
+        assert_verdict(&zero, Verdict::Fail);
+        let failing = judge_edited(&ClockResolution, "raw", Some("realtime"), |o| {
             o["res_errno"] = 52.into()
         });
-        assert_eq!(judge(&ClockResolution, &v).verdict, Verdict::Fail);
+        assert_verdict(&failing, Verdict::Fail);
     }
 }

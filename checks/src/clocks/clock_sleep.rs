@@ -102,24 +102,18 @@ mod tests {
     #[test]
     fn honest_passes_with_overshoot_stats() {
         let j = judge(&ClockSleep, &honest());
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        assert_verdict(&j, Verdict::Pass);
         assert_eq!(j.evidence["overshoot_ns"]["nanosleep"]["p50"], 80_000);
     }
 
     #[test]
     fn a_sleep_at_half_time_fails_but_huge_overshoot_does_not() {
-        let mut v = honest();
-        edit(&mut v, "sleep", None, |o| {
-            let r = o["requested_ns"].as_i64().unwrap();
-            o["elapsed_ns"] = (r / 2).into();
-        });
-        let j = judge(&ClockSleep, &v);
-        assert_eq!(j.verdict, Verdict::Fail);
-        let mut v = honest();
-        edit(&mut v, "sleep", None, |o| {
+        let early = judge_edited(&ClockSleep, "sleep", None, wake_at_half_time);
+        assert_verdict(&early, Verdict::Fail);
+        let late = judge_edited(&ClockSleep, "sleep", None, |o| {
             o["elapsed_ns"] = (o["requested_ns"].as_i64().unwrap() + 900_000_000).into()
         });
-        assert_eq!(judge(&ClockSleep, &v).verdict, Verdict::Pass);
+        assert_verdict(&late, Verdict::Pass);
     }
 
     #[test]
@@ -131,26 +125,20 @@ mod tests {
             }
         }
         let j = judge(&ClockSleep, &v);
-        assert_eq!(j.verdict, Verdict::Pass);
+        assert_verdict(&j, Verdict::Pass);
         assert_eq!(j.evidence["unsupported"][0], "clock_nanosleep_abstime");
         for o in v.iter_mut() {
             if o["method"] == "nanosleep" {
                 o["ret"] = (-1).into();
             }
         }
-        assert_eq!(judge(&ClockSleep, &v).verdict, Verdict::Fail);
+        assert_verdict(&judge(&ClockSleep, &v), Verdict::Fail);
     }
 
     #[test]
     fn a_frozen_clock_makes_sleeps_unjudgeable_not_failed() {
-        let mut v = honest();
-        edit(&mut v, "reads", Some("monotonic"), |o| {
-            o["last"] = o["first"].clone()
-        });
-        edit(&mut v, "ticks", Some("monotonic"), |o| {
-            o["changes"] = 0.into()
-        });
+        let mut v = frozen();
         edit(&mut v, "sleep", None, |o| o["elapsed_ns"] = 0.into());
-        assert_eq!(judge(&ClockSleep, &v).verdict, Verdict::Error);
+        assert_verdict(&judge(&ClockSleep, &v), Verdict::Error);
     }
 }

@@ -20,10 +20,7 @@ pub mod clock_sleep;
 pub const PROBE: &str = "clocks";
 
 pub fn case() -> Case {
-    Case {
-        args: vec![PROBE.into()],
-        ..Default::default()
-    }
+    Case::probe(PROBE)
 }
 
 /// Observations of one kind (`what`) for one clock (or any clock when `clock` is None).
@@ -64,6 +61,15 @@ pub fn monotonic_advanced(o: &Observed) -> bool {
     ticked || moved
 }
 
+/// `ev[key][field]`, or null where either is missing: the facts a check quotes from its own
+/// evidence, so that a fact is always present, if only as null, for `wasiprobe evidence` to diff.
+pub fn quote(ev: &serde_json::Map<String, Value>, key: &str, field: &str) -> Value {
+    ev.get(key)
+        .and_then(|v| v.get(field))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
 /// p50 / p99 / max of a list (nearest rank), for overshoot evidence.
 pub fn percentiles(mut v: Vec<i64>) -> Value {
     if v.is_empty() {
@@ -78,7 +84,10 @@ pub fn percentiles(mut v: Vec<i64>) -> Value {
 pub(crate) mod testdata {
     //! An honest `clocks` run, written by hand from what the probe prints, and helpers to break
     //! it the way each liar would.
+    pub use crate::testutil::{assert_fails_saying, assert_verdict};
+    use crate::{Check, Judgement};
     use serde_json::{json, Value};
+    pub use wasiprobe_model::report::Verdict;
 
     pub fn line(v: Value) -> String {
         let mut v = v;
@@ -139,7 +148,7 @@ pub(crate) mod testdata {
             .into_bytes()
     }
 
-    pub fn judge(check: &dyn crate::Check, v: &[Value]) -> crate::Judgement {
+    pub fn judge(check: &dyn Check, v: &[Value]) -> Judgement {
         let out = crate::testutil::outcome(0, stdout(v), vec![]);
         let obs = crate::protocol::parse(&out.stdout);
         check.judge(
@@ -163,6 +172,53 @@ pub(crate) mod testdata {
             if o["what"] == what && clock.is_none_or(|c| o["clock"] == c) {
                 f(o);
             }
+        }
+    }
+
+    /// `check`'s judgement of the honest run with one [`edit`].
+    pub fn judge_edited(
+        check: &dyn Check,
+        what: &str,
+        clock: Option<&str>,
+        f: impl Fn(&mut Value),
+    ) -> Judgement {
+        let mut v = honest();
+        edit(&mut v, what, clock, f);
+        judge(check, &v)
+    }
+
+    /// The honest run with a monotonic clock that never moves, in its reads or its tick loop.
+    pub fn frozen() -> Vec<Value> {
+        let mut v = honest();
+        edit(&mut v, "reads", Some("monotonic"), |o| {
+            o["last"] = o["first"].clone()
+        });
+        edit(&mut v, "ticks", Some("monotonic"), |o| {
+            o["changes"] = 0.into()
+        });
+        v
+    }
+
+    /// A sleep or subscription that returns after half the time asked (`poll_oneoff:half`).
+    pub fn wake_at_half_time(o: &mut Value) {
+        o["elapsed_ns"] = (o["requested_ns"].as_i64().unwrap() / 2).into();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testdata::*;
+
+    #[test]
+    fn the_honest_run_passes_every_clock_check() {
+        let checks: Vec<_> = crate::all()
+            .into_iter()
+            .filter(|c| c.probe() == super::PROBE)
+            .collect();
+        assert_eq!(checks.len(), 6);
+        for check in checks {
+            let j = judge(check.as_ref(), &honest());
+            assert_eq!(j.verdict, Verdict::Pass, "{}: {}", check.name(), j.evidence);
         }
     }
 }

@@ -3,6 +3,10 @@
 //! Each file states its false-alarm rate on an honest source; together about 1.5e-5 per run
 //! (dominated by the SP 800-90B estimate), so 20 runs of an honest runtime flip with
 //! probability ≈ 3e-4.
+//!
+//! An entropy check's controls are every liar it rejects, as measured — not only the one it is
+//! meant for: the test suite requires exactly these to fail, so the list is the check's
+//! confusion row.
 
 use super::{Case, Observed};
 use crate::protocol::Observation;
@@ -26,9 +30,8 @@ pub const PRIMARY_SOURCES: [&str; 2] = ["random_get", "os.urandom"];
 
 pub fn case() -> Case {
     Case {
-        args: vec![PROBE.into()],
         rerun_args: Some(vec![PROBE.into(), "prefix".into()]),
-        ..Default::default()
+        ..Case::probe(PROBE)
     }
 }
 
@@ -50,6 +53,19 @@ pub fn read(o: &Observed, file: &str) -> Result<Vec<u8>, String> {
         return Err(format!("refusing file name {file:?}"));
     }
     std::fs::read(dir.join(file)).map_err(|e| format!("{file}: {e}"))
+}
+
+/// The bytes of the file an observation announces — unless the probe reports that `doing` them
+/// (drawing, filling) failed, which is then the problem.
+fn announced_file(o: &Observed, s: &Observation, doing: &str) -> Result<Vec<u8>, String> {
+    if s.i64("errno") != Some(0) {
+        return Err(format!(
+            "{}: {doing} failed with errno {:?}",
+            s.str("source").unwrap_or("?"),
+            s.i64("errno")
+        ));
+    }
+    read(o, s.str("file").unwrap_or(""))
 }
 
 /// The streams, or the failing judgement a stream check returns when it cannot read them.
@@ -91,14 +107,7 @@ pub fn streams(o: &Observed) -> Result<Vec<(String, Vec<u8>)>, Vec<String>> {
     let mut problems = Vec::new();
     for s in find(obs, "stream") {
         let source = s.str("source").unwrap_or("?").to_string();
-        if s.i64("errno") != Some(0) {
-            problems.push(format!(
-                "{source}: drawing failed with errno {:?}",
-                s.i64("errno")
-            ));
-            continue;
-        }
-        match read(o, s.str("file").unwrap_or("")) {
+        match announced_file(o, s, "drawing") {
             Ok(b) if b.len() as i64 == s.i64("bytes").unwrap_or(-1) => out.push((source, b)),
             Ok(b) => problems.push(format!(
                 "{source}: file has {} bytes, the probe wrote {:?}",
@@ -227,4 +236,25 @@ pub mod control {
 #[cfg(test)]
 pub(crate) mod testdata {
     pub use super::control::*;
+    pub use crate::testutil::{assert_fails_saying, assert_verdict};
+    use crate::{Check, Judgement};
+    pub use wasiprobe_model::report::Verdict;
+
+    impl Run {
+        /// `check` passes this run, and fails it once `break_it` has broken it, saying `needle`;
+        /// returns that judgement, for what else a test asserts.
+        #[track_caller]
+        pub fn assert_caught(
+            mut self,
+            check: &dyn Check,
+            break_it: impl FnOnce(&mut Run),
+            needle: &str,
+        ) -> Judgement {
+            assert_verdict(&self.judge(check), Verdict::Pass);
+            break_it(&mut self);
+            let j = self.judge(check);
+            assert_fails_saying(&j, needle);
+            j
+        }
+    }
 }

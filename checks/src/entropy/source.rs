@@ -16,10 +16,7 @@ pub const PROBE: &str = "entropy_source";
 
 check! {
     EntropySource: "entropy_source", probe PROBE, area "entropy",
-    case Case {
-        args: vec![PROBE.into()],
-        ..Default::default()
-    },
+    case Case::probe(PROBE),
     controls []
 }
 
@@ -49,10 +46,9 @@ impl EntropySource {
         let mut problems = Vec::new();
         if seen == 0 {
             // Nothing reached the interposed import: this libc calls the host another way.
-            return Ok(Judgement {
-                verdict: wasiprobe_model::report::Verdict::Skip,
-                evidence: json!({ "reason": "no random_get call reached the interposed import: this libc's calls cannot be counted from the guest" }),
-            });
+            return Ok(Judgement::skip(
+                json!({ "reason": "no random_get call reached the interposed import: this libc's calls cannot be counted from the guest" }),
+            ));
         }
         match ge {
             Some(1000) => {}
@@ -95,7 +91,7 @@ impl EntropySource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{judge, outcome};
+    use crate::testutil::{assert_fails_saying, assert_verdict, judge_stdout};
     use wasiprobe_model::report::Verdict;
 
     fn out(buf: i64, word: i64, ge: i64) -> Vec<u8> {
@@ -109,23 +105,18 @@ mod tests {
 
     #[test]
     fn both_designs_are_facts_and_a_libc_that_never_asks_fails() {
-        let old = judge(&EntropySource, &outcome(0, out(1, 0, 1000), vec![]));
-        assert_eq!(old.verdict, Verdict::Pass, "{}", old.evidence);
+        let old = judge_stdout(&EntropySource, out(1, 0, 1000));
+        assert_verdict(&old, Verdict::Pass);
         assert_eq!(old.evidence["facts"]["hides_host_source"], true);
-        let new = judge(&EntropySource, &outcome(0, out(1000, 1000, 1000), vec![]));
-        assert_eq!(new.verdict, Verdict::Pass);
+        let new = judge_stdout(&EntropySource, out(1000, 1000, 1000));
+        assert_verdict(&new, Verdict::Pass);
         assert_eq!(new.evidence["facts"]["hides_host_source"], false);
-        let seeded_in = judge(&EntropySource, &outcome(0, out(0, 0, 1000), vec![]));
-        assert_eq!(seeded_in.verdict, Verdict::Fail, "{}", seeded_in.evidence);
-        assert!(seeded_in
-            .evidence
-            .to_string()
-            .contains("never asked the host"));
-        let cached = judge(&EntropySource, &outcome(0, out(1000, 1000, 1), vec![]));
-        assert_eq!(cached.verdict, Verdict::Fail);
-        assert_eq!(
-            judge(&EntropySource, &outcome(0, out(0, 0, 0), vec![])).verdict,
-            Verdict::Skip
+        assert_fails_saying(
+            &judge_stdout(&EntropySource, out(0, 0, 1000)),
+            "never asked the host",
         );
+        let cached = judge_stdout(&EntropySource, out(1000, 1000, 1));
+        assert_verdict(&cached, Verdict::Fail);
+        assert_verdict(&judge_stdout(&EntropySource, out(0, 0, 0)), Verdict::Skip);
     }
 }

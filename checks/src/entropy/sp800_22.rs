@@ -77,8 +77,6 @@ pub fn assess_per_sequence(
     (v, per)
 }
 
-// Every liar this check rejects, as measured — not only the one it is meant for: the
-// test suite requires exactly these to fail, so the list is the check's confusion row.
 check! {
     EntropySp80022: "entropy_sp800_22", probe super::PROBE, area "entropy",
     case super::case(),
@@ -119,13 +117,12 @@ impl EntropySp80022 {
 mod tests {
     use super::*;
     use crate::entropy::testdata::*;
-    use wasiprobe_model::report::Verdict;
 
     #[test]
     fn chacha_passes_and_a_biased_stream_fails() {
         let run = Run::honest(12_500_000, 1);
         let j = run.judge(&EntropySp80022);
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        assert_verdict(&j, Verdict::Pass);
         assert_eq!(j.evidence["sequences"], 100);
         // P(1) = 0.51 per bit.
         let mut b = chacha(5, 12_500_000);
@@ -134,7 +131,6 @@ mod tests {
             *byte = (0..8).fold(0u8, |acc, k| acc << 1 | ((r[i * 8 + k] as u32) < 130) as u8);
         }
         run.write("random_get.bin", &b);
-        let j = run.judge(&EntropySp80022);
-        assert_eq!(j.verdict, Verdict::Fail, "{}", j.evidence);
+        assert_fails_saying(&run.judge(&EntropySp80022), "random_get: ");
     }
 }

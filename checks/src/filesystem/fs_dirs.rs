@@ -154,12 +154,12 @@ impl FsDirs {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::filesystem::testutil::Run;
+    use crate::filesystem::testutil::*;
     use crate::Check;
     use std::fs;
-    use wasiprobe_model::report::Verdict;
 
-    pub fn honest(r: &mut Run) {
+    pub fn honest() -> Run {
+        let mut r = Run::new();
         let w = r.scratch().join("work");
         fs::create_dir(w.join("d1")).unwrap();
         fs::create_dir_all(w.join("many")).unwrap();
@@ -205,52 +205,47 @@ pub(crate) mod tests {
             )
             .op(c, "unicode-name", json!({ "stat": 0 }))
             .op(c, "name-255", json!({ "length": 255 }));
+        r
     }
 
     #[test]
     fn honest_run_passes() {
-        let mut r = Run::new();
-        honest(&mut r);
-        let j = r.judge(&FsDirs);
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
-        assert_eq!(j.evidence["facts"]["realpath_linked"], true);
+        assert_eq!(honest().passing_facts(&FsDirs)["realpath_linked"], true);
     }
 
     #[test]
     fn duplicates_in_readdir_or_unstable_cookies_fail() {
-        for (f, v) in [("duplicates", 1), ("seek_stable", 0), ("entries", 1001)] {
-            let mut r = Run::new();
-            honest(&mut r);
-            r.set("readdir-1000", f, json!(v));
-            assert_eq!(r.judge(&FsDirs).verdict, Verdict::Fail, "{f}");
-        }
+        assert_each_edit_fails(
+            &FsDirs,
+            honest,
+            &[
+                ("readdir-1000", "duplicates", json!(1)),
+                ("readdir-1000", "seek_stable", json!(0)),
+                ("readdir-1000", "entries", json!(1001)),
+            ],
+        );
     }
 
     #[test]
     fn host_tree_disagreeing_with_the_guest_fails() {
-        let mut r = Run::new();
-        honest(&mut r);
+        let r = honest();
         fs::write(r.scratch().join("work/r/a"), b"A").unwrap();
         let j = r.judge(&FsDirs);
-        assert_eq!(j.verdict, Verdict::Fail);
+        assert_verdict(&j, Verdict::Fail);
         assert_eq!(j.evidence["mismatches"][0]["what"], "work/r/a");
 
-        let mut r = Run::new();
-        honest(&mut r);
+        let r = honest();
         fs::remove_file(r.scratch().join("work/l2")).unwrap();
         fs::write(r.scratch().join("work/l2"), b"L").unwrap();
-        assert_eq!(r.judge(&FsDirs).verdict, Verdict::Fail);
+        assert_verdict(&r.judge(&FsDirs), Verdict::Fail);
     }
 
     #[test]
     fn missing_realpath_is_a_fact_not_a_failure() {
-        let mut r = Run::new();
-        honest(&mut r);
+        let mut r = honest();
         r.set("realpath", "available", json!(false))
             .set("realpath", "ret", json!(-1));
-        let j = r.judge(&FsDirs);
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
-        assert_eq!(j.evidence["facts"]["realpath_linked"], false);
+        assert_eq!(r.passing_facts(&FsDirs)["realpath_linked"], false);
     }
 
     #[test]
@@ -262,21 +257,20 @@ pub(crate) mod tests {
             ],
             ..FsDirs.case()
         };
-        let mut r = Run::new();
-        honest(&mut r);
+        let mut r = honest();
         r.set("readdir-1000", "seek_stable", json!(null)).set(
             "readdir-1000",
             "rewind_count",
             json!(null),
         );
-        assert_eq!(r.judge(&FsDirs).verdict, Verdict::Fail);
+        assert_verdict(&r.judge(&FsDirs), Verdict::Fail);
         let j = r.judge_case(&FsDirs, &case);
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        assert_verdict(&j, Verdict::Pass);
         assert_eq!(
             j.evidence["not_observable"]["readdir-1000.seek_stable"],
             "no seekdir"
         );
         r.set("readdir-1000", "duplicates", json!(1));
-        assert_eq!(r.judge_case(&FsDirs, &case).verdict, Verdict::Fail);
+        assert_verdict(&r.judge_case(&FsDirs, &case), Verdict::Fail);
     }
 }

@@ -137,8 +137,7 @@ impl FsErrno {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filesystem::testutil::Run;
-    use wasiprobe_model::report::Verdict;
+    use crate::filesystem::testutil::*;
 
     fn honest() -> Run {
         let mut r = Run::new();
@@ -158,48 +157,44 @@ mod tests {
 
     #[test]
     fn honest_run_passes_with_the_errnos_as_facts() {
-        let j = honest().judge(&FsErrno);
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
-        assert_eq!(j.evidence["facts"]["errno"]["outside-preopens"], "ENOENT");
+        let facts = honest().passing_facts(&FsErrno);
+        assert_eq!(facts["errno"]["outside-preopens"], "ENOENT");
     }
 
     #[test]
     fn either_allowed_errno_passes_but_the_fact_changes() {
         let mut r = honest();
         r.set("outside-preopens", "errno_name", json!("ENOTCAPABLE"));
-        let j = r.judge(&FsErrno);
-        assert_eq!(j.verdict, Verdict::Pass);
-        assert_eq!(
-            j.evidence["facts"]["errno"]["outside-preopens"],
-            "ENOTCAPABLE"
-        );
+        let facts = r.passing_facts(&FsErrno);
+        assert_eq!(facts["errno"]["outside-preopens"], "ENOTCAPABLE");
     }
 
     #[test]
     fn a_wrong_errno_a_success_or_a_missing_case_fail() {
-        let mut r = honest();
-        r.set("loop", "errno_name", json!("ENOENT"));
-        assert_eq!(r.judge(&FsErrno).verdict, Verdict::Fail);
-        let mut r = honest();
-        r.set("excl-existing", "ret", json!(5));
-        assert_eq!(r.judge(&FsErrno).verdict, Verdict::Fail);
+        assert_each_edit_fails(
+            &FsErrno,
+            honest,
+            &[
+                ("loop", "errno_name", json!("ENOENT")),
+                ("excl-existing", "ret", json!(5)),
+            ],
+        );
         let mut r = honest();
         r.remove("name-256");
-        assert_eq!(r.judge(&FsErrno).verdict, Verdict::Fail);
+        assert_verdict(&r.judge(&FsErrno), Verdict::Fail);
     }
 
     #[test]
     fn a_trap_on_an_invalid_whence_is_a_fact_but_success_fails() {
         let mut r = honest();
         r.rerun = None;
-        let j = r.judge(&FsErrno);
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
-        assert_eq!(j.evidence["facts"]["errno"]["lseek-whence"], "trap");
+        let facts = r.passing_facts(&FsErrno);
+        assert_eq!(facts["errno"]["lseek-whence"], "trap");
         let mut r = honest();
         r.rerun.as_mut().unwrap()[0]["ret"] = json!(0);
-        assert_eq!(r.judge(&FsErrno).verdict, Verdict::Fail);
+        assert_verdict(&r.judge(&FsErrno), Verdict::Fail);
         let mut r = honest();
         r.rerun = Some(vec![]);
-        assert_eq!(r.judge(&FsErrno).verdict, Verdict::Fail);
+        assert_verdict(&r.judge(&FsErrno), Verdict::Fail);
     }
 }

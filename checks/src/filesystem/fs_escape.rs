@@ -145,8 +145,7 @@ impl FsEscape {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filesystem::testutil::Run;
-    use wasiprobe_model::report::Verdict;
+    use crate::filesystem::testutil::*;
 
     fn honest() -> Run {
         let mut r = Run::new();
@@ -172,12 +171,8 @@ mod tests {
 
     #[test]
     fn all_refused_and_sentinel_intact_passes() {
-        let j = honest().judge(&FsEscape);
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
-        assert_eq!(
-            j.evidence["facts"]["refused_with"]["dotdot-open"],
-            "ENOTCAPABLE"
-        );
+        let facts = honest().passing_facts(&FsEscape);
+        assert_eq!(facts["refused_with"]["dotdot-open"], "ENOTCAPABLE");
     }
 
     #[test]
@@ -189,7 +184,7 @@ mod tests {
             json!("7761"),
         );
         let j = r.judge(&FsEscape);
-        assert_eq!(j.verdict, Verdict::Security);
+        assert_verdict(&j, Verdict::Security);
         assert_eq!(j.evidence["breaches"][0]["op"], "symlink-file-open");
     }
 
@@ -198,12 +193,12 @@ mod tests {
         let r = honest();
         std::fs::write(r.root.path().join("outside/secret.txt"), b"pwned").unwrap();
         let j = r.judge(&FsEscape);
-        assert_eq!(j.verdict, Verdict::Security);
+        assert_verdict(&j, Verdict::Security);
         assert!(j.evidence["breaches"].to_string().contains("secret.txt"));
 
         let r = honest();
         std::fs::write(r.root.path().join("pwned.txt"), b"").unwrap();
-        assert_eq!(r.judge(&FsEscape).verdict, Verdict::Security);
+        assert_verdict(&r.judge(&FsEscape), Verdict::Security);
     }
 
     #[test]
@@ -211,7 +206,7 @@ mod tests {
         let mut r = honest();
         r.set("fixture-visible", "ret", json!(-1))
             .set("fixture-visible", "up", json!(""));
-        assert_eq!(r.judge(&FsEscape).verdict, Verdict::Fail);
+        assert_verdict(&r.judge(&FsEscape), Verdict::Fail);
     }
 
     #[test]
@@ -228,7 +223,7 @@ mod tests {
             json!({ "ret": 0 }),
         );
         let j = r.judge(&FsEscape);
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        assert_verdict(&j, Verdict::Pass);
         assert_eq!(j.evidence["attempts"], ATTEMPTS.len() + 1);
         assert_eq!(
             j.evidence["facts"]["refused_with"]["py-shutil-copy-out"],
@@ -236,7 +231,7 @@ mod tests {
         );
         r.set("py-shutil-copy-out", "ret", json!(0));
         let j = r.judge(&FsEscape);
-        assert_eq!(j.verdict, Verdict::Security);
+        assert_verdict(&j, Verdict::Security);
         assert_eq!(j.evidence["breaches"][0]["op"], "py-shutil-copy-out");
         // A marked attempt cannot stand in for a required one.
         let mut r = honest();
@@ -245,6 +240,6 @@ mod tests {
             "link-out-py",
             json!({ "ret": -1, "errno_name": "ENOENT", "attempt": true }),
         );
-        assert_eq!(r.judge(&FsEscape).verdict, Verdict::Fail);
+        assert_verdict(&r.judge(&FsEscape), Verdict::Fail);
     }
 }

@@ -54,8 +54,7 @@ impl FsFds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filesystem::testutil::Run;
-    use wasiprobe_model::report::Verdict;
+    use crate::filesystem::testutil::*;
 
     fn honest() -> Run {
         let head: String = fixture::known_bytes()[..16]
@@ -88,21 +87,19 @@ mod tests {
 
     #[test]
     fn honest_run_passes() {
-        let j = honest().judge(&FsFds);
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
-        assert_eq!(j.evidence["facts"]["seek-stdin_errno"], "ESPIPE");
+        assert_eq!(honest().passing_facts(&FsFds)["seek-stdin_errno"], "ESPIPE");
     }
 
     #[test]
     fn an_extra_preopen_a_live_old_fd_or_a_seekable_stream_fail() {
-        let mut r = honest();
-        r.set("preopens", "names", json!("/scratch\n/.hidden\n"));
-        assert_eq!(r.judge(&FsFds).verdict, Verdict::Fail);
-        let mut r = honest();
-        r.set("renumber", "old_fd_read", json!(1));
-        assert_eq!(r.judge(&FsFds).verdict, Verdict::Fail);
-        let mut r = honest();
-        r.set("seek-stdout", "ret", json!(0));
-        assert_eq!(r.judge(&FsFds).verdict, Verdict::Fail);
+        assert_each_edit_fails(
+            &FsFds,
+            honest,
+            &[
+                ("preopens", "names", json!("/scratch\n/.hidden\n")),
+                ("renumber", "old_fd_read", json!(1)),
+                ("seek-stdout", "ret", json!(0)),
+            ],
+        );
     }
 }

@@ -140,12 +140,12 @@ fn sparse_on_host(j: &mut Judge) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::filesystem::testutil::Run;
+    use crate::filesystem::testutil::*;
     use std::fs;
-    use wasiprobe_model::report::Verdict;
 
     /// The probe's output and host tree for an honest run.
-    pub fn honest(r: &mut Run) {
+    pub fn honest() -> Run {
+        let mut r = Run::new();
         let w = r.scratch().join("work");
         fs::write(w.join("data.bin"), data_bin()).unwrap();
         fs::write(w.join("append.txt"), b"one\ntwo\n").unwrap();
@@ -193,23 +193,20 @@ pub(crate) mod tests {
             .op(c, "sparse-pread", json!({ "ret": 3, "hex": hex(b"END") }))
             .op(c, "seek-past-4g", json!({ "ret": (4u64 << 30) + 1 }))
             .op(c, "done", json!({}));
+        r
     }
 
     #[test]
     fn honest_run_passes() {
-        let mut r = Run::new();
-        honest(&mut r);
-        let j = r.judge(&FsIo);
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        assert_verdict(&honest().judge(&FsIo), Verdict::Pass);
     }
 
     #[test]
     fn host_bytes_that_differ_from_the_guests_claim_fail_with_both_views() {
-        let mut r = Run::new();
-        honest(&mut r);
+        let r = honest();
         fs::write(r.scratch().join("work/synced.bin"), b"").unwrap();
         let j = r.judge(&FsIo);
-        assert_eq!(j.verdict, Verdict::Fail);
+        assert_verdict(&j, Verdict::Fail);
         let m = &j.evidence["mismatches"][0];
         assert_eq!(m["what"], "work/synced.bin");
         assert_eq!(m["host"]["bytes"], 0);
@@ -217,23 +214,18 @@ pub(crate) mod tests {
 
     #[test]
     fn a_moved_offset_a_wrapped_seek_or_a_missing_op_fail() {
-        for (op, field, v) in [
-            ("tell-after-pwrite", "ret", json!(6)),
-            ("seek-past-4g", "ret", json!(1)),
-            ("read-back:data.bin", "matches", json!(false)),
-        ] {
-            let mut r = Run::new();
-            honest(&mut r);
-            r.set(op, field, v);
-            assert_eq!(r.judge(&FsIo).verdict, Verdict::Fail, "{op}");
-        }
-        let mut r = Run::new();
-        honest(&mut r);
+        assert_each_edit_fails(
+            &FsIo,
+            honest,
+            &[
+                ("tell-after-pwrite", "ret", json!(6)),
+                ("seek-past-4g", "ret", json!(1)),
+                ("read-back:data.bin", "matches", json!(false)),
+                ("fsync", "ret", json!(-1)),
+            ],
+        );
+        let mut r = honest();
         r.remove("done");
-        assert_eq!(r.judge(&FsIo).verdict, Verdict::Fail);
-        let mut r = Run::new();
-        honest(&mut r);
-        r.set("fsync", "ret", json!(-1));
-        assert_eq!(r.judge(&FsIo).verdict, Verdict::Fail);
+        assert_verdict(&r.judge(&FsIo), Verdict::Fail);
     }
 }

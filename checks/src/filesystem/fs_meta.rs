@@ -217,12 +217,11 @@ fn host_times(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::filesystem::testutil::Run;
+    use crate::filesystem::testutil::*;
     use crate::Check;
     use std::fs::{self, FileTimes};
     use std::os::unix::fs::MetadataExt;
     use std::time::{Duration, UNIX_EPOCH};
-    use wasiprobe_model::report::Verdict;
 
     fn stat_of(p: &std::path::Path, follow: bool) -> Value {
         let md = if follow {
@@ -253,7 +252,8 @@ pub(crate) mod tests {
             .unwrap();
     }
 
-    pub fn honest(r: &mut Run) {
+    pub fn honest() -> Run {
+        let mut r = Run::new();
         let s = r.scratch();
         let w = s.join("work");
         fs::write(w.join("times.txt"), b"t").unwrap();
@@ -282,29 +282,26 @@ pub(crate) mod tests {
         r.op(c, "utimensat:times.txt", json!({}))
             .op(c, "futimens:now.txt", json!({}))
             .op(c, "constants", json!({ "S_IFIFO": 4096 }));
+        r
     }
 
     #[test]
     fn honest_run_passes_and_records_facts() {
-        let mut r = Run::new();
-        honest(&mut r);
-        let j = r.judge(&FsMeta);
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
-        assert_eq!(j.evidence["facts"]["constants"]["S_IFIFO"], 4096);
-        assert_eq!(j.evidence["facts"]["ino_is_host_ino"], true);
+        let facts = honest().passing_facts(&FsMeta);
+        assert_eq!(facts["constants"]["S_IFIFO"], 4096);
+        assert_eq!(facts["ino_is_host_ino"], true);
     }
 
     #[test]
     fn an_mtime_an_hour_off_is_a_mismatch() {
-        let mut r = Run::new();
-        honest(&mut r);
+        let mut r = honest();
         r.set(
             "stat:known.bin",
             "mtime_s",
             json!(fixture::KNOWN_MTIME.0 + 3600),
         );
         let j = r.judge(&FsMeta);
-        assert_eq!(j.verdict, Verdict::Fail);
+        assert_verdict(&j, Verdict::Fail);
         assert!(j.evidence["mismatches"][0]["what"]
             .as_str()
             .unwrap()
@@ -313,27 +310,23 @@ pub(crate) mod tests {
 
     #[test]
     fn utime_omit_ignored_or_host_times_not_set_fail() {
-        let mut r = Run::new();
-        honest(&mut r);
-        r.set("fstat:now.txt", "atime_s", json!(1_700_000_000));
-        assert_eq!(r.judge(&FsMeta).verdict, Verdict::Fail);
-
-        let mut r = Run::new();
-        honest(&mut r);
+        assert_each_edit_fails(
+            &FsMeta,
+            honest,
+            &[
+                ("fstat:now.txt", "atime_s", json!(1_700_000_000)),
+                ("lstat:link-to-known", "type", json!("regular")),
+            ],
+        );
+        let r = honest();
         set_times(&r.scratch().join("work/times.txt"), (1, 0), (1, 0));
-        assert_eq!(r.judge(&FsMeta).verdict, Verdict::Fail);
-
-        let mut r = Run::new();
-        honest(&mut r);
-        r.set("lstat:link-to-known", "type", json!("regular"));
-        assert_eq!(r.judge(&FsMeta).verdict, Verdict::Fail);
+        assert_verdict(&r.judge(&FsMeta), Verdict::Fail);
     }
 
     #[test]
     fn a_part_the_case_declares_unobservable_is_left_out_and_named_nothing_else() {
         let without_now = || {
-            let mut r = Run::new();
-            honest(&mut r);
+            let mut r = honest();
             r.remove("futimens:now.txt").remove("fstat:now.txt");
             set_times(&r.scratch().join("work/now.txt"), (1, 0), (1, 0));
             r
@@ -343,24 +336,18 @@ pub(crate) mod tests {
             ..FsMeta.case()
         };
         let r = without_now();
-        assert_eq!(r.judge(&FsMeta).verdict, Verdict::Fail);
+        assert_verdict(&r.judge(&FsMeta), Verdict::Fail);
         let j = r.judge_case(&FsMeta, &case("fs_meta"));
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        assert_verdict(&j, Verdict::Pass);
         assert_eq!(
             j.evidence["not_observable"]["futimens:now.txt"],
             "no spelling for UTIME_OMIT"
         );
         // Declared for another check: no effect here.
-        assert_eq!(
-            r.judge_case(&FsMeta, &case("fs_dirs")).verdict,
-            Verdict::Fail
-        );
+        assert_verdict(&r.judge_case(&FsMeta, &case("fs_dirs")), Verdict::Fail);
         // The rest of the check is judged as ever.
         let mut r = without_now();
         r.set("stat:known.bin", "size", json!(4095));
-        assert_eq!(
-            r.judge_case(&FsMeta, &case("fs_meta")).verdict,
-            Verdict::Fail
-        );
+        assert_verdict(&r.judge_case(&FsMeta, &case("fs_meta")), Verdict::Fail);
     }
 }

@@ -23,10 +23,9 @@ pub const PROBE: &str = "fs";
 
 pub fn case() -> Case {
     Case {
-        args: vec![PROBE.into()],
         rerun_args: Some(vec![PROBE.into(), "whence".into()]),
         fixture: Some(fixture::NAME),
-        ..Default::default()
+        ..Case::probe(PROBE)
     }
 }
 
@@ -218,9 +217,11 @@ pub(crate) mod testutil {
     //! Honest and broken runs for the unit tests: a real fixture on disk, a host tree made to
     //! look as the probe leaves it, and probe output written by hand.
     use super::*;
+    pub use crate::testutil::assert_verdict;
     use crate::testutil::outcome;
     use crate::{Check, Judgement};
     use std::fs;
+    pub use wasiprobe_model::report::Verdict;
     use wasiprobe_model::run::Outcome;
 
     pub struct Run {
@@ -280,6 +281,13 @@ pub(crate) mod testutil {
         pub fn judge(&self, check: &dyn Check) -> Judgement {
             self.judge_case(check, &check.case())
         }
+        /// `check` passes this run; its facts, for what a test expects of them.
+        #[track_caller]
+        pub fn passing_facts(&self, check: &dyn Check) -> Value {
+            let j = self.judge(check);
+            assert_verdict(&j, Verdict::Pass);
+            j.evidence["facts"].clone()
+        }
         pub fn judge_case(&self, check: &dyn Check, case: &Case) -> Judgement {
             let o = outcome(0, stdout(&self.lines), vec![]);
             let re = match &self.rerun {
@@ -305,6 +313,27 @@ pub(crate) mod testutil {
                     isolated: &[],
                 },
             )
+        }
+    }
+
+    /// `check` fails each run `honest` builds once one edit — (operation, field, value) — is
+    /// made to it: one edit a run, so every one must be caught on its own.
+    #[track_caller]
+    pub fn assert_each_edit_fails(
+        check: &dyn Check,
+        honest: impl Fn() -> Run,
+        edits: &[(&str, &str, Value)],
+    ) {
+        for (op, field, v) in edits {
+            let mut r = honest();
+            r.set(op, field, v.clone());
+            let j = r.judge(check);
+            assert_eq!(
+                j.verdict,
+                Verdict::Fail,
+                "{op}.{field} = {v}: {}",
+                j.evidence
+            );
         }
     }
 }

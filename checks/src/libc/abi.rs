@@ -182,10 +182,7 @@ pub fn problems(flat: &Values, groups: &Groups) -> Vec<String> {
 
 check! {
     LibcAbi: "libc_abi", probe "abi", area "libc",
-    case Case {
-        args: vec!["abi".into()],
-        ..Default::default()
-    },
+    case Case::probe("abi"),
     controls []
 }
 
@@ -229,7 +226,8 @@ impl LibcAbi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{judge, outcome};
+    use crate::testutil::{assert_fails_saying, assert_verdict, judge_stdout};
+    use wasiprobe_model::report::Verdict;
 
     fn line(what: &str, group: &str, name: &str, v: Option<i64>) -> String {
         match (what, v) {
@@ -245,8 +243,10 @@ mod tests {
         }
     }
 
-    /// wasi-libc 161b3195's values (SDK 33), as the probe prints them.
-    fn honest(edit: &dyn Fn(&str, i64) -> i64) -> Vec<u8> {
+    /// wasi-libc 161b3195's values (SDK 33), as the probe prints them, but for the names `set`
+    /// gives another value.
+    fn honest(set: &[(&str, i64)]) -> Vec<u8> {
+        let edit = |n: &str, v: i64| set.iter().find(|(m, _)| *m == n).map_or(v, |(_, x)| *x);
         let mut s = String::new();
         for (n, v) in [
             ("int_fast8_t", 1),
@@ -303,13 +303,8 @@ mod tests {
 
     #[test]
     fn honest_values_pass_and_are_facts() {
-        let j = judge(&LibcAbi, &outcome(0, honest(&|_, v| v), vec![]));
-        assert_eq!(
-            j.verdict,
-            wasiprobe_model::report::Verdict::Pass,
-            "{}",
-            j.evidence
-        );
+        let j = judge_stdout(&LibcAbi, honest(&[]));
+        assert_verdict(&j, Verdict::Pass);
         assert_eq!(j.evidence["facts"]["S_IFIFO"], 0x1000);
         assert_eq!(j.evidence["facts"]["sizeof(int_fast16_t)"], 2);
         assert_eq!(j.evidence["facts"]["undefined"], json!(["PATH_MAX"]));
@@ -321,63 +316,37 @@ mod tests {
 
     #[test]
     fn inconsistent_values_are_rejected() {
-        for (what, edit, needle) in [
+        // The one value that makes the set inconsistent, and what the evidence must say.
+        for (set, needle) in [
+            // A limit that does not fit its type.
             (
-                "a limit that does not fit its type",
-                &(|n: &str, v: i64| if n == "int_fast16_t" { 4 } else { v })
-                    as &dyn Fn(&str, i64) -> i64,
+                ("int_fast16_t", 4),
                 "INT_FAST16_MAX is 32767 but int_fast16_t is 4 bytes",
             ),
+            // Two file types with one value.
+            (("S_IFSOCK", 0x1000), "S_IFSOCK and S_IFIFO are both 0x1000"),
+            // A file type outside S_IFMT.
+            (("S_IFIFO", 0x10000), "S_IFIFO = 0x10000"),
+            // Two errno values that may not alias.
+            (("ENOSYS", 58), "ENOSYS and ENOTSUP are both 58"),
+            // An open flag inside the access mode.
             (
-                "two file types with one value",
-                &|n, v| if n == "S_IFSOCK" { 0x1000 } else { v },
-                "S_IFSOCK and S_IFIFO are both 0x1000",
-            ),
-            (
-                "a file type outside S_IFMT",
-                &|n, v| if n == "S_IFIFO" { 0x10000 } else { v },
-                "S_IFIFO = 0x10000",
-            ),
-            (
-                "two errno values that may not alias",
-                &|n, v| if n == "ENOSYS" { 58 } else { v },
-                "ENOSYS and ENOTSUP are both 58",
-            ),
-            (
-                "an open flag inside the access mode",
-                &|n, v| if n == "O_TRUNC" { 0x4000000 } else { v },
+                ("O_TRUNC", 0x4000000),
                 "O_TRUNC = 0x4000000 overlaps O_ACCMODE",
             ),
+            // Open flags sharing a bit.
             (
-                "open flags sharing a bit",
-                &|n, v| if n == "O_EXCL" { 1 << 12 } else { v },
+                ("O_EXCL", 1 << 12),
                 "O_CREAT (0x1000) and O_EXCL (0x1000) share bits",
             ),
         ] {
-            let j = judge(&LibcAbi, &outcome(0, honest(edit), vec![]));
-            assert_eq!(
-                j.verdict,
-                wasiprobe_model::report::Verdict::Fail,
-                "{what}: {}",
-                j.evidence
-            );
-            assert!(
-                j.evidence.to_string().contains(needle),
-                "{what}: {}",
-                j.evidence
-            );
+            assert_fails_saying(&judge_stdout(&LibcAbi, honest(&[set])), needle);
         }
-        let cut: Vec<u8> = honest(&|_, v| v)
+        let cut: Vec<u8> = honest(&[])
             .split(|b| *b == b'\n')
             .take(5)
             .flat_map(|l| l.iter().copied().chain([b'\n']))
             .collect();
-        let j = judge(&LibcAbi, &outcome(0, cut, vec![]));
-        assert_eq!(
-            j.verdict,
-            wasiprobe_model::report::Verdict::Fail,
-            "{}",
-            j.evidence
-        );
+        assert_verdict(&judge_stdout(&LibcAbi, cut), Verdict::Fail);
     }
 }

@@ -15,20 +15,13 @@ pub const PROBE: &str = "libc_edges";
 /// WASI's errno values, which every wasi-libc uses.
 const ESPIPE: i64 = 70;
 
-pub fn case() -> Case {
-    Case {
-        args: vec![PROBE.into()],
-        ..Default::default()
-    }
-}
-
 fn find<'a>(obs: &'a [Observation], what: &str) -> Option<&'a Observation> {
     obs.iter().find(|o| o.str("what") == Some(what))
 }
 
 check! {
     LibcPosix: "libc_posix", probe PROBE, area "libc",
-    case case(),
+    case Case::probe(PROBE),
     controls ["fd_seek:einval-on-stream"]
 }
 
@@ -114,7 +107,7 @@ impl LibcPosix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{judge, outcome};
+    use crate::testutil::{assert_fails_saying, assert_verdict, judge_stdout};
     use wasiprobe_model::report::Verdict;
 
     /// What the probe prints with wasi-libc 161b3195 on wasmtime.
@@ -136,8 +129,8 @@ mod tests {
 
     #[test]
     fn posix_behaviour_passes_and_facts_are_kept() {
-        let j = judge(&LibcPosix, &outcome(0, honest().into_bytes(), vec![]));
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        let j = judge_stdout(&LibcPosix, honest());
+        assert_verdict(&j, Verdict::Pass);
         assert_eq!(j.evidence["facts"]["readdir_dot_entries"], true);
         assert!(j.evidence["facts"]["POLLPRI"]
             .as_str()
@@ -179,13 +172,7 @@ mod tests {
         ] {
             let out = honest().replace(from, to);
             assert_ne!(out, honest(), "{needle}: the edit did not apply");
-            let j = judge(&LibcPosix, &outcome(0, out.into_bytes(), vec![]));
-            assert_eq!(j.verdict, Verdict::Fail, "{needle}: {}", j.evidence);
-            assert!(
-                j.evidence.to_string().contains(needle),
-                "{needle}: {}",
-                j.evidence
-            );
+            assert_fails_saying(&judge_stdout(&LibcPosix, out), needle);
         }
     }
 }

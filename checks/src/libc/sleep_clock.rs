@@ -8,7 +8,6 @@
 
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Map};
-use wasiprobe_model::report::Verdict;
 
 fn clock_name(id: &str) -> String {
     let (n, abs) = match id.strip_suffix('a') {
@@ -27,7 +26,7 @@ fn clock_name(id: &str) -> String {
 
 check! {
     LibcSleepClock: "libc_sleep_clock", probe super::posix::PROBE, area "libc",
-    case super::posix::case(),
+    case Case::probe(super::posix::PROBE),
     controls []
 }
 
@@ -44,10 +43,9 @@ impl LibcSleepClock {
             ));
         }
         if lines.iter().all(|l| l.i64("poll_oneoff_calls") == Some(0)) {
-            return Ok(Judgement {
-                verdict: Verdict::Skip,
-                evidence: json!({ "reason": "no sleep reached the interposed poll_oneoff import: this libc calls the host another way, so its subscriptions cannot be seen from the guest" }),
-            });
+            return Ok(Judgement::skip(
+                json!({ "reason": "no sleep reached the interposed poll_oneoff import: this libc calls the host another way, so its subscriptions cannot be seen from the guest" }),
+            ));
         }
         let mut facts = Map::new();
         let mut problems = Vec::new();
@@ -93,7 +91,8 @@ impl LibcSleepClock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{judge, outcome};
+    use crate::testutil::{assert_verdict, judge_stdout};
+    use wasiprobe_model::report::Verdict;
 
     fn out(rows: &[(&str, i64, &str)]) -> Vec<u8> {
         rows.iter()
@@ -109,24 +108,20 @@ mod tests {
             ("clock_nanosleep(CLOCK_REALTIME)", 1, "0"),
             ("clock_nanosleep(CLOCK_MONOTONIC)", 1, "1"),
         ]);
-        let j = judge(&LibcSleepClock, &outcome(0, honest, vec![]));
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        let j = judge_stdout(&LibcSleepClock, honest);
+        assert_verdict(&j, Verdict::Pass);
         assert_eq!(j.evidence["facts"]["nanosleep"], "realtime");
         for bad in [
             out(&[("clock_nanosleep(CLOCK_MONOTONIC)", 1, "0")]),
             out(&[("clock_nanosleep(CLOCK_MONOTONIC)", 1, "1a")]),
             out(&[("clock_nanosleep(CLOCK_REALTIME)", 2, "0,0")]),
         ] {
-            let j = judge(&LibcSleepClock, &outcome(0, bad, vec![]));
-            assert_eq!(j.verdict, Verdict::Fail, "{}", j.evidence);
+            assert_verdict(&judge_stdout(&LibcSleepClock, bad), Verdict::Fail);
         }
         let unseen = out(&[
             ("nanosleep", 0, ""),
             ("clock_nanosleep(CLOCK_MONOTONIC)", 0, ""),
         ]);
-        assert_eq!(
-            judge(&LibcSleepClock, &outcome(0, unseen, vec![])).verdict,
-            Verdict::Skip
-        );
+        assert_verdict(&judge_stdout(&LibcSleepClock, unseen), Verdict::Skip);
     }
 }

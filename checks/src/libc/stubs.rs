@@ -13,10 +13,7 @@ pub const PROBE: &str = "libc_stubs";
 
 check! {
     LibcStubs: "libc_stubs", probe PROBE, area "libc",
-    case Case {
-        args: vec![PROBE.into()],
-        ..Default::default()
-    },
+    case Case::probe(PROBE),
     controls []
 }
 
@@ -71,10 +68,7 @@ impl LibcStubs {
             e["reason"] = json!(format!(
                 "{unreadable} members of this libc are LLVM bitcode (built for LTO), which the static census cannot read: the stub list is incomplete and cannot be judged"
             ));
-            return Ok(Judgement {
-                verdict: wasiprobe_model::report::Verdict::Skip,
-                evidence: e,
-            });
+            return Ok(Judgement::skip(e));
         }
         Ok(Judgement::from_problems(problems, evidence))
     }
@@ -83,7 +77,7 @@ impl LibcStubs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{judge, outcome};
+    use crate::testutil::{assert_fails_saying, assert_verdict, judge_stdout};
     use wasiprobe_model::report::Verdict;
 
     fn call(name: &str, kind: &str, se: i64, sr: i64, r: i64, e: i64) -> String {
@@ -98,8 +92,8 @@ mod tests {
         let out = call("chmod", "errno", 52, -1, -1, 52)
             + &call("pthread_create", "error-code", -1, 58, 58, 0)
             + &done(2, 0);
-        let j = judge(&LibcStubs, &outcome(0, out.into_bytes(), vec![]));
-        assert_eq!(j.verdict, Verdict::Pass, "{}", j.evidence);
+        let j = judge_stdout(&LibcStubs, out);
+        assert_verdict(&j, Verdict::Pass);
         assert_eq!(j.evidence["facts"]["stubs"][0], "chmod (errno 52)");
         assert_eq!(j.evidence["config_site"][1], "ac_cv_func_pthread_create=no");
     }
@@ -128,20 +122,14 @@ mod tests {
                 "did not report `done`",
             ),
         ] {
-            let j = judge(&LibcStubs, &outcome(0, out.into_bytes(), vec![]));
-            assert_eq!(j.verdict, Verdict::Fail, "{}", j.evidence);
-            assert!(
-                j.evidence.to_string().contains(needle),
-                "{needle}: {}",
-                j.evidence
-            );
+            assert_fails_saying(&judge_stdout(&LibcStubs, out), needle);
         }
     }
 
     #[test]
     fn a_census_that_could_not_read_the_libc_is_not_judged() {
-        let j = judge(&LibcStubs, &outcome(0, done(0, 300).into_bytes(), vec![]));
-        assert_eq!(j.verdict, Verdict::Skip, "{}", j.evidence);
+        let j = judge_stdout(&LibcStubs, done(0, 300));
+        assert_verdict(&j, Verdict::Skip);
         assert!(j.evidence["reason"].as_str().unwrap().contains("bitcode"));
     }
 }

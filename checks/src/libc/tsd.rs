@@ -11,10 +11,7 @@ use serde_json::json;
 
 check! {
     LibcTsd: "libc_tsd", probe "tsd", area "libc",
-    case Case {
-        args: vec!["tsd".into()],
-        ..Default::default()
-    },
+    case Case::probe("tsd"),
     controls []
 }
 
@@ -52,7 +49,7 @@ impl LibcTsd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{judge, outcome};
+    use crate::testutil::{assert_fails_saying, assert_verdict, judge_stdout};
     use wasiprobe_model::report::Verdict;
 
     fn line(what: &str, ret: i64) -> String {
@@ -67,24 +64,16 @@ mod tests {
             + &line("pthread_key_delete", 0)
             + &line("pthread_key_create_again", 0)
             + "{\"probe\":\"tsd\",\"check\":\"libc_tsd\",\"what\":\"exit\",\"destructor_calls\":0}\n";
-        assert_eq!(
-            judge(&LibcTsd, &outcome(0, ok.clone().into_bytes(), vec![])).verdict,
-            Verdict::Pass
-        );
+        assert_verdict(&judge_stdout(&LibcTsd, ok.clone()), Verdict::Pass);
         let bad = ok.replace(
             "\"pthread_key_delete\",\"ret\":0",
             "\"pthread_key_delete\",\"ret\":22",
         );
-        let j = judge(&LibcTsd, &outcome(0, bad.into_bytes(), vec![]));
-        assert_eq!(j.verdict, Verdict::Fail);
-        assert!(j
-            .evidence
-            .to_string()
-            .contains("pthread_key_delete: got Some(22)"));
-        let cut: String = ok.lines().take(3).map(|l| format!("{l}\n")).collect();
-        assert_eq!(
-            judge(&LibcTsd, &outcome(0, cut.into_bytes(), vec![])).verdict,
-            Verdict::Fail
+        assert_fails_saying(
+            &judge_stdout(&LibcTsd, bad),
+            "pthread_key_delete: got Some(22)",
         );
+        let cut: String = ok.lines().take(3).map(|l| format!("{l}\n")).collect();
+        assert_verdict(&judge_stdout(&LibcTsd, cut), Verdict::Fail);
     }
 }

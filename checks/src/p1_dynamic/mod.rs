@@ -294,14 +294,13 @@ struct Function {
 check! {
     P1Dynamic: "p1_dynamic", probe PROBE, area "coverage",
     case Case {
-        args: vec![PROBE.into()],
         env: vec![("WASIPROBE_P1".into(), "1".into())],
         isolated: expectations()
             .iter()
             .filter(|e| e.isolated)
             .map(isolated_args)
             .collect(),
-        ..Default::default()
+        ..Case::probe(PROBE)
     },
     controls ["fd_tell:lie", "fd_advise:enosys", "proc_exit:zero"]
 }
