@@ -282,20 +282,20 @@ fn dashboard_loads_cleanly_and_paints_its_plots() {
 #[test]
 fn a_thrown_error_and_a_failed_load_are_reported() {
     let html = dashboard_with_history();
-    let with = |tag: &str| html.replacen("<body>", &format!("<body>{tag}"), 1);
+    let with_body = |tag: &str| html.replacen("<body>", &format!("<body>{tag}"), 1);
     // Drop the CSP so that the error is the throw itself, not a blocked inline script.
-    let thrown = strip_csp(&with(
+    let thrown = strip_csp(&with_body(
         "<script>throw new Error('deliberate failure')</script>",
     ));
     let r = inspect(&thrown, true);
     assert!(r.loaded);
     r.assert_reports("deliberate failure");
 
-    let missing = strip_csp(&with("<img src=\"no-such-image.png\" alt=\"\">"));
+    let missing = strip_csp(&with_body("<img src=\"no-such-image.png\" alt=\"\">"));
     inspect(&missing, true).assert_reports("no-such-image.png");
 
     // With the CSP in place, a fetch is blocked and reported too.
-    let fetch = with("<img src=\"https://example.invalid/x.png\" alt=\"\">");
+    let fetch = with_body("<img src=\"https://example.invalid/x.png\" alt=\"\">");
     inspect(&fetch, true).assert_reports("example.invalid");
 }
 

@@ -165,18 +165,18 @@ fn regrtest_md(id: &str, p: &wasiprobe_model::python::PythonReport) -> String {
     out
 }
 
-/// `name: reference → here` for each entry of `reference` whose `value` differs in `here`
-/// (`missing` where `here` lacks it).
+/// `name: reference → other` for each entry of `reference` whose `value` differs in `other`
+/// (`missing` where `other` lacks it).
 fn differing<T>(
     reference: &BTreeMap<String, T>,
-    here: &BTreeMap<String, T>,
+    other: &BTreeMap<String, T>,
     value: impl Fn(&T) -> &str,
 ) -> Vec<String> {
     reference
         .iter()
         .filter_map(|(name, r)| {
-            let there = here.get(name).map_or("missing", &value);
-            (there != value(r)).then(|| format!("{name}: {} → {there}", value(r)))
+            let here = other.get(name).map_or("missing", &value);
+            (here != value(r)).then(|| format!("{name}: {} → {here}", value(r)))
         })
         .collect()
 }
