@@ -400,18 +400,18 @@ static void dirs(void) {
     put_file("/scratch/work/r/dir1/in", "in", 2);
     put_file("/scratch/work/r/a", "A", 1);
     put_file("/scratch/work/r/c", "C-content", 9);
-    r = rename("/scratch/work/r/a", "/scratch/work/r/b");
-    op("fs_dirs", "rename-file", r, errno);
-    wp_end();
-    r = rename("/scratch/work/r/dir1", "/scratch/work/r/dir2");
-    op("fs_dirs", "rename-dir", r, errno);
-    wp_end();
-    r = rename("/scratch/work/r/c", "/scratch/work/r/b");
-    op("fs_dirs", "rename-over", r, errno);
-    wp_end();
-    r = rename("/scratch/work/r/b", "/scratch/work/r2/moved");
-    op("fs_dirs", "rename-across", r, errno);
-    wp_end();
+    /* In this order: rename-over replaces the b that rename-file made, rename-across moves it. */
+    static const struct { const char *name, *from, *to; } renames[] = {
+        {"rename-file", "/scratch/work/r/a", "/scratch/work/r/b"},
+        {"rename-dir", "/scratch/work/r/dir1", "/scratch/work/r/dir2"},
+        {"rename-over", "/scratch/work/r/c", "/scratch/work/r/b"},
+        {"rename-across", "/scratch/work/r/b", "/scratch/work/r2/moved"},
+    };
+    for (size_t i = 0; i < sizeof renames / sizeof renames[0]; i++) {
+        r = rename(renames[i].from, renames[i].to);
+        op("fs_dirs", renames[i].name, r, errno);
+        wp_end();
+    }
 
     put_file("/scratch/work/u", "u", 1);
     r = unlink("/scratch/work/u");
@@ -542,6 +542,14 @@ static void attempt(const char *name, int fd_or_ret, int err, int is_fd, int wan
         close(fd_or_ret);
 }
 
+/* Opens a file for writing and writes to it, so that an escape also shows in the host's file. */
+static int write_pwned(const char *path) {
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    if (fd >= 0)
+        write(fd, "pwned", 5);
+    return fd;
+}
+
 static void escapes(void) {
     char buf[256];
     ssize_t n = readlink("/scratch/escape/up", buf, sizeof buf - 1);
@@ -553,9 +561,7 @@ static void escapes(void) {
     int fd;
     fd = open("/scratch/../outside/secret.txt", O_RDONLY);
     attempt("dotdot-open", fd, errno, 1, 1);
-    fd = open("/scratch/../outside/secret.txt", O_WRONLY | O_TRUNC);
-    if (fd >= 0)
-        write(fd, "pwned", 5);
+    fd = write_pwned("/scratch/../outside/secret.txt");
     attempt("dotdot-write", fd, errno, 1, 0);
     fd = open("/scratch/../pwned.txt", O_CREAT | O_WRONLY, 0644);
     attempt("dotdot-create", fd, errno, 1, 0);
@@ -568,9 +574,7 @@ static void escapes(void) {
     attempt("symlink-dir-open", fd, errno, 1, 1);
     fd = open("/scratch/escape/file", O_RDONLY);
     attempt("symlink-file-open", fd, errno, 1, 1);
-    fd = open("/scratch/escape/file", O_WRONLY | O_TRUNC);
-    if (fd >= 0)
-        write(fd, "pwned", 5);
+    fd = write_pwned("/scratch/escape/file");
     attempt("symlink-file-write", fd, errno, 1, 0);
     struct stat st;
     attempt("symlink-dir-stat", stat("/scratch/escape/up/secret.txt", &st), errno, 0, 0);

@@ -74,9 +74,14 @@ def put_file(path, data):
     pathlib.Path(path).write_bytes(data)
 
 
-def read_file(path, cap):
-    with open(path, "rb") as f:
-        return f.read(cap)
+def head(path):
+    """The first 64 bytes of a file, or b"" when it cannot be read: the op's own errno is the
+    observation, the content only its evidence."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(64)
+    except OSError:
+        return b""
 
 
 def type_name(m):
@@ -203,12 +208,7 @@ def io():
         e = 0
     except OSError as ex:
         e = ex.errno
-    got = b""
-    try:
-        got = read_file(W + "/append.txt", 64)
-    except OSError:
-        pass
-    op("fs_io", "append", r, e, hex=got.hex())
+    op("fs_io", "append", r, e, hex=head(W + "/append.txt").hex())
 
     put_file(W + "/trunc.txt", b"0123456789")
     r, e, fd = call(os.open, W + "/trunc.txt", os.O_WRONLY | os.O_TRUNC)
@@ -224,12 +224,7 @@ def io():
         if r >= 0:
             r, e, _ = call(os.ftruncate, fd, 20)
         os.close(fd)
-    got = b""
-    try:
-        got = read_file(W + "/ftrunc.bin", 64)
-    except OSError:
-        pass
-    op("fs_io", "ftruncate", r, e, hex=got.hex())
+    op("fs_io", "ftruncate", r, e, hex=head(W + "/ftrunc.bin").hex())
 
     # The atomic-write idiom: a tempfile beside the target, synced, then os.replace'd into place.
     try:

@@ -206,36 +206,53 @@ pub fn diff_text(a: &str, b: &str, d: &LibcDiff) -> String {
     out
 }
 
+/// Libc readings for the tests of this module and of `crate::render::libc`.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use wasiprobe_model::libc::{Census, StubKind};
+pub(crate) mod fixtures {
+    use wasiprobe_model::libc::{Census, LibcFacts, Stub, StubKind};
 
-    #[test]
-    fn the_diff_lists_stubs_symbols_macros_and_config_site_lines() {
-        let stub = |n: &str, e: i64| Stub {
-            name: n.into(),
+    /// A stub that sets `errno` and returns −1, as most of wasi-libc's are.
+    pub(crate) fn errno_stub(name: &str, errno: i64) -> Stub {
+        Stub {
+            name: name.into(),
             kind: StubKind::Errno,
-            errno: Some(e),
+            errno: Some(errno),
             returns: Some(-1),
             params: vec![],
             result: Some("i32".into()),
             archive: "libc.a".into(),
             member: "posix.o".into(),
             weak: false,
-        };
-        let f = |syms: &[&str], stubs: Vec<Stub>, macros: &[(&str, &str)]| LibcFacts {
-            symbols: syms.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// A libc that defines `symbols` and has `stubs`, and nothing else.
+    pub(crate) fn facts(symbols: &[&str], stubs: Vec<Stub>) -> LibcFacts {
+        LibcFacts {
+            symbols: symbols.iter().map(|s| s.to_string()).collect(),
             stubs: Census {
                 archives: vec![],
                 stubs,
                 unreadable: 0,
             },
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{errno_stub as stub, facts};
+    use super::*;
+
+    #[test]
+    fn the_diff_lists_stubs_symbols_macros_and_config_site_lines() {
+        let f = |syms: &[&str], stubs: Vec<Stub>, macros: &[(&str, &str)]| LibcFacts {
             macros: macros
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            errors: vec![],
+            ..facts(syms, stubs)
         };
         let a = f(
             &["chmod", "open"],

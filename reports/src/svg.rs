@@ -154,28 +154,23 @@ fn nice_ceil(v: f64) -> f64 {
 
 /// Compact counts: 95162 → "95k".
 pub(crate) fn fmt_count(v: f64) -> String {
-    let a = v.abs();
-    if a >= 1e6 {
-        format!("{}M", trim(v / 1e6))
-    } else if a >= 1e3 {
-        format!("{}k", trim(v / 1e3))
-    } else {
-        trim(v)
-    }
+    in_units(v, &[(1e6, "M"), (1e3, "k"), (1.0, "")])
 }
 
 /// Durations given in nanoseconds.
 pub(crate) fn fmt_ns(v: f64) -> String {
-    let a = v.abs();
-    if a >= 1e9 {
-        format!("{} s", trim(v / 1e9))
-    } else if a >= 1e6 {
-        format!("{} ms", trim(v / 1e6))
-    } else if a >= 1e3 {
-        format!("{} µs", trim(v / 1e3))
-    } else {
-        format!("{} ns", trim(v))
-    }
+    in_units(v, &[(1e9, " s"), (1e6, " ms"), (1e3, " µs"), (1.0, " ns")])
+}
+
+/// `v` in the largest of `units` (size, suffix; largest first) that it reaches; the last unit
+/// takes whatever reaches none, so it must have size 1.
+fn in_units(v: f64, units: &[(f64, &str)]) -> String {
+    let last = units.last().expect("at least one unit");
+    let (size, suffix) = units
+        .iter()
+        .find(|(size, _)| v.abs() >= *size)
+        .unwrap_or(last);
+    format!("{}{suffix}", trim(v / size))
 }
 
 fn trim(v: f64) -> String {
@@ -251,12 +246,8 @@ fn legend_rows(series: &[Series], w: f64) -> usize {
 
 impl BarChart<'_> {
     pub(crate) fn render(&self) -> String {
-        let mut out = String::new();
-        let rows = legend_rows(&self.series, self.width - LEFT - RIGHT);
-        let h = self.height + 14.0 * rows as f64;
-        header(&mut out, self.kind, self.title, self.width, h);
-        let (x0, x1) = (LEFT, self.width - RIGHT);
-        let (y0, y1) = (self.height - BOTTOM, TOP);
+        let (mut out, area) = begin(self.kind, self.title, self.width, self.height, &self.series);
+        let Area { x0, x1, y0, y1, .. } = area;
         let all = self.series.iter().flat_map(|s| {
             s.values
                 .iter()
@@ -336,11 +327,43 @@ impl BarChart<'_> {
                 );
             }
         }
-        axes(&mut out, x0, x1, y0, y1, self.x_title, self.y_title);
-        legend(&mut out, &self.series, x0, self.height - 4.0, x1 - x0);
-        out.push_str("</svg>");
-        out
+        finish(out, area, &self.series, self.x_title, self.y_title)
     }
+}
+
+/// Where a chart plots, in pixels: `x0..x1` left to right, `y0` (the x axis) up to `y1`; the
+/// legend goes below, its first row at `legend_y`.
+#[derive(Clone, Copy)]
+struct Area {
+    x0: f64,
+    x1: f64,
+    y0: f64,
+    y1: f64,
+    legend_y: f64,
+}
+
+/// Starts a chart of `width` × `height` plus the rows its legend needs.
+fn begin(kind: &str, title: &str, width: f64, height: f64, series: &[Series]) -> (String, Area) {
+    let mut out = String::new();
+    let rows = legend_rows(series, width - LEFT - RIGHT);
+    header(&mut out, kind, title, width, height + 14.0 * rows as f64);
+    let area = Area {
+        x0: LEFT,
+        x1: width - RIGHT,
+        y0: height - BOTTOM,
+        y1: TOP,
+        legend_y: height - 4.0,
+    };
+    (out, area)
+}
+
+/// Ends a chart that [`begin`] started: axes on top of the plot, then the legend.
+fn finish(mut out: String, area: Area, series: &[Series], x_title: &str, y_title: &str) -> String {
+    let Area { x0, x1, y0, y1, .. } = area;
+    axes(&mut out, x0, x1, y0, y1, x_title, y_title);
+    legend(&mut out, series, x0, area.legend_y, x1 - x0);
+    out.push_str("</svg>");
+    out
 }
 
 fn axes(out: &mut String, x0: f64, x1: f64, y0: f64, y1: f64, x_title: &str, y_title: &str) {
@@ -370,12 +393,8 @@ pub(crate) struct LineChart<'a> {
 
 impl LineChart<'_> {
     pub(crate) fn render(&self) -> String {
-        let mut out = String::new();
-        let rows = legend_rows(&self.series, self.width - LEFT - RIGHT);
-        let h = self.height + 14.0 * rows as f64;
-        header(&mut out, self.kind, self.title, self.width, h);
-        let (x0, x1) = (LEFT, self.width - RIGHT);
-        let (y0, y1) = (self.height - BOTTOM, TOP);
+        let (mut out, area) = begin(self.kind, self.title, self.width, self.height, &self.series);
+        let Area { x0, x1, y0, y1, .. } = area;
         let axis = Axis::new(
             Scale::Linear,
             self.series.iter().flat_map(|s| s.values.iter().copied()),
@@ -439,10 +458,7 @@ impl LineChart<'_> {
                 );
             }
         }
-        axes(&mut out, x0, x1, y0, y1, "run", self.y_title);
-        legend(&mut out, &self.series, x0, self.height - 4.0, x1 - x0);
-        out.push_str("</svg>");
-        out
+        finish(out, area, &self.series, "run", self.y_title)
     }
 }
 

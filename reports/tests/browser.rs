@@ -113,6 +113,16 @@ struct Inspection {
     png: Vec<u8>,
 }
 
+impl Inspection {
+    fn assert_reports(&self, what: &str) {
+        assert!(
+            self.errors.iter().any(|e| e.contains(what)),
+            "no error mentions {what:?}: {:?}",
+            self.errors
+        );
+    }
+}
+
 fn inject_recorder(html: &str) -> String {
     match html.find("<head>") {
         Some(i) => format!("{}{RECORDER}{}", &html[..i + 6], &html[i + 6..]),
@@ -261,11 +271,7 @@ fn dashboard_loads_cleanly_and_paints_its_plots() {
         !no_js.dom.contains("id=\"cell-filter\""),
         "the page's script still ran"
     );
-    assert!(
-        no_js.errors.iter().any(|e| e.contains("CSP blocked")),
-        "the block was not noticed: {:?}",
-        no_js.errors
-    );
+    no_js.assert_reports("CSP blocked");
     assert!(
         !is_blank(&no_js.png, &colours),
         "only {} plot pixels without JS",
@@ -276,45 +282,21 @@ fn dashboard_loads_cleanly_and_paints_its_plots() {
 #[test]
 fn a_thrown_error_and_a_failed_load_are_reported() {
     let html = dashboard_with_history();
-    let thrown = html.replacen(
-        "<body>",
-        "<body><script>throw new Error('deliberate failure')</script>",
-        1,
-    );
+    let with_body = |tag: &str| html.replacen("<body>", &format!("<body>{tag}"), 1);
     // Drop the CSP so that the error is the throw itself, not a blocked inline script.
-    let thrown = strip_csp(&thrown);
+    let thrown = strip_csp(&with_body(
+        "<script>throw new Error('deliberate failure')</script>",
+    ));
     let r = inspect(&thrown, true);
     assert!(r.loaded);
-    assert!(
-        r.errors.iter().any(|e| e.contains("deliberate failure")),
-        "{:?}",
-        r.errors
-    );
+    r.assert_reports("deliberate failure");
 
-    let missing = strip_csp(&html.replacen(
-        "<body>",
-        "<body><img src=\"no-such-image.png\" alt=\"\">",
-        1,
-    ));
-    let r = inspect(&missing, true);
-    assert!(
-        r.errors.iter().any(|e| e.contains("no-such-image.png")),
-        "{:?}",
-        r.errors
-    );
+    let missing = strip_csp(&with_body("<img src=\"no-such-image.png\" alt=\"\">"));
+    inspect(&missing, true).assert_reports("no-such-image.png");
 
     // With the CSP in place, a fetch is blocked and reported too.
-    let fetch = html.replacen(
-        "<body>",
-        "<body><img src=\"https://example.invalid/x.png\" alt=\"\">",
-        1,
-    );
-    let r = inspect(&fetch, true);
-    assert!(
-        r.errors.iter().any(|e| e.contains("example.invalid")),
-        "{:?}",
-        r.errors
-    );
+    let fetch = with_body("<img src=\"https://example.invalid/x.png\" alt=\"\">");
+    inspect(&fetch, true).assert_reports("example.invalid");
 }
 
 fn strip_csp(html: &str) -> String {

@@ -15,7 +15,7 @@
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use wasiprobe_util::command_output;
 
@@ -25,6 +25,11 @@ const DEFAULT_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 /// apt locks its lists and cache directories: two apt commands on one suite at once (parallel
 /// provisioning) would make the second fail instead of waiting.
 static APT: Mutex<()> = Mutex::new(());
+
+/// Waits for [`APT`]. The lock guards no data, so a holder's panic leaves nothing to distrust.
+fn apt_lock() -> MutexGuard<'static, ()> {
+    APT.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Where Debian's archive is: (URI, keyring) of the system's `deb` entries for its own release.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +200,15 @@ impl Suite {
         cmd
     }
 
+    /// `apt-get ARGS PKG=VERSION` in `into`, made first, for a caller that holds [`apt_lock`].
+    fn apt_get_in(&self, into: &Path, args: &[&str], pkg: &str, version: &str) -> Result<String> {
+        std::fs::create_dir_all(into)?;
+        let wanted = format!("{pkg}={version}");
+        let mut cmd = self.apt("apt-get");
+        cmd.args(args).arg(&wanted).current_dir(into);
+        self.run(cmd, &format!("apt-get {} {wanted}", args.join(" ")))
+    }
+
     fn run(&self, mut cmd: Command, what: &str) -> Result<String> {
         let out = command_output(
             {
@@ -217,7 +231,7 @@ impl Suite {
 
     /// `apt-get update` for this suite only.
     pub fn update(&self) -> Result<()> {
-        let _one = APT.lock().unwrap_or_else(|e| e.into_inner());
+        let _one = apt_lock();
         let mut cmd = self.apt("apt-get");
         cmd.arg("update");
         self.run(cmd, &format!("apt-get update ({})", self.name))?;
@@ -236,7 +250,7 @@ impl Suite {
 
     /// The versions of `pkg` this suite's index lists (binary, or source with `sources`).
     pub fn versions(&self, pkg: &str) -> Result<Vec<String>> {
-        let _one = APT.lock().unwrap_or_else(|e| e.into_inner());
+        let _one = apt_lock();
         let mut cmd = self.apt("apt-cache");
         cmd.args(["madison", pkg]);
         let text = self.run(cmd, "apt-cache madison")?;
@@ -280,13 +294,8 @@ impl Suite {
                 }
             );
         }
-        std::fs::create_dir_all(into)?;
-        let _one = APT.lock().unwrap_or_else(|e| e.into_inner());
-        let mut cmd = self.apt("apt-get");
-        cmd.arg("download")
-            .arg(format!("{pkg}={version}"))
-            .current_dir(into);
-        self.run(cmd, &format!("apt-get download {pkg}={version}"))
+        let _one = apt_lock();
+        self.apt_get_in(into, &["download"], pkg, version)
             .map_err(served_or_not)?;
         let found = std::fs::read_dir(into)?
             .flatten()
@@ -312,13 +321,8 @@ impl Suite {
                 self.versions(pkg).unwrap_or_default().join(", ")
             );
         }
-        std::fs::create_dir_all(into)?;
-        let _one = APT.lock().unwrap_or_else(|e| e.into_inner());
-        let mut cmd = self.apt("apt-get");
-        cmd.args(["source", "--download-only"])
-            .arg(format!("{pkg}={version}"))
-            .current_dir(into);
-        self.run(cmd, &format!("apt-get source {pkg}={version}"))
+        let _one = apt_lock();
+        self.apt_get_in(into, &["source", "--download-only"], pkg, version)
             .map_err(served_or_not)?;
         Ok(std::fs::read_dir(into)?
             .flatten()
@@ -343,13 +347,8 @@ impl Suite {
         if !self.sources {
             bail!("suite {} was opened without deb-src entries", self.name);
         }
-        std::fs::create_dir_all(into)?;
-        let _one = APT.lock().unwrap_or_else(|e| e.into_inner());
-        let mut cmd = self.apt("apt-get");
-        cmd.args(["source", "--print-uris"])
-            .arg(format!("{pkg}={version}"))
-            .current_dir(into);
-        let listing = self.run(cmd, &format!("apt-get source --print-uris {pkg}={version}"))?;
+        let _one = apt_lock();
+        let listing = self.apt_get_in(into, &["source", "--print-uris"], pkg, version)?;
         let (uri, hash) = listing
             .lines()
             .find_map(|l| {

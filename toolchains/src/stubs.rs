@@ -467,23 +467,4 @@ mod tests {
         );
         assert!(h.contains("#define WP_STUBS 3"), "{h}");
     }
-
-    #[test]
-    fn config_site_lines_are_sorted_and_unique() {
-        let s = |n: &str| Stub {
-            name: n.into(),
-            kind: StubKind::Errno,
-            errno: Some(52),
-            returns: Some(-1),
-            params: vec![],
-            result: Some("i32".into()),
-            archive: "libc.a".into(),
-            member: "m.o".into(),
-            weak: false,
-        };
-        assert_eq!(
-            config_site(&[s("statvfs"), s("chmod"), s("chmod")]),
-            ["ac_cv_func_chmod=no", "ac_cv_func_statvfs=no"]
-        );
-    }
 }

@@ -288,21 +288,7 @@ pub fn report_section(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasiprobe_model::libc::{Census, Stub, StubKind};
-
-    fn stub(n: &str) -> Stub {
-        Stub {
-            name: n.into(),
-            kind: StubKind::Errno,
-            errno: Some(52),
-            returns: Some(-1),
-            params: vec![],
-            result: Some("i32".into()),
-            archive: "libc.a".into(),
-            member: "m.o".into(),
-            weak: false,
-        }
-    }
+    use crate::libcdiff::fixtures::{errno_stub, facts};
 
     #[test]
     fn items_are_classed_by_what_a_project_must_do() {
@@ -314,22 +300,16 @@ mod tests {
             "results": [], "summary": {}
         }))
         .unwrap();
-        let facts = |syms: &[&str], stubs: &[&str]| LibcFacts {
-            symbols: syms.iter().map(|s| s.to_string()).collect(),
-            stubs: Census {
-                archives: vec![],
-                stubs: stubs.iter().map(|s| stub(s)).collect(),
-                unreadable: 0,
-            },
-            ..Default::default()
+        let libc = |syms: &[&str], stubs: &[&str]| {
+            facts(syms, stubs.iter().map(|s| errno_stub(s, 52)).collect())
         };
         r.libc.insert(
             "a".into(),
-            facts(&["chmod", "dup", "open", "gone"], &["chmod"]),
+            libc(&["chmod", "dup", "open", "gone"], &["chmod"]),
         );
         r.libc.insert(
             "b".into(),
-            facts(
+            libc(
                 &["chmod", "dup", "open", "pipe2", "thrd_create"],
                 &["chmod", "dup", "pipe2"],
             ),

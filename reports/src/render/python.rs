@@ -165,6 +165,22 @@ fn regrtest_md(id: &str, p: &wasiprobe_model::python::PythonReport) -> String {
     out
 }
 
+/// `name: reference → other` for each entry of `reference` whose `value` differs in `other`
+/// (`missing` where `other` lacks it).
+fn differing<T>(
+    reference: &BTreeMap<String, T>,
+    other: &BTreeMap<String, T>,
+    value: impl Fn(&T) -> &str,
+) -> Vec<String> {
+    reference
+        .iter()
+        .filter_map(|(name, r)| {
+            let here = other.get(name).map_or("missing", &value);
+            (here != value(r)).then(|| format!("{name}: {} → {here}", value(r)))
+        })
+        .collect()
+}
+
 /// One row per runtime the census ran on: counts, and what differs from the reference census.
 pub(crate) fn python_census_by_runtime_md(
     id: &str,
@@ -180,22 +196,8 @@ pub(crate) fn python_census_by_runtime_md(
     );
     for c in std::iter::once(reference).chain(others.values()) {
         let counts: Vec<String> = c.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        let differ: Vec<String> = reference
-            .imports
-            .iter()
-            .filter_map(|(m, r)| {
-                let here = c.imports.get(m).map_or("missing", |x| x.result.as_str());
-                (here != r.result).then(|| format!("{m}: {} → {here}", r.result))
-            })
-            .collect();
-        let dark: Vec<String> = reference
-            .dark
-            .iter()
-            .filter_map(|(f, d)| {
-                let here = c.dark.get(f).map_or("missing", |x| x.status.as_str());
-                (here != d.status).then(|| format!("{f}: {} → {here}", d.status))
-            })
-            .collect();
+        let differ = differing(&reference.imports, &c.imports, |i| &i.result);
+        let dark = differing(&reference.dark, &c.dark, |d| &d.status);
         let list = |v: &[String]| {
             if v.is_empty() {
                 "none".to_string()

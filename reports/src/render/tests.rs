@@ -21,15 +21,9 @@ fn report(cells: &[(&str, Verdict)]) -> Report {
         },
         results: cells
             .iter()
-            .map(|(check, v)| Cell {
-                sdk: "zig-0.13".into(),
-                runtime: "wasmtime".into(),
-                probe: "p".into(),
-                check: check.to_string(),
-                area: "a".into(),
-                verdict: *v,
-                evidence: json!({ "problems": [format!("{check} went wrong")] }),
-                duration_ms: 1.0,
+            .map(|(check, v)| {
+                let problems = json!({ "problems": [format!("{check} went wrong")] });
+                cell("zig-0.13", check, *v, problems)
             })
             .collect(),
         summary: Default::default(),
@@ -41,6 +35,20 @@ fn report(cells: &[(&str, Verdict)]) -> Report {
     };
     r.summarize();
     r
+}
+
+/// A cell of probe `p` on wasmtime, in area `a`.
+fn cell(sdk: &str, check: &str, verdict: Verdict, evidence: Value) -> Cell {
+    Cell {
+        sdk: sdk.into(),
+        runtime: "wasmtime".into(),
+        probe: "p".into(),
+        check: check.into(),
+        area: "a".into(),
+        verdict,
+        evidence,
+        duration_ms: 1.0,
+    }
 }
 
 /// A toolchain entry with nothing but its id and kind.
@@ -198,25 +206,18 @@ fn evidence_classifies_breaking_fixed_and_changed_facts() {
             compiler: None,
         });
     }
-    let cell = |sdk: &str, check: &str, v: Verdict, facts: Value| Cell {
-        sdk: sdk.into(),
-        runtime: "wasmtime".into(),
-        probe: "p".into(),
-        check: check.into(),
-        area: "a".into(),
-        verdict: v,
-        evidence: json!({ "facts": facts, "problems": ["x"] }),
-        duration_ms: 1.0,
+    let with_facts = |sdk: &str, check: &str, v: Verdict, facts: Value| {
+        cell(sdk, check, v, json!({ "facts": facts, "problems": ["x"] }))
     };
     r.results = vec![
-        cell("old", "a", Verdict::Pass, json!({})),
-        cell("new", "a", Verdict::Fail, json!({})),
-        cell("old", "b", Verdict::Fail, json!({})),
-        cell("new", "b", Verdict::Pass, json!({})),
-        cell("old", "c", Verdict::Pass, json!({ "errno": 76 })),
-        cell("new", "c", Verdict::Pass, json!({ "errno": 44 })),
-        cell("old", "d", Verdict::Pass, json!({ "errno": 1 })),
-        cell("new", "d", Verdict::Pass, json!({ "errno": 1 })),
+        with_facts("old", "a", Verdict::Pass, json!({})),
+        with_facts("new", "a", Verdict::Fail, json!({})),
+        with_facts("old", "b", Verdict::Fail, json!({})),
+        with_facts("new", "b", Verdict::Pass, json!({})),
+        with_facts("old", "c", Verdict::Pass, json!({ "errno": 76 })),
+        with_facts("new", "c", Verdict::Pass, json!({ "errno": 44 })),
+        with_facts("old", "d", Verdict::Pass, json!({ "errno": 1 })),
+        with_facts("new", "d", Verdict::Pass, json!({ "errno": 1 })),
     ];
     let e = evidence(&r, "old", "new").unwrap();
     let classes: Vec<(Class, &str)> = e
@@ -443,14 +444,14 @@ fn an_absent_sdk_is_said_once_and_kept_out_of_the_tables() {
     ));
     let absent: Vec<Cell> = (0..23)
         .map(|i| Cell {
-            sdk: "wasi-sdk-24".into(),
-            runtime: "wasmtime".into(),
-            probe: "p".into(),
-            check: format!("c{i}"),
             area: format!("area{}", i % 5),
-            verdict: Verdict::Unavailable,
-            evidence: json!({ "reason": "no official tarball here" }),
             duration_ms: 0.0,
+            ..cell(
+                "wasi-sdk-24",
+                &format!("c{i}"),
+                Verdict::Unavailable,
+                json!({ "reason": "no official tarball here" }),
+            )
         })
         .collect();
     r.results.extend(absent);

@@ -48,6 +48,17 @@ fn isqrt(n: &BigUint) -> BigUint {
     x
 }
 
+/// The bits of a fixed-point constant from its leading 1, which must be `n` of them. The
+/// leading zeros of the first byte are dropped so that the expansion starts at its integer part
+/// (pi's "11", e's "10", sqrt's "1").
+fn expansion(fixed: &BigUint, n: usize, what: &str) -> Vec<u8> {
+    let mut bits = wasiprobe_stats::sp800_22::bits_from_bytes(&fixed.to_bytes_be());
+    let lead = bits.iter().position(|&b| b == 1).unwrap();
+    bits.drain(..lead);
+    assert_eq!(bits.len(), n, "{what} fixed-point has the wrong width");
+    bits
+}
+
 /// The first `n` bits of pi's binary expansion (11.001001000011111101...),
 /// integer part included, as in NIST STS's data/data.pi.
 pub fn pi_bits(n: usize) -> Vec<u8> {
@@ -65,14 +76,7 @@ pub fn pi_bits(n: usize) -> Vec<u8> {
     let (q, t) = (q >> shift, t >> shift);
     let root = isqrt(&(BigUint::from(10_005u32) << (2 * frac_bits)));
     let pi_fixed: BigUint = (q * 426_880u32 * root) / t;
-    let pi_fixed = pi_fixed >> guard;
-    let bytes = pi_fixed.to_bytes_be();
-    let mut bits = wasiprobe_stats::sp800_22::bits_from_bytes(&bytes);
-    // Strip leading zeros of the first byte so the expansion starts at "11".
-    let lead = bits.iter().position(|&b| b == 1).unwrap();
-    bits.drain(..lead);
-    assert_eq!(bits.len(), n, "pi fixed-point has the wrong width");
-    bits
+    expansion(&(pi_fixed >> guard), n, "pi")
 }
 
 /// `n_bytes` bytes of ChaCha20 keystream for a fixed 64-bit seed.
@@ -124,12 +128,7 @@ pub fn e_bits(n: usize) -> Vec<u8> {
     }
     let (p, q) = e_split(0, terms);
     let e_fixed: BigUint = ((q.clone() << frac_bits) + (p << frac_bits)) / q;
-    let bytes = (e_fixed >> guard).to_bytes_be();
-    let mut bits = wasiprobe_stats::sp800_22::bits_from_bytes(&bytes);
-    let lead = bits.iter().position(|&b| b == 1).unwrap();
-    bits.drain(..lead);
-    assert_eq!(bits.len(), n, "e fixed-point has the wrong width");
-    bits
+    expansion(&(e_fixed >> guard), n, "e")
 }
 
 /// The first `n` bits of sqrt(k) (k = 2 or 3: one integer bit), as in NIST
@@ -138,9 +137,5 @@ pub fn sqrt_bits(k: u32, n: usize) -> Vec<u8> {
     let guard = 64u64;
     let frac_bits = n as u64 - 1 + guard;
     let root = isqrt(&(BigUint::from(k) << (2 * frac_bits))) >> guard;
-    let mut bits = wasiprobe_stats::sp800_22::bits_from_bytes(&root.to_bytes_be());
-    let lead = bits.iter().position(|&b| b == 1).unwrap();
-    bits.drain(..lead);
-    assert_eq!(bits.len(), n, "sqrt fixed-point has the wrong width");
-    bits
+    expansion(&root, n, "sqrt")
 }
