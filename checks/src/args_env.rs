@@ -137,12 +137,8 @@ fn shorten(b: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::testutil::{judge, outcome};
-    use crate::Check;
+    use crate::{hex, Check};
     use wasiprobe_model::report::Verdict;
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
 
     /// What an honest runtime makes the probe print, built from the case itself.
     fn honest(args: &[String], env: &[(String, String)]) -> Vec<u8> {

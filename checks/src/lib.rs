@@ -227,6 +227,11 @@ pub fn all() -> Vec<Box<dyn Check>> {
     ]
 }
 
+/// Encodes bytes as lowercase hex, as the probes print them: the inverse of [`unhex`].
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// Decodes lowercase/uppercase hex as the probes print it.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {

@@ -39,12 +39,9 @@ impl EntropyCrossRun {
                 .into_iter()
                 .find(|q| q.str("source") == Some(source))
                 .and_then(|q| q.str("hex"));
-            let stream_start = read(o, &format!("{source}.bin")).ok().map(|s| {
-                s.iter()
-                    .take(32)
-                    .map(|x| format!("{x:02x}"))
-                    .collect::<String>()
-            });
+            let stream_start = read(o, &format!("{source}.bin"))
+                .ok()
+                .map(|s| crate::hex(&s[..s.len().min(32)]));
             if p.i64("errno") != Some(0) {
                 problems.push(format!(
                     "{source}: drawing failed with errno {:?}",

@@ -6,7 +6,9 @@
 //!
 //! An entropy check's controls are every liar it rejects, as measured — not only the one it is
 //! meant for: the test suite requires exactly these to fail, so the list is the check's
-//! confusion row.
+//! confusion row. The rows look alike because they are drawn from the same few `random_get`
+//! liars, but each is measured on its own and changes on its own, so each check spells out its
+//! own rather than sharing a named set.
 
 use super::{Case, Observed};
 use crate::protocol::Observation;
@@ -170,9 +172,8 @@ pub mod control {
                 let data = chacha(seed * 10 + i as u64, n);
                 std::fs::write(dir.path().join(format!("{s}.bin")), &data).unwrap();
                 lines.push(serde_json::json!({"check":"entropy_sp800_22","what":"stream","source":s,"file":format!("{s}.bin"),"bytes":n,"errno":0}));
-                let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-                lines.push(serde_json::json!({"check":"entropy_cross_run","what":"prefix","source":s,"errno":0,"hex":hex(&chacha(seed * 100 + i as u64, 32))}));
-                rerun.push(serde_json::json!({"check":"entropy_cross_run","what":"prefix","source":s,"errno":0,"hex":hex(&chacha(seed * 1000 + i as u64, 32))}));
+                lines.push(serde_json::json!({"check":"entropy_cross_run","what":"prefix","source":s,"errno":0,"hex":crate::hex(&chacha(seed * 100 + i as u64, 32))}));
+                rerun.push(serde_json::json!({"check":"entropy_cross_run","what":"prefix","source":s,"errno":0,"hex":crate::hex(&chacha(seed * 1000 + i as u64, 32))}));
                 for sentinel in [0u8, 0xff] {
                     let file = format!("fill_{s}_{sentinel:02x}.bin");
                     std::fs::write(

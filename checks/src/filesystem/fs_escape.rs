@@ -6,7 +6,7 @@
 //! fact. The fixture's symlinks must be visible to the guest, or the attempts through them
 //! tested nothing (a plain `fail`).
 
-use super::{case, fixture, Judge, PROBE};
+use super::{case, ended, fixture, Judge, PROBE};
 use crate::{Case, Judgement, Observed};
 use serde_json::{json, Value};
 
@@ -71,26 +71,19 @@ impl FsEscape {
                 .map(|ob| (ob.str("op").unwrap_or("?").to_string(), *ob)),
         );
         for (name, ob) in tried {
-            if ob.i64("ret").unwrap_or(-1) >= 0 {
+            let ret = ob.i64("ret").unwrap_or(-1);
+            if ret >= 0 {
                 let mut b = ob.fields.clone();
                 for k in ["probe", "check"] {
                     b.remove(k);
                 }
                 breaches.push(Value::Object(b));
-                refused.insert(name, json!("succeeded"));
-            } else {
-                refused.insert(name, json!(ob.str("errno_name").unwrap_or("")));
             }
+            refused.insert(name, json!(ended(ob, ret)));
         }
         for name in ["guest-symlink-made", "chdir-dotdot"] {
             if let Some(ob) = j.op(name) {
-                let r = ob.i64("ret").unwrap_or(-1);
-                let v = if r >= 0 {
-                    "succeeded"
-                } else {
-                    ob.str("errno_name").unwrap_or("")
-                };
-                j.fact(name, json!(v));
+                j.fact(name, json!(ended(ob, ob.i64("ret").unwrap_or(-1))));
             }
         }
         j.fact("refused_with", Value::Object(refused));
@@ -155,16 +148,12 @@ mod tests {
             json!({ "ret": 13, "up": "../../outside" }),
         );
         for a in ATTEMPTS {
-            r.op(
-                "fs_escape",
-                a,
-                json!({ "ret": -1, "errno": 76, "errno_name": "ENOTCAPABLE" }),
-            );
+            r.refused("fs_escape", a, "ENOTCAPABLE");
         }
-        r.op("fs_escape", "guest-symlink-made", json!({})).op(
+        r.op("fs_escape", "guest-symlink-made", json!({})).refused(
             "fs_escape",
             "chdir-dotdot",
-            json!({ "ret": -1, "errno_name": "ENOENT" }),
+            "ENOENT",
         );
         r
     }

@@ -6,6 +6,12 @@ use super::{case, fixture, Judge, PROBE};
 use crate::{Case, Judgement, Observed};
 use serde_json::json;
 
+/// What the probe reads through the renumbered descriptor: the first 16 bytes of the fixture's
+/// known.bin, in hex.
+fn renumbered_head() -> String {
+    crate::hex(&fixture::known_bytes()[..16])
+}
+
 check! {
     FsFds: "fs_fds", probe PROBE, area "filesystem",
     case case(),
@@ -26,11 +32,7 @@ impl FsFds {
             }
         }
         if let Some(ob) = j.ok("renumber") {
-            let head: String = fixture::known_bytes()[..16]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            j.expect(ob, "hex", json!(head));
+            j.expect(ob, "hex", json!(renumbered_head()));
             j.expect(ob, "old_fd_read", json!(-1));
             j.expect(ob, "old_fd_errno_name", json!("EBADF"));
         }
@@ -57,10 +59,6 @@ mod tests {
     use crate::filesystem::testutil::*;
 
     fn honest() -> Run {
-        let head: String = fixture::known_bytes()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
         let mut r = Run::new();
         r.op(
             "fs_fds",
@@ -70,18 +68,10 @@ mod tests {
         .op(
             "fs_fds",
             "renumber",
-            json!({ "hex": head, "old_fd_read": -1, "old_fd_errno_name": "EBADF" }),
+            json!({ "hex": renumbered_head(), "old_fd_read": -1, "old_fd_errno_name": "EBADF" }),
         )
-        .op(
-            "fs_fds",
-            "seek-stdin",
-            json!({ "ret": -1, "errno_name": "ESPIPE" }),
-        )
-        .op(
-            "fs_fds",
-            "seek-stdout",
-            json!({ "ret": -1, "errno_name": "ESPIPE" }),
-        );
+        .refused("fs_fds", "seek-stdin", "ESPIPE")
+        .refused("fs_fds", "seek-stdout", "ESPIPE");
         r
     }
 

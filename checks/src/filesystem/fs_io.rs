@@ -4,7 +4,7 @@
 
 use super::{case, Judge, PROBE};
 use crate::stdio::lcg_bytes;
-use crate::{Case, Judgement, Observed};
+use crate::{hex, Case, Judgement, Observed};
 use serde_json::json;
 
 pub const DATA_BYTES: usize = 100_000;
@@ -21,10 +21,6 @@ pub fn ftrunc_bin() -> Vec<u8> {
     let mut d = lcg_bytes(13, 10);
     d.extend([0u8; 10]);
     d
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 check! {

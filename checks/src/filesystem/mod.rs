@@ -199,6 +199,17 @@ impl<'a> Judge<'a> {
     }
 }
 
+/// How an operation that returned `ret` ended, in the words a fact records it: `succeeded`, or
+/// the name of the errno it was refused with. `ret` is the caller's reading, as the checks
+/// count a missing one differently (`fs_errno` as 0, `fs_escape` as -1).
+pub fn ended(ob: &Observation, ret: i64) -> &str {
+    if ret >= 0 {
+        "succeeded"
+    } else {
+        ob.str("errno_name").unwrap_or("")
+    }
+}
+
 /// Nanoseconds since the epoch from a (seconds, nanoseconds) pair as the probe prints them.
 pub fn ns(s: i64, n: i64) -> i128 {
     s as i128 * 1_000_000_000 + n as i128
@@ -265,6 +276,10 @@ pub(crate) mod testutil {
             }
             self.lines.push(v);
             self
+        }
+        /// Adds one operation the guest saw refused: `ret` -1 with the errno named `errno_name`.
+        pub fn refused(&mut self, check: &str, op: &str, errno_name: &str) -> &mut Self {
+            self.op(check, op, json!({ "ret": -1, "errno_name": errno_name }))
         }
         pub fn set(&mut self, op: &str, field: &str, v: Value) -> &mut Self {
             for l in self.lines.iter_mut() {
