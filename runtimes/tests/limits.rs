@@ -567,11 +567,12 @@ fn runs_from_a_rayon_pool_do_not_deadlock() {
 }
 
 /// The embedded runtimes whose guests run on a thread of this process: a guest left asleep in
-/// a host call there would keep its store (its memories) until the process ends.
+/// a host call there would keep its store (its memories) until the process ends. (WAMR's run
+/// in a worker process, which is killed.)
 fn in_process() -> Vec<Box<dyn Runtime>> {
     runtimes()
         .into_iter()
-        .filter(|rt| matches!(rt.name(), "wasmtime" | "wasmi"))
+        .filter(|rt| matches!(rt.name(), "wasmtime" | "wasmi" | "wasmer"))
         .collect()
 }
 
@@ -606,6 +607,36 @@ fn a_guest_asleep_past_its_limit_is_stopped_in_the_host_and_its_store_returned()
             );
         }
     }
+}
+
+/// wasmer-wasix takes a clock timeout of 0 as no timeout (its poll_oneoff.rs), so a relative
+/// 0 ns sleep — wasi-libc's `nanosleep(0)` — never returns there: the run is wasmer's timeout,
+/// ended in the host at the deadline with its store returned, not a thread left asleep. The
+/// control: 1 ns returns at once.
+#[cfg(feature = "wasmer")]
+#[test]
+fn on_wasmer_a_zero_sleep_blocks_until_the_deadline_and_its_store_comes_back() {
+    let rt = wasiprobe_runtimes::WasmerRuntime::new().unwrap();
+    let run = |ns: u64| {
+        let sub = sleep_subscription(ns);
+        run_body(
+            &rt,
+            &format!(
+                r#"(func (export "_start") {sub}
+              (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))"#
+            ),
+            &spec(),
+        )
+    };
+    let zero = run(0);
+    assert_eq!(zero.termination, Termination::Timeout);
+    assert_eq!(
+        zero.host_calls.get("poll_oneoff"),
+        Some(&1),
+        "{:?}",
+        zero.host_calls
+    );
+    assert_eq!(run(1).termination, Termination::Exited { code: 0 });
 }
 
 /// The control: an absolute deadline 100 ms ahead on the guest's own monotonic clock is slept

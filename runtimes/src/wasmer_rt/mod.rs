@@ -6,10 +6,12 @@
 //!
 //! Limits:
 //! - wall time: a watchdog. Guest code is stopped by wasmer's host interrupt (a signal to the
-//!   guest thread that traps at the next instruction); a guest blocked in a host call (a long
-//!   `poll_oneoff`) is woken by a WASIX SIGKILL to its process, which wasmer-wasix's async
-//!   syscalls wait on. If neither ends it within the grace period, the thread is abandoned and
-//!   the run is reported as a timeout anyway.
+//!   guest thread that traps at the next instruction). A clock-only `poll_oneoff` that would
+//!   block past the deadline is shadowed (see `imports::poll_oneoff`): it sleeps to the deadline
+//!   and ends the guest there, so its store is freed. Any other blocking host call gets a WASIX
+//!   SIGKILL to its process, which wasmer-wasix's async syscalls wait on. If nothing ends it
+//!   within the grace period, the thread is abandoned and the run is reported as a timeout
+//!   anyway.
 //! - memory: engine tunables (one engine clone per run, sharing compiled code) that refuse a
 //!   memory whose initial size, or a `memory.grow` whose result, is past the limit. wasmer
 //!   makes a refused grow return -1 to the guest rather than trap, so the refusal also asks the
@@ -125,7 +127,8 @@ impl WasmerRuntime {
             anyhow::bail!("the wasmer runtime has no fault injection (its capabilities say so)");
         }
         let (tx, rx) = mpsc::channel();
-        let run = Arc::new(RunState::new(spec, tx.clone()));
+        let start = Instant::now();
+        let run = Arc::new(RunState::new(spec, start + spec.limits.wall, tx.clone()));
         let stdout = CappedOut::new(spec.limits.stdout_bytes, "stdout", run.clone());
         let stderr = CappedOut::new(spec.limits.stderr_bytes, "stderr", run.clone());
 
@@ -146,7 +149,6 @@ impl WasmerRuntime {
             acct: Mutex::new(None),
         });
 
-        let start = Instant::now();
         let job = GuestJob {
             engine,
             runtime: Arc::new(rt),
@@ -380,16 +382,19 @@ struct RunState {
     /// Bytes of all the run's linear memories and tables together.
     memory: Mutex<MemoryBudget>,
     timed_out: AtomicBool,
+    /// When the wall limit is reached; the `poll_oneoff` shadow sleeps no further.
+    deadline: Instant,
     max_open_files: u32,
     calls: [AtomicU64; calls::N],
     tx: Mutex<mpsc::Sender<Event>>,
 }
 
 impl RunState {
-    fn new(spec: &RunSpec, tx: mpsc::Sender<Event>) -> Self {
+    fn new(spec: &RunSpec, deadline: Instant, tx: mpsc::Sender<Event>) -> Self {
         RunState {
             memory: Mutex::new(MemoryBudget::new(spec.limits.memory_bytes)),
             timed_out: AtomicBool::new(false),
+            deadline,
             max_open_files: spec.limits.open_files,
             calls: std::array::from_fn(|_| AtomicU64::new(0)),
             tx: Mutex::new(tx),
