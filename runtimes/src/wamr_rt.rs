@@ -133,13 +133,7 @@ impl Runtime for WamrRuntime {
                 },
             },
         };
-        Ok(Outcome {
-            termination,
-            stdout: child.stdout,
-            stderr: child.stderr,
-            duration: child.duration,
-            host_calls: Default::default(),
-        })
+        Ok(child.into_outcome(termination))
     }
 }
 

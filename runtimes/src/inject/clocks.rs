@@ -1,6 +1,7 @@
 //! Liars on time: clocks that freeze, step back or jump, and a poll_oneoff that returns early or late.
 
 use super::*;
+use crate::host::poll::slept_to_deadline;
 
 pub(super) const CLOCK_REALTIME: i32 = 0;
 
@@ -18,14 +19,7 @@ pub(super) fn real_clock(
 }
 
 pub(super) fn clock_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
-    let mode: &'static str = match mode {
-        "step-back" => "step-back",
-        "freeze" => "freeze",
-        "coarse-claims-1ns" => "coarse-claims-1ns",
-        "realtime-plus-1h" => "realtime-plus-1h",
-        "cpu-is-wall" => "cpu-is-wall",
-        _ => wasmtime::bail!("unknown clock_time_get liar {mode}"),
-    };
+    let mode = liar_mode("clock_time_get", mode)?;
     linker.func_wrap(
         P1,
         "clock_time_get",
@@ -173,15 +167,9 @@ pub fn install_poll_deadline(linker: &mut Linker<Host>) -> wasmtime::Result<()> 
          nevents: i32|
          -> wasmtime::Result<i32> {
             caller.data_mut().count(const { calls::id("poll_oneoff") });
-            if let Some(wait) = clock_wait(&mut caller, subs as u32, n as u32)? {
-                let left = caller
-                    .data()
-                    .deadline
-                    .saturating_duration_since(std::time::Instant::now());
-                if wait > left {
-                    std::thread::sleep(left);
-                    return Err(wasmtime::Trap::Interrupt.into());
-                }
+            let wait = clock_wait(&mut caller, subs as u32, n as u32)?;
+            if slept_to_deadline(wait, caller.data().deadline) {
+                return Err(wasmtime::Trap::Interrupt.into());
             }
             real(&mut caller, |ctx, m| {
                 in_tokio(p1::poll_oneoff(ctx, m, subs, events, n, nevents))
