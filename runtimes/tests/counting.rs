@@ -156,6 +156,45 @@ fn the_argv_and_environ_liars_cut_one_string_each_and_are_counted_once() {
     );
 }
 
+/// The poll liars, on a relative sleep of 1 s whose event (userdata 1) goes to stdout: `half`
+/// wakes the guest after half the time, `wrong-userdata` on time with another userdata.
+#[test]
+fn the_poll_liars_halve_the_sleep_or_change_the_userdata_and_are_counted_once() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        (i64.store (i32.const 0) (i64.const 1))
+        (i32.store (i32.const 16) (i32.const 1))
+        (i64.store (i32.const 24) (i64.const 1000000000))
+        (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+        (i32.store (i32.const 200) (i32.const 64))
+        (i32.store (i32.const 204) (i32.const 8))
+        (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))"#;
+    let second = Duration::from_secs(1);
+    for (mode, userdata) in [("half", 1u64), ("wrong-userdata", 1 ^ 0xdead_0000)] {
+        let mut s = spec();
+        s.inject = vec![format!("poll_oneoff:{mode}").parse().unwrap()];
+        let o = run_wat(wat, &s);
+        assert_eq!(o.termination, Termination::Exited { code: 0 }, "{mode}");
+        assert_eq!(o.stdout, userdata.to_le_bytes(), "{mode}");
+        match mode {
+            "half" => assert!(
+                o.duration >= second / 2 && o.duration < second,
+                "{:?}",
+                o.duration
+            ),
+            _ => assert!(o.duration >= second, "{:?}", o.duration),
+        }
+        assert_eq!(
+            o.host_calls,
+            counts(&[("poll_oneoff", 1), ("fd_write", 1)]),
+            "{mode}"
+        );
+    }
+}
+
 #[test]
 fn the_counted_functions_are_the_46_of_preview1_in_order() {
     use wasiprobe_runtimes::host::calls as count;
