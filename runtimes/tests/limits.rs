@@ -407,7 +407,9 @@ fn wamr_without_a_worker_executable_is_unavailable() {
         worker_exe: None,
     };
     let e = wasiprobe_runtimes::WamrRuntime::new(&env).err().unwrap();
-    assert!(e.to_string().contains("worker"), "{e}");
+    let e = e.to_string();
+    assert!(e.contains("worker"), "{e}");
+    assert!(e.contains("not named `wasiprobe`"), "{e}");
 }
 
 #[test]
