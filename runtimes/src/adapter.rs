@@ -89,7 +89,7 @@ pub fn outcome(run: ChildRun, status_file: &Path, require_status: bool) -> Outco
     let (termination, host_calls) = match run.harness_termination() {
         Some(t) => (t, BTreeMap::new()),
         None => {
-            let code = run.status.and_then(|s| s.code()).unwrap_or(-1);
+            let code = run.code();
             match status.as_deref().map(serde_json::from_slice::<Status>) {
                 Some(Ok(s)) => (reconcile(s.termination, code), s.host_calls),
                 Some(Err(e)) => (
@@ -112,11 +112,8 @@ pub fn outcome(run: ChildRun, status_file: &Path, require_status: bool) -> Outco
         }
     };
     Outcome {
-        termination,
-        stdout: run.stdout,
-        stderr: run.stderr,
-        duration: run.duration,
         host_calls,
+        ..run.into_outcome(termination)
     }
 }
 

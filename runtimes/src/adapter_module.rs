@@ -290,16 +290,10 @@ impl Runtime for AdapterModuleRuntime {
             .envs(self.child_env.iter().map(|(k, v)| (k, v)));
         let run = run_child(cmd, &spec.stdin, &spec.limits, Duration::from_secs(2))?;
         // The contract has no status channel: the exit status is the guest's.
-        let termination = run.harness_termination().unwrap_or(Termination::Exited {
-            code: run.status.and_then(|s| s.code()).unwrap_or(-1),
-        });
-        Ok(Outcome {
-            termination,
-            stdout: run.stdout,
-            stderr: run.stderr,
-            duration: run.duration,
-            host_calls: Default::default(),
-        })
+        let termination = run
+            .harness_termination()
+            .unwrap_or(Termination::Exited { code: run.code() });
+        Ok(run.into_outcome(termination))
     }
 }
 

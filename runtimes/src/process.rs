@@ -5,7 +5,7 @@
 //! whole, and dies with the harness (`PR_SET_PDEATHSIG`; the group is killed on SIGINT/SIGTERM). Output is read on threads with a cap, so a guest that floods stdout is stopped as soon
 //! as it passes the limit instead of filling the host's memory or disk.
 
-use crate::{Limits, Termination};
+use crate::{Limits, Outcome, Termination};
 use anyhow::{Context, Result};
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -49,6 +49,23 @@ impl ChildRun {
                 ),
             }),
             _ => None,
+        }
+    }
+
+    /// The exit code, or -1 when there is none (the child was killed).
+    pub fn code(&self) -> i32 {
+        self.status.and_then(|s| s.code()).unwrap_or(-1)
+    }
+
+    /// The outcome of a guest that ended as `termination`: this run's output and duration, and
+    /// no host calls (a child process reports none of its own).
+    pub fn into_outcome(self, termination: Termination) -> Outcome {
+        Outcome {
+            termination,
+            stdout: self.stdout,
+            stderr: self.stderr,
+            duration: self.duration,
+            host_calls: Default::default(),
         }
     }
 }
@@ -180,29 +197,22 @@ pub fn run_child(
 mod tests {
     use super::*;
 
-    fn limits(wall_ms: u64, out: usize) -> Limits {
-        Limits {
+    /// `sh -c script` given `stdin`, under a wall limit of `wall_ms` and a stdout cap of
+    /// `stdout_bytes`, with no grace.
+    fn run_sh(script: &str, stdin: &[u8], wall_ms: u64, stdout_bytes: usize) -> ChildRun {
+        let mut sh = Command::new("sh");
+        sh.args(["-c", script]);
+        let limits = Limits {
             wall: Duration::from_millis(wall_ms),
-            stdout_bytes: out,
+            stdout_bytes,
             ..Limits::default()
-        }
-    }
-
-    fn sh(script: &str) -> Command {
-        let mut c = Command::new("sh");
-        c.args(["-c", script]);
-        c
+        };
+        run_child(sh, stdin, &limits, Duration::ZERO).unwrap()
     }
 
     #[test]
     fn exit_code_and_output_pass_through() {
-        let r = run_child(
-            sh("cat; echo err >&2; exit 3"),
-            b"hi",
-            &limits(5000, 1 << 20),
-            Duration::ZERO,
-        )
-        .unwrap();
+        let r = run_sh("cat; echo err >&2; exit 3", b"hi", 5000, 1 << 20);
         assert_eq!(r.status.unwrap().code(), Some(3));
         assert_eq!(r.stdout, b"hi");
         assert_eq!(r.stderr, b"err\n");
@@ -211,13 +221,7 @@ mod tests {
 
     #[test]
     fn a_child_past_the_wall_limit_is_killed_with_its_group() {
-        let r = run_child(
-            sh("sleep 30 & sleep 30"),
-            b"",
-            &limits(200, 1 << 20),
-            Duration::ZERO,
-        )
-        .unwrap();
+        let r = run_sh("sleep 30 & sleep 30", b"", 200, 1 << 20);
         assert!(r.timed_out);
         assert_eq!(r.harness_termination(), Some(Termination::Timeout));
         assert!(r.duration < Duration::from_secs(5), "{:?}", r.duration);
@@ -225,7 +229,7 @@ mod tests {
 
     #[test]
     fn a_flood_is_stopped_at_the_limit() {
-        let r = run_child(sh("yes"), b"", &limits(20_000, 4096), Duration::ZERO).unwrap();
+        let r = run_sh("yes", b"", 20_000, 4096);
         assert_eq!(r.output_limit, Some("stdout"));
         assert_eq!(r.stdout.len(), 4096);
         assert!(matches!(
@@ -236,13 +240,7 @@ mod tests {
 
     #[test]
     fn death_by_signal_is_a_crash() {
-        let r = run_child(
-            sh("kill -SEGV $$"),
-            b"",
-            &limits(5000, 1024),
-            Duration::ZERO,
-        )
-        .unwrap();
+        let r = run_sh("kill -SEGV $$", b"", 5000, 1024);
         match r.harness_termination() {
             Some(Termination::Crash { message }) => {
                 assert!(message.contains("SIGSEGV"), "{message}")

@@ -66,8 +66,10 @@ impl WamrRuntime {
                 worker_exe: exe.clone(),
             }),
             None => Err(Unavailable(
-                "WAMR runs in a crash-isolated worker process, and no worker executable is known \
-                 (run the `wasiprobe` binary itself, or set RunOptions.worker_exe)"
+                "WAMR has no worker executable: it runs each guest as `<current exe> worker wamr \
+                 SPEC.json`, which only the `wasiprobe` binary answers, and the running executable \
+                 is not named `wasiprobe`; run it through `wasiprobe`, or set \
+                 RunOptions.worker_exe (HostEnv.worker_exe) to a `wasiprobe` binary's path"
                     .into(),
             )),
         }
@@ -133,13 +135,7 @@ impl Runtime for WamrRuntime {
                 },
             },
         };
-        Ok(Outcome {
-            termination,
-            stdout: child.stdout,
-            stderr: child.stderr,
-            duration: child.duration,
-            host_calls: Default::default(),
-        })
+        Ok(child.into_outcome(termination))
     }
 }
 

@@ -11,6 +11,8 @@
 //! stack size, which wasmi fixes per engine (its value stack, not a native stack).
 
 use crate::host::calls;
+use crate::host::poll::slept_to_deadline;
+use crate::host::watchdog::run_watched;
 use crate::host::{compile_then_run, FdBudget, MemoryBudget, ModuleCache, Stops, ERRNO_MFILE};
 use crate::wasmtime_rt::CappedPipe;
 use crate::{Capabilities, Outcome, RunSpec, Runtime, Termination};
@@ -19,7 +21,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::pin;
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use wasmi::{Caller, Config, Engine, Extern, Linker, Module, Store, TypedResumableCall};
@@ -37,8 +39,6 @@ const P1: &str = "wasi_snapshot_preview1";
 /// Fuel per slice between two looks at the clock: a few milliseconds of interpretation, so the
 /// wall limit is kept to within that, at no measurable cost per slice.
 const FUEL_SLICE: u64 = 1 << 22;
-/// How long past the wall limit the watchdog waits for a guest stuck in a host call.
-const WATCHDOG_GRACE: Duration = Duration::from_millis(250);
 
 pub struct WasmiRuntime {
     engine: Engine,
@@ -60,11 +60,7 @@ pub struct WHost {
 
 impl WHost {
     fn host_calls(&self) -> BTreeMap<String, u64> {
-        (0..calls::N)
-            .zip(self.calls)
-            .filter(|(_, n)| *n > 0)
-            .map(|(id, n)| (calls::name(id).to_string(), n))
-            .collect()
+        calls::by_name(self.calls)
     }
 }
 
@@ -248,18 +244,11 @@ impl WasmiRuntime {
         };
         let (engine, linker, module) = (self.engine.clone(), self.linker.clone(), module.clone());
         let (out, err) = (stdout.clone(), stderr.clone());
-        let (tx, rx) = mpsc::channel();
-        // Its own thread, so that the watchdog can give up on a guest blocked in a host call
-        // that neither fuel nor the poll_oneoff shadow reaches.
-        std::thread::Builder::new()
-            .name("wasmi-guest".into())
-            .spawn(move || {
-                let _ = tx.send(run_in_store(&engine, &linker, &module, host, &out, &err));
-            })?;
-        let (termination, host_calls) = match rx.recv_timeout(spec.limits.wall + WATCHDOG_GRACE) {
-            Ok(r) => r,
-            Err(_) => (Termination::Timeout, Default::default()),
-        };
+        let thread = std::thread::Builder::new().name("wasmi-guest".into());
+        let (termination, host_calls) = run_watched(thread, spec.limits.wall, move || {
+            run_in_store(&engine, &linker, &module, host, &out, &err)
+        })?
+        .unwrap_or((Termination::Timeout, Default::default()));
         Ok(Outcome {
             termination,
             stdout: stdout.take(),
@@ -449,18 +438,12 @@ fn install_poll_deadline(linker: &mut Linker<WHost>) -> Result<()> {
          nevents: i32|
          -> std::result::Result<i32, wasmi::Error> {
             caller.data_mut().calls[const { calls::id("poll_oneoff") }] += 1;
-            if let Some(wait) = clock_wait(&caller, subs as u32, n as u32) {
-                let left = caller
-                    .data()
-                    .deadline
-                    .saturating_duration_since(Instant::now());
-                if wait > left {
-                    std::thread::sleep(left);
-                    caller.data_mut().slept_into_deadline = true;
-                    return Err(wasmi::Error::new(
-                        "wall-clock limit reached while the guest slept in poll_oneoff",
-                    ));
-                }
+            let wait = clock_wait(&caller, subs as u32, n as u32);
+            if slept_to_deadline(wait, caller.data().deadline) {
+                caller.data_mut().slept_into_deadline = true;
+                return Err(wasmi::Error::new(
+                    "wall-clock limit reached while the guest slept in poll_oneoff",
+                ));
             }
             Ok(real!(caller, poll_oneoff(subs, events, n, nevents)))
         },
@@ -548,6 +531,7 @@ impl Runtime for WasmiRuntime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::watchdog::WATCHDOG_GRACE;
     use crate::Limits;
 
     /// A guest that asks poll_oneoff for one relative clock sleep of `ns` and exits 0.

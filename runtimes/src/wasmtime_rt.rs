@@ -5,6 +5,7 @@
 //! into a host call), and a watchdog gives up on any other host call that blocks; memory by a `ResourceLimiter` that traps;
 //! output by capped pipes that trap; open files by shadowing `path_open`/`fd_close`.
 
+use crate::host::watchdog::run_watched;
 use crate::host::{CappedBuf, ModuleCache, Stops};
 use crate::inject::{self, Host};
 use crate::{Capabilities, Outcome, RunSpec, Runtime, Termination};
@@ -12,7 +13,6 @@ use anyhow::Result;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::{Config, Engine, Linker, Module, Store, Trap};
@@ -30,8 +30,6 @@ pub const WASMTIME_VERSION: &str = "48.0.8";
 
 /// The epoch tick; the wall limit is rounded up to it.
 const TICK: Duration = Duration::from_millis(10);
-/// How long past the wall limit the watchdog waits for a guest stuck in a host call.
-const WATCHDOG_GRACE: Duration = Duration::from_millis(250);
 
 /// Native stack the guest thread gets beyond `max_wasm_stack`: host calls and wasmtime's own
 /// frames run on the same thread and need room of their own.
@@ -220,24 +218,18 @@ impl WasmtimeRuntime {
         }
         let module = module.clone();
         let spec2 = spec.clone();
-        let (tx, rx) = mpsc::channel();
         let start = Instant::now();
-        // The guest runs on its own thread so that the watchdog can give up on it if it is
-        // blocked in a host call (e.g. a long poll_oneoff) that epoch interruption cannot reach.
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("wasmtime-guest".into())
-            .stack_size(spec.wasm_stack_bytes.unwrap_or(0) + HOST_STACK_MARGIN)
-            .spawn(move || {
-                let r = run_in_store(&engine, linker, &module, &spec2, wasi);
-                let _ = tx.send(r);
-            })?;
-        let deadline = spec.limits.wall + WATCHDOG_GRACE;
-        let (termination, host_calls) = match rx.recv_timeout(deadline) {
-            Ok(r) => {
+            .stack_size(spec.wasm_stack_bytes.unwrap_or(0) + HOST_STACK_MARGIN);
+        let (termination, host_calls) = match run_watched(thread, spec.limits.wall, move || {
+            run_in_store(&engine, linker, &module, &spec2, wasi)
+        })? {
+            Some(r) => {
                 let (result, host) = r?;
                 (classify(result, &host, &stdout, &stderr), host.host_calls())
             }
-            Err(_) => (Termination::Timeout, Default::default()),
+            None => (Termination::Timeout, Default::default()),
         };
         Ok(Outcome {
             termination,

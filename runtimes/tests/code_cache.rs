@@ -1,6 +1,9 @@
 //! wasmtime's on-disk compiled-code cache (`WasmtimeRuntime::with_code_cache`): a large module
 //! is stored once and loaded by the next process; a damaged cache file is never trusted — it is
 //! recompiled, the guest still runs correctly, and the file is replaced.
+
+mod common;
+
 use wasiprobe_runtimes::{RunSpec, Runtime, Termination, WasmtimeRuntime, CODE_CACHE_MIN_BYTES};
 
 /// Prints "cached\n" and exits 7; a data segment makes the module large enough to be cached.
@@ -83,19 +86,14 @@ fn a_large_module_is_cached_on_disk_and_a_damaged_entry_is_recompiled() {
 fn a_small_module_is_not_written_to_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("code");
-    let module = dir.path().join("small.wasm");
-    std::fs::write(
-        &module,
-        wat::parse_str(
-            r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))
-                (memory (export "memory") 1)
-                (func (export "_start") (call $e (i32.const 7))))"#,
-        )
-        .unwrap(),
+    let small = wat::parse_str(
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (call $e (i32.const 7))))"#,
     )
     .unwrap();
     let rt = WasmtimeRuntime::with_code_cache(cache.clone()).unwrap();
-    let o = rt.run(&module, &RunSpec::default()).unwrap();
+    let o = common::run(&rt, small, &RunSpec::default()).unwrap();
     assert_eq!(o.termination, Termination::Exited { code: 7 });
     assert!(cached_files(&cache).is_empty());
 }

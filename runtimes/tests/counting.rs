@@ -1,17 +1,15 @@
 //! Host-call counting: every Preview 1 call the guest makes is counted once, whichever wrapper
 //! (counting, fd accounting, a liar) serves it, including a call that traps.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
-use wasiprobe_runtimes::{
-    Limits, Outcome, Preopen, RunSpec, Runtime, Termination, WasmtimeRuntime,
-};
+use wasiprobe_runtimes::{Limits, Outcome, Preopen, RunSpec, Termination, WasmtimeRuntime};
 
+/// wasmtime reads WAT text as it is.
 fn run_wat(wat: &str, spec: &RunSpec) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("guest.wat");
-    std::fs::write(&path, wat).unwrap();
-    WasmtimeRuntime::new().unwrap().run(&path, spec).unwrap()
+    common::run(&WasmtimeRuntime::new().unwrap(), wat, spec).unwrap()
 }
 
 fn spec() -> RunSpec {
@@ -108,6 +106,93 @@ fn liars_fd_accounting_proc_exit_and_traps_are_counted() {
     );
     assert_eq!(o.termination, Termination::Exited { code: 9 });
     assert_eq!(o.host_calls, counts(&[("proc_exit", 1)]));
+}
+
+#[test]
+fn the_argv_and_environ_liars_cut_one_string_each_and_are_counted_once() {
+    let mut s = spec();
+    s.args = vec!["guest".into(), "abcd".into(), "x".into()];
+    s.env = vec![("A".into(), "1".into()), ("B".into(), "2".into())];
+    s.inject = vec![
+        "args_get:truncate".parse().unwrap(),
+        "environ_get:drop-value".parse().unwrap(),
+    ];
+    // Each string buffer goes out whole (its size from the *_sizes_get call): argv to stdout,
+    // environ to stderr.
+    let o = run_wat(
+        r#"(module
+          (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "args_get" (func $args (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "environ_sizes_get" (func $env_sizes (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "environ_get" (func $env (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "_start")
+            (drop (call $args_sizes (i32.const 400) (i32.const 404)))
+            (drop (call $args (i32.const 500) (i32.const 1024)))
+            (i32.store (i32.const 0) (i32.const 1024))
+            (i32.store (i32.const 4) (i32.load (i32.const 404)))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (drop (call $env_sizes (i32.const 408) (i32.const 412)))
+            (drop (call $env (i32.const 600) (i32.const 2048)))
+            (i32.store (i32.const 0) (i32.const 2048))
+            (i32.store (i32.const 4) (i32.load (i32.const 412)))
+            (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+        &s,
+    );
+    assert_eq!(o.termination, Termination::Exited { code: 0 });
+    // The last argument longer than one byte is cut in half, the first variable's value to "".
+    assert_eq!(o.stdout, b"guest\0ab\0d\0x\0");
+    assert_eq!(o.stderr, b"A=\0\0B=2\0");
+    assert_eq!(
+        o.host_calls,
+        counts(&[
+            ("args_sizes_get", 1),
+            ("args_get", 1),
+            ("environ_sizes_get", 1),
+            ("environ_get", 1),
+            ("fd_write", 2),
+        ])
+    );
+}
+
+/// The poll liars, on a relative sleep of 1 s whose event (userdata 1) goes to stdout: `half`
+/// wakes the guest after half the time, `wrong-userdata` on time with another userdata.
+#[test]
+fn the_poll_liars_halve_the_sleep_or_change_the_userdata_and_are_counted_once() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        (i64.store (i32.const 0) (i64.const 1))
+        (i32.store (i32.const 16) (i32.const 1))
+        (i64.store (i32.const 24) (i64.const 1000000000))
+        (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+        (i32.store (i32.const 200) (i32.const 64))
+        (i32.store (i32.const 204) (i32.const 8))
+        (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))"#;
+    let second = Duration::from_secs(1);
+    for (mode, userdata) in [("half", 1u64), ("wrong-userdata", 1 ^ 0xdead_0000)] {
+        let mut s = spec();
+        s.inject = vec![format!("poll_oneoff:{mode}").parse().unwrap()];
+        let o = run_wat(wat, &s);
+        assert_eq!(o.termination, Termination::Exited { code: 0 }, "{mode}");
+        assert_eq!(o.stdout, userdata.to_le_bytes(), "{mode}");
+        match mode {
+            "half" => assert!(
+                o.duration >= second / 2 && o.duration < second,
+                "{:?}",
+                o.duration
+            ),
+            _ => assert!(o.duration >= second, "{:?}", o.duration),
+        }
+        assert_eq!(
+            o.host_calls,
+            counts(&[("poll_oneoff", 1), ("fd_write", 1)]),
+            "{mode}"
+        );
+    }
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! proven against a guest that breaks it. Guests are written in WAT (converted to a binary
 //! here, since not every runtime reads text) so these tests need no toolchain.
 
+mod common;
+
 use std::time::Duration;
 use wasiprobe_runtimes::{
     HostEnv, Limits, NodeRuntime, Outcome, Preopen, RunSpec, Runtime, Termination, WasmtimeRuntime,
@@ -56,10 +58,7 @@ fn each(limit: Option<&str>, f: impl Fn(&dyn Runtime)) {
 }
 
 fn run_wat_on(rt: &dyn Runtime, wat: &str, spec: &RunSpec) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("guest.wasm");
-    std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
-    rt.run(&path, spec).unwrap()
+    common::run(rt, wat::parse_str(wat).unwrap(), spec).unwrap()
 }
 
 fn limits() -> Limits {
@@ -340,10 +339,7 @@ fn open_files_are_limited_with_emfile() {
 #[test]
 fn a_corrupt_module_is_a_load_error_not_a_panic() {
     each(None, |rt| {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bad.wasm");
-        std::fs::write(&path, b"\0asm\x01\0\0\0\x01\xff\xff").unwrap();
-        let o = rt.run(&path, &spec()).unwrap();
+        let o = common::run(rt, b"\0asm\x01\0\0\0\x01\xff\xff", &spec()).unwrap();
         assert!(
             matches!(o.termination, Termination::LoadError { .. }),
             "{:?}",
@@ -380,10 +376,8 @@ fn an_in_process_runtime_refuses_the_worker_crash() {
     let mut s = spec();
     s.inject.push("worker:segfault".parse().unwrap());
     let rt = WasmtimeRuntime::new().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("guest.wasm");
-    std::fs::write(&path, wat::parse_str(module(HELLO_EXIT_7)).unwrap()).unwrap();
-    let e = rt.run(&path, &s).unwrap_err();
+    let wasm = wat::parse_str(module(HELLO_EXIT_7)).unwrap();
+    let e = common::run(&rt, wasm, &s).unwrap_err();
     assert!(format!("{e:#}").contains("worker:segfault"), "{e:#}");
 }
 
@@ -413,7 +407,9 @@ fn wamr_without_a_worker_executable_is_unavailable() {
         worker_exe: None,
     };
     let e = wasiprobe_runtimes::WamrRuntime::new(&env).err().unwrap();
-    assert!(e.to_string().contains("worker"), "{e}");
+    let e = e.to_string();
+    assert!(e.contains("worker"), "{e}");
+    assert!(e.contains("not named `wasiprobe`"), "{e}");
 }
 
 #[test]

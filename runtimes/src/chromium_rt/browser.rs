@@ -101,6 +101,17 @@ impl Chromium {
         self.cdp.as_ref().expect("connected")
     }
 
+    /// A new tab, loading `url`.
+    pub fn open(&self, url: &str) -> Result<Arc<headless_chrome::Tab>> {
+        let tab = self
+            .cdp()
+            .new_tab()
+            .map_err(|e| anyhow!("no tab: {e}"))?;
+        tab.navigate_to(url)
+            .map_err(|e| anyhow!("navigating: {e}"))?;
+        Ok(tab)
+    }
+
     /// The browser's last lines on stderr, for a message.
     pub fn log_tail(&self) -> String {
         self.log

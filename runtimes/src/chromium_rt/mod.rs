@@ -154,12 +154,7 @@ impl ChromiumRuntime {
             .get_version()
             .map(|v| v.product)
             .map_err(|e| anyhow!("Browser.getVersion: {e}"))?;
-        let tab = b
-            .cdp()
-            .new_tab()
-            .map_err(|e| anyhow!("no tab: {e}"))?;
-        tab.navigate_to(&format!("http://127.0.0.1:{}/?identity", server.port))
-            .map_err(|e| anyhow!("navigating: {e}"))?;
+        let _tab = b.open(&format!("http://127.0.0.1:{}/?identity", server.port))?;
         let (_, body) = wait_for(&server, "/identity", Instant::now() + STARTUP)?
             .ok_or_else(|| anyhow!("the page said nothing in {STARTUP:?}: {}", b.log_tail()))?;
         let id: Identity = serde_json::from_slice(&body)?;
@@ -368,12 +363,7 @@ impl Runtime for ChromiumRuntime {
         let server = serve::Server::start(routes, self.isolated, max_body)?;
         let wall = spec.limits.wall;
         let b = browser::Chromium::launch(&self.exe, STARTUP, wall + STARTUP + READ_BACK)?;
-        let tab = b
-            .cdp()
-            .new_tab()
-            .map_err(|e| anyhow!("no tab: {e}"))?;
-        tab.navigate_to(&format!("http://127.0.0.1:{}/", server.port))
-            .map_err(|e| anyhow!("navigating: {e}"))?;
+        let tab = b.open(&format!("http://127.0.0.1:{}/", server.port))?;
         if wait_for(&server, "/started", Instant::now() + STARTUP)?.is_none() {
             bail!(
                 "the page did not start the guest within {STARTUP:?}: {}",

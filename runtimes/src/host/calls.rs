@@ -2,6 +2,7 @@
 //! `wasiprobe_coverage::PREVIEW1`, so an engine's counter is a fixed array bumped by a `const`
 //! id, and the names are attached once, when the run ends.
 
+use std::collections::BTreeMap;
 use wasiprobe_coverage::PREVIEW1;
 
 pub const N: usize = PREVIEW1.len();
@@ -9,6 +10,17 @@ pub const N: usize = PREVIEW1.len();
 /// The function with this id.
 pub fn name(id: usize) -> &'static str {
     PREVIEW1[id].name
+}
+
+/// The counts of a run (one per id, in id order) by function name; functions never called are
+/// left out.
+pub fn by_name(counts: impl IntoIterator<Item = u64>) -> BTreeMap<String, u64> {
+    counts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, n)| *n > 0)
+        .map(|(id, n)| (name(id).to_string(), n))
+        .collect()
 }
 
 /// A function's id, for use in a `const { }` block so that a counted call does no lookup.
@@ -47,5 +59,16 @@ mod tests {
         assert_eq!(id("args_get"), 0);
         assert_eq!(id("sock_shutdown"), 45);
         assert_eq!(name(id("fd_tell")), "fd_tell");
+    }
+
+    #[test]
+    fn by_name_leaves_out_the_functions_never_called() {
+        let mut counts = [0; N];
+        counts[id("fd_write")] = 3;
+        counts[id("sock_shutdown")] = 1;
+        assert_eq!(
+            by_name(counts),
+            BTreeMap::from([("fd_write".into(), 3), ("sock_shutdown".into(), 1)])
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod memory;
 pub mod modules;
 pub mod output;
 pub mod poll;
+pub mod watchdog;
 
 pub use ending::Stops;
 pub use fds::{FdBudget, ERRNO_MFILE};

@@ -8,7 +8,7 @@
 //! bytes, userdata u64 @0, tag u8 @8 (0 = clock), clock id u32 @16, timeout u64 @24, precision
 //! u64 @32, flags u16 @40 (bit 0 = absolute).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const SUBSCRIPTION_BYTES: usize = 48;
 const REALTIME: u32 = 0;
@@ -50,6 +50,20 @@ pub fn clock_wait(
         wait = Some(wait.map_or(w, |x| x.min(w)));
     }
     wait
+}
+
+/// Whether a poll that would block for `wait` ([`clock_wait`]) wakes after `deadline`. If so,
+/// the guest has slept until the deadline when this returns, and the caller ends it there as a
+/// timeout; if not, nothing happened and the call is the implementation's.
+pub fn slept_to_deadline(wait: Option<Duration>, deadline: Instant) -> bool {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match wait {
+        Some(wait) if wait > left => {
+            std::thread::sleep(left);
+            true
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -98,5 +112,20 @@ mod tests {
         // Past: no wait. Unreadable: unknown.
         assert_eq!(clock_wait(&s, 1, |_| Some(20_000)), Some(Duration::ZERO));
         assert_eq!(clock_wait(&s, 1, |_| None), None);
+    }
+
+    #[test]
+    fn only_a_wait_past_the_deadline_sleeps_and_only_until_the_deadline() {
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(50);
+        assert!(!slept_to_deadline(None, deadline));
+        assert!(!slept_to_deadline(
+            Some(Duration::from_millis(10)),
+            deadline
+        ));
+        assert!(start.elapsed() < Duration::from_millis(50), "slept");
+        assert!(slept_to_deadline(Some(Duration::from_secs(3600)), deadline));
+        assert!(Instant::now() >= deadline);
+        assert!(start.elapsed() < Duration::from_secs(10));
     }
 }

@@ -1,6 +1,7 @@
 //! Liars on time: clocks that freeze, step back or jump, and a poll_oneoff that returns early or late.
 
 use super::*;
+use crate::host::poll::slept_to_deadline;
 
 pub(super) const CLOCK_REALTIME: i32 = 0;
 
@@ -18,14 +19,7 @@ pub(super) fn real_clock(
 }
 
 pub(super) fn clock_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
-    let mode: &'static str = match mode {
-        "step-back" => "step-back",
-        "freeze" => "freeze",
-        "coarse-claims-1ns" => "coarse-claims-1ns",
-        "realtime-plus-1h" => "realtime-plus-1h",
-        "cpu-is-wall" => "cpu-is-wall",
-        _ => wasmtime::bail!("unknown clock_time_get liar {mode}"),
-    };
+    let mode = liar_mode("clock_time_get", mode)?;
     linker.func_wrap(
         P1,
         "clock_time_get",
@@ -104,56 +98,44 @@ pub(super) fn poll_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Resu
         "wrong-userdata" => false,
         _ => wasmtime::bail!("unknown poll_oneoff liar {mode}"),
     };
-    linker.func_wrap(
-        P1,
-        "poll_oneoff",
-        move |mut caller: Caller<'_, Host>,
-              subs: i32,
-              events: i32,
-              n: i32,
-              nevents: i32|
-              -> wasmtime::Result<i32> {
-            caller.data_mut().count(const { calls::id("poll_oneoff") });
-            let mem = memory(&mut caller)?;
-            if half {
-                for i in 0..n as u32 {
-                    let s = subs as u32 + 48 * i;
-                    let mut tag = [0u8; 1];
-                    mem.read(&caller, s as usize + 8, &mut tag)?;
-                    if tag[0] != 0 {
-                        continue;
-                    }
-                    let timeout = read_u64(&caller, &mem, s + 24)?;
-                    let mut flags = [0u8; 2];
-                    mem.read(&caller, s as usize + 40, &mut flags)?;
-                    let new = if flags[0] & 1 == 1 {
-                        // Absolute: halve the time left. The timeout field is borrowed as the
-                        // out-parameter for reading "now" on the subscription's own clock.
-                        let clock = read_u32(&caller, &mem, s + 16)? as i32;
-                        real_clock(&mut caller, clock, 0, (s + 24) as i32)?;
-                        let now = read_u64(&caller, &mem, s + 24)?;
-                        now + timeout.saturating_sub(now) / 2
-                    } else {
-                        timeout / 2
-                    };
-                    write_u64(&mut caller, &mem, s + 24, new)?;
+    wrap_poll_oneoff(linker, move |caller, args| {
+        let (subs, events, n, nevents) = args;
+        let mem = memory(caller)?;
+        if half {
+            for i in 0..n as u32 {
+                let s = subs as u32 + 48 * i;
+                let mut tag = [0u8; 1];
+                mem.read(&*caller, s as usize + 8, &mut tag)?;
+                if tag[0] != 0 {
+                    continue;
                 }
+                let timeout = read_u64(caller, &mem, s + 24)?;
+                let mut flags = [0u8; 2];
+                mem.read(&*caller, s as usize + 40, &mut flags)?;
+                let new = if flags[0] & 1 == 1 {
+                    // Absolute: halve the time left. The timeout field is borrowed as the
+                    // out-parameter for reading "now" on the subscription's own clock.
+                    let clock = read_u32(caller, &mem, s + 16)? as i32;
+                    real_clock(caller, clock, 0, (s + 24) as i32)?;
+                    let now = read_u64(caller, &mem, s + 24)?;
+                    now + timeout.saturating_sub(now) / 2
+                } else {
+                    timeout / 2
+                };
+                write_u64(caller, &mem, s + 24, new)?;
             }
-            let errno = real(&mut caller, |ctx, m| {
-                in_tokio(p1::poll_oneoff(ctx, m, subs, events, n, nevents))
-            })??;
-            if !half && errno == 0 {
-                let got = read_u32(&caller, &mem, nevents as u32)?;
-                for i in 0..got {
-                    let at = events as u32 + 32 * i;
-                    let u = read_u64(&caller, &mem, at)?;
-                    write_u64(&mut caller, &mem, at, u ^ 0xdead_0000)?;
-                }
+        }
+        let errno = real_poll_oneoff(caller, args)?;
+        if !half && errno == 0 {
+            let got = read_u32(caller, &mem, nevents as u32)?;
+            for i in 0..got {
+                let at = events as u32 + 32 * i;
+                let u = read_u64(caller, &mem, at)?;
+                write_u64(caller, &mem, at, u ^ 0xdead_0000)?;
             }
-            Ok(errno)
-        },
-    )?;
-    Ok(())
+        }
+        Ok(errno)
+    })
 }
 
 /// `poll_oneoff` that will not sleep past the case's wall limit (installed in the base linker;
@@ -163,32 +145,44 @@ pub(super) fn poll_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Resu
 /// (a timeout) and its store is freed, where the watchdog could only abandon it.
 pub fn install_poll_deadline(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
+    wrap_poll_oneoff(linker, |caller, args| {
+        let (subs, _, n, _) = args;
+        let wait = clock_wait(caller, subs as u32, n as u32)?;
+        if slept_to_deadline(wait, caller.data().deadline) {
+            return Err(wasmtime::Trap::Interrupt.into());
+        }
+        real_poll_oneoff(caller, args)
+    })
+}
+
+/// `poll_oneoff`'s arguments as the guest passed them: subscriptions, events, the number of
+/// subscriptions, and where the number of events goes.
+type PollArgs = (i32, i32, i32, i32);
+
+/// Shadows `poll_oneoff` with `f`, which is given the guest's arguments; the call is counted.
+fn wrap_poll_oneoff(
+    linker: &mut Linker<Host>,
+    f: impl Fn(&mut Caller<'_, Host>, PollArgs) -> wasmtime::Result<i32> + Send + Sync + 'static,
+) -> wasmtime::Result<()> {
     linker.func_wrap(
         P1,
         "poll_oneoff",
-        |mut caller: Caller<'_, Host>,
-         subs: i32,
-         events: i32,
-         n: i32,
-         nevents: i32|
-         -> wasmtime::Result<i32> {
+        move |mut caller: Caller<'_, Host>, subs: i32, events: i32, n: i32, nevents: i32| {
             caller.data_mut().count(const { calls::id("poll_oneoff") });
-            if let Some(wait) = clock_wait(&mut caller, subs as u32, n as u32)? {
-                let left = caller
-                    .data()
-                    .deadline
-                    .saturating_duration_since(std::time::Instant::now());
-                if wait > left {
-                    std::thread::sleep(left);
-                    return Err(wasmtime::Trap::Interrupt.into());
-                }
-            }
-            real(&mut caller, |ctx, m| {
-                in_tokio(p1::poll_oneoff(ctx, m, subs, events, n, nevents))
-            })?
+            f(&mut caller, (subs, events, n, nevents))
         },
     )?;
     Ok(())
+}
+
+/// wasmtime-wasi's `poll_oneoff` with these arguments; its errno.
+fn real_poll_oneoff(
+    caller: &mut Caller<'_, Host>,
+    (subs, events, n, nevents): PollArgs,
+) -> wasmtime::Result<i32> {
+    real(caller, |ctx, m| {
+        in_tokio(p1::poll_oneoff(ctx, m, subs, events, n, nevents))
+    })?
 }
 
 /// [`crate::host::poll::clock_wait`] as wasmtime-wasi sleeps: an absolute deadline on either

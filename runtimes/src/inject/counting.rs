@@ -43,22 +43,18 @@ pub(super) fn call<R>(
 /// blocking executor, as `add_to_linker_sync` does.
 macro_rules! counted {
     ($linker:ident, sync $name:ident($($a:ident: $t:ty),*)) => {
-        $linker.func_wrap(
-            P1,
-            stringify!($name),
-            |mut caller: Caller<'_, Host>, $($a: $t),*| -> wasmtime::Result<i32> {
-                caller.data_mut().count(const { id(stringify!($name)) });
-                call(&mut caller, |ctx, m| p1::$name(ctx, m, $($a),*))?
-            },
-        )?;
+        counted!(@via std::convert::identity, $linker, $name($($a: $t),*))
     };
     ($linker:ident, async $name:ident($($a:ident: $t:ty),*)) => {
+        counted!(@via in_tokio, $linker, $name($($a: $t),*))
+    };
+    (@via $run:path, $linker:ident, $name:ident($($a:ident: $t:ty),*)) => {
         $linker.func_wrap(
             P1,
             stringify!($name),
             |mut caller: Caller<'_, Host>, $($a: $t),*| -> wasmtime::Result<i32> {
                 caller.data_mut().count(const { id(stringify!($name)) });
-                call(&mut caller, |ctx, m| in_tokio(p1::$name(ctx, m, $($a),*)))?
+                call(&mut caller, |ctx, m| $run(p1::$name(ctx, m, $($a),*)))?
             },
         )?;
     };

@@ -194,6 +194,14 @@ pub fn parse(s: &str) -> Result<Injection, String> {
     Ok(inj)
 }
 
+/// `mode` of `func` as its name in [`LIARS`], which a liar's closure can keep (`'static`).
+fn liar_mode(func: &str, mode: &str) -> wasmtime::Result<&'static str> {
+    match LIARS.iter().find(|(f, m, _)| *f == func && *m == mode) {
+        Some((_, m, _)) => Ok(m),
+        None => wasmtime::bail!("unknown {func} liar {mode}"),
+    }
+}
+
 /// The guest name of the hidden preopen behind `path_open:dotdot-escape`.
 pub const ESCAPE_PREOPEN: &str = "/.wasiprobe-liar-parent";
 
@@ -238,11 +246,7 @@ impl Host {
     }
     /// The calls made, by function name; functions never called are left out.
     pub fn host_calls(&self) -> BTreeMap<String, u64> {
-        (0..calls::N)
-            .zip(self.calls)
-            .filter(|(_, n)| *n > 0)
-            .map(|(id, n)| (calls::name(id).to_string(), n))
-            .collect()
+        calls::by_name(self.calls)
     }
 }
 

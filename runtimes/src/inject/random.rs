@@ -13,16 +13,7 @@ pub(super) fn fresh_seed() -> u64 {
 
 pub(super) fn random_liar(linker: &mut Linker<Host>, mode: &str) -> wasmtime::Result<()> {
     use rand_chacha::rand_core::{RngCore, SeedableRng};
-    let mode: &'static str = match mode {
-        "fixed-seed" => "fixed-seed",
-        "repeat-64k" => "repeat-64k",
-        "counter" => "counter",
-        "biased" => "biased",
-        "half-fill" => "half-fill",
-        "lcg-low-bits" => "lcg-low-bits",
-        "zeros" => "zeros",
-        _ => wasmtime::bail!("unknown random_get liar {mode}"),
-    };
+    let mode = liar_mode("random_get", mode)?;
     linker.func_wrap(
         P1,
         "random_get",

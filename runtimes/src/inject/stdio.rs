@@ -1,6 +1,7 @@
 //! Liars on stdio, arguments, environment and exit: output dropped, strings cut, an exit status changed.
 
 use super::*;
+use wiggle::GuestMemory;
 
 /// `files` picks the victims: regular descriptors (fd > 2) or stdout/stderr.
 pub(super) fn fd_write_drop_tail(linker: &mut Linker<Host>, files: bool) -> wasmtime::Result<()> {
@@ -59,13 +60,16 @@ pub(super) fn fd_write_drop_tail(linker: &mut Linker<Host>, files: bool) -> wasm
     Ok(())
 }
 
-/// Shared by the argv and environ liars: both lay out a pointer array into NUL-terminated
-/// strings, whose count the host already knows from the spec.
-pub(super) fn cut_string(
+/// Given the strings, the index of the one to cut and the offset of the cut in it.
+type Pick = fn(&[Vec<u8>]) -> Option<(usize, usize)>;
+
+/// Puts a NUL where `pick` says into one of the `count` NUL-terminated strings that the pointer
+/// array at `ptrs` leads to, as `args_get` and `environ_get` lay them out.
+fn cut_string(
     caller: &mut Caller<'_, Host>,
     ptrs: u32,
     count: u32,
-    pick: impl Fn(&[Vec<u8>]) -> Option<(usize, usize)>,
+    pick: Pick,
 ) -> wasmtime::Result<()> {
     let mem = memory(caller)?;
     let mut strings = Vec::new();
@@ -84,46 +88,58 @@ pub(super) fn cut_string(
     Ok(())
 }
 
-pub(super) fn args_get_truncate(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+/// The argv and environ liars: `name` (`args_get` or `environ_get`; `get` is the real one)
+/// succeeds, then one of its strings is cut where `pick` says. Their count is not in guest
+/// memory; the host knows it from the spec (`count`).
+fn cut_string_liar(
+    linker: &mut Linker<Host>,
+    name: &'static str,
+    get: fn(&mut WasiP1Ctx, &mut GuestMemory<'_>, i32, i32) -> wasmtime::Result<i32>,
+    count: fn(&Host) -> u32,
+    pick: Pick,
+) -> wasmtime::Result<()> {
+    let id = calls::id(name);
     linker.func_wrap(
         P1,
-        "args_get",
-        |mut caller: Caller<'_, Host>, argv: i32, buf: i32| -> wasmtime::Result<i32> {
-            caller.data_mut().count(const { calls::id("args_get") });
-            let errno = real(&mut caller, |ctx, m| p1::args_get(ctx, m, argv, buf))??;
+        name,
+        move |mut caller: Caller<'_, Host>, ptrs: i32, buf: i32| -> wasmtime::Result<i32> {
+            caller.data_mut().count(id);
+            let errno = real(&mut caller, |ctx, m| get(ctx, m, ptrs, buf))??;
             if errno != 0 {
                 return Ok(errno);
             }
-            let n = caller.data().argc;
-            cut_string(&mut caller, argv as u32, n, |s| {
-                let i = s.iter().rposition(|a| a.len() > 1)?;
-                Some((i, s[i].len() / 2))
-            })?;
+            let n = count(caller.data());
+            cut_string(&mut caller, ptrs as u32, n, pick)?;
             Ok(0)
         },
     )?;
     Ok(())
 }
 
-pub(super) fn environ_get_drop_value(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        P1,
-        "environ_get",
-        |mut caller: Caller<'_, Host>, env: i32, buf: i32| -> wasmtime::Result<i32> {
-            caller.data_mut().count(const { calls::id("environ_get") });
-            let errno = real(&mut caller, |ctx, m| p1::environ_get(ctx, m, env, buf))??;
-            if errno != 0 {
-                return Ok(errno);
-            }
-            let n = caller.data().envc;
-            cut_string(&mut caller, env as u32, n, |s| {
-                let eq = s.first()?.iter().position(|&b| b == b'=')?;
-                Some((0, eq + 1))
-            })?;
-            Ok(0)
+pub(super) fn args_get_truncate(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    cut_string_liar(
+        linker,
+        "args_get",
+        p1::args_get,
+        |h| h.argc,
+        |s| {
+            let i = s.iter().rposition(|a| a.len() > 1)?;
+            Some((i, s[i].len() / 2))
         },
-    )?;
-    Ok(())
+    )
+}
+
+pub(super) fn environ_get_drop_value(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    cut_string_liar(
+        linker,
+        "environ_get",
+        p1::environ_get,
+        |h| h.envc,
+        |s| {
+            let eq = s.first()?.iter().position(|&b| b == b'=')?;
+            Some((0, eq + 1))
+        },
+    )
 }
 
 pub(super) fn proc_exit_zero(linker: &mut Linker<Host>) -> wasmtime::Result<()> {

@@ -171,9 +171,9 @@ fn poll_oneoff(
         Some(b)
     });
     if let Some(wait) = bytes.and_then(|b| wasmer_wait(&b, n, monotonic_ns)) {
-        let left = acct.run.deadline.saturating_duration_since(Instant::now());
-        if wait.is_none_or(|w| w > left) {
-            std::thread::sleep(left);
+        // None: wasmer-wasix would block for ever.
+        let wait = wait.unwrap_or(Duration::MAX);
+        if crate::host::poll::slept_to_deadline(Some(wait), acct.run.deadline) {
             acct.run.timed_out.store(true, Ordering::SeqCst);
             return Err(RuntimeError::new(
                 "wall-clock limit reached while the guest slept in poll_oneoff",

@@ -22,6 +22,7 @@
 //!   also gives host-call counts) through a wasmer-wasix instantiation hook.
 
 use crate::host::calls;
+use crate::host::watchdog::WATCHDOG_GRACE;
 use crate::host::{
     compile_then_run, CappedBuf, FdBudget, MemoryBudget, ModuleCache, Stops, ERRNO_MFILE,
 };
@@ -66,10 +67,6 @@ pub const ENTRY: crate::registry::Entry =
     crate::registry::Entry::new("wasmer", |_| Ok(Box::new(WasmerRuntime::new()?)));
 
 const P1: &str = "wasi_snapshot_preview1";
-/// Preview 1's EMFILE.
-/// How long past the wall limit (or a limit's stop request) the watchdog waits for the guest
-/// thread to come back before it abandons it.
-const WATCHDOG_GRACE: Duration = Duration::from_millis(250);
 /// How often the watchdog repeats an interrupt: wasmer documents it as best effort (a signal
 /// that lands between two calls into the guest is lost).
 const INTERRUPT_RETRY: Duration = Duration::from_millis(20);
@@ -420,14 +417,7 @@ impl RunState {
     }
 
     fn host_calls(&self) -> BTreeMap<String, u64> {
-        self.calls
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                let n = c.load(Ordering::Relaxed);
-                (n > 0).then(|| (calls::name(i).to_string(), n))
-            })
-            .collect()
+        calls::by_name(self.calls.iter().map(|c| c.load(Ordering::Relaxed)))
     }
 }
 
