@@ -188,6 +188,27 @@ pub fn judge_record(check: &dyn Check, rec: &RunRecord, opts: &RunOptions) -> (V
     (verdict, evidence)
 }
 
+/// The cell of `check` (under its own probe) on `sdk` × `runtime`.
+pub(crate) fn check_cell(
+    sdk: &str,
+    runtime: &str,
+    check: &dyn Check,
+    verdict: Verdict,
+    evidence: Value,
+    duration_ms: f64,
+) -> Cell {
+    Cell {
+        sdk: sdk.into(),
+        runtime: runtime.into(),
+        probe: check.probe().into(),
+        check: check.name().into(),
+        area: check.area().into(),
+        verdict,
+        evidence,
+        duration_ms,
+    }
+}
+
 /// Runs one check's case and judges it: `run_case` + `judge_record`.
 pub fn judge_run(
     check: &dyn Check,
@@ -243,16 +264,7 @@ pub(crate) fn native_cells(
         };
         let ms = start.elapsed().as_secs_f64() * 1000.0;
         for (c, (verdict, evidence)) in mine.iter().zip(judged) {
-            cells.push(Cell {
-                sdk: "native".into(),
-                runtime: "native".into(),
-                probe: probe.name.clone(),
-                check: c.name().into(),
-                area: c.area().into(),
-                verdict,
-                evidence,
-                duration_ms: ms,
-            });
+            cells.push(check_cell("native", "native", *c, verdict, evidence, ms));
         }
     }
     cells

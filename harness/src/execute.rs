@@ -2,7 +2,7 @@
 //! cells, the dark-features census, the native floor; the partial report while it goes on.
 
 use crate::build::{Cache, Probe};
-use crate::case::{judge_record, native_cells, run_case};
+use crate::case::{check_cell, judge_record, native_cells, run_case};
 use crate::checks::Check;
 use crate::plan::{
     build_probe, cannot_run, host_env, make_runtime, provision_all, select_checks, select_runtimes,
@@ -127,16 +127,14 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
                             .partition
                             .is_none_or(|p| p.owns(&sdk.spec.id, name, check.probe()))
                         {
-                            results.push(Cell {
-                                sdk: sdk.spec.id.clone(),
-                                runtime: name.clone(),
-                                probe: check.probe().into(),
-                                check: check.name().into(),
-                                area: check.area().into(),
-                                verdict: Verdict::Unavailable,
-                                evidence: json!({ "reason": format!("runtime {name}: {e}") }),
-                                duration_ms: 0.0,
-                            });
+                            results.push(check_cell(
+                                &sdk.spec.id,
+                                name,
+                                check.as_ref(),
+                                Verdict::Unavailable,
+                                json!({ "reason": format!("runtime {name}: {e}") }),
+                                0.0,
+                            ));
                         }
                     }
                 }
@@ -156,15 +154,15 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
                 {
                     continue;
                 }
-                let cell = |verdict, evidence| Cell {
-                    sdk: sdk.spec.id.clone(),
-                    runtime: rt.name().into(),
-                    probe: check.probe().into(),
-                    check: check.name().into(),
-                    area: check.area().into(),
-                    verdict,
-                    evidence,
-                    duration_ms: 0.0,
+                let cell = |verdict, evidence| {
+                    check_cell(
+                        &sdk.spec.id,
+                        rt.name(),
+                        check.as_ref(),
+                        verdict,
+                        evidence,
+                        0.0,
+                    )
                 };
                 if !sdk.is_ready() {
                     results.push(cell(Verdict::Unavailable, json!({ "reason": sdk.reason })));
@@ -407,15 +405,8 @@ pub(crate) fn run_job(job: &Job, rt: &dyn Runtime, opts: &RunOptions) -> Vec<Cel
     job.checks
         .iter()
         .zip(judged)
-        .map(|(check, (verdict, evidence))| Cell {
-            sdk: job.sdk.spec.id.clone(),
-            runtime: rt.name().into(),
-            probe: check.probe().into(),
-            check: check.name().into(),
-            area: check.area().into(),
-            verdict,
-            evidence,
-            duration_ms: ms,
+        .map(|(check, (verdict, evidence))| {
+            check_cell(&job.sdk.spec.id, rt.name(), *check, verdict, evidence, ms)
         })
         .collect()
 }

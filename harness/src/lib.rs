@@ -31,4 +31,13 @@ pub mod exit {
     /// Stopped by SIGINT or SIGTERM (128 + SIGINT, the shell's convention): the report on disk,
     /// if any, is the partial one, and a rerun with the same `--out` resumes it.
     pub const SIGNALLED: i32 = 130;
+
+    /// [`FAILURES`] when there were any, else [`OK`].
+    pub fn failures_if(any: bool) -> i32 {
+        if any {
+            FAILURES
+        } else {
+            OK
+        }
+    }
 }

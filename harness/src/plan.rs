@@ -25,12 +25,18 @@ pub fn select_runtimes(asked: &[String], configured: &[CliSpec]) -> Result<Vec<S
     Ok(registry::select(asked, configured)?)
 }
 
-/// What the runtimes need from the machine: the tool's cache, and the executable that hosts
-/// crash-isolated workers (`wasiprobe worker`).
+/// What the runtimes of a run need from the machine (see [`host_env_for`]).
 pub fn host_env(opts: &RunOptions) -> HostEnv {
+    host_env_for(&opts.provision.cache, opts.worker_exe.clone())
+}
+
+/// What the runtimes need from the machine: the tool's `cache`, and the executable that hosts
+/// crash-isolated workers (`wasiprobe worker`): `worker_exe`, else this one when it is
+/// `wasiprobe` (a test binary or another embedder has no `worker` subcommand).
+pub fn host_env_for(cache: &Path, worker_exe: Option<PathBuf>) -> HostEnv {
     HostEnv {
-        cache: opts.provision.cache.clone(),
-        worker_exe: opts.worker_exe.clone().or_else(|| {
+        cache: cache.to_path_buf(),
+        worker_exe: worker_exe.or_else(|| {
             std::env::current_exe()
                 .ok()
                 .filter(|p| p.file_stem().is_some_and(|s| s == "wasiprobe"))

@@ -4,7 +4,7 @@
 //! both); without either these tests fail, naming what is missing.
 
 mod common;
-use common::{report, wasiprobe};
+use common::{cell_where, judged_because, report, results, runtime_row, stderr, wasiprobe};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,14 +47,39 @@ fn require_browser() -> std::sync::MutexGuard<'static, ()> {
 /// The rows must be ready; the message is the row's own reason otherwise.
 fn assert_ready(r: &serde_json::Value) {
     for row in ROWS {
-        let info = r["runtimes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["name"] == row)
-            .unwrap_or_else(|| panic!("no runtime row {row} in the report"));
+        let info = runtime_row(r, row);
         assert_eq!(info["status"], "ready", "{row}: {}", info["reason"]);
     }
+}
+
+/// `wasiprobe run --no-native ARGS` into a fresh directory's `out/`: the run must end judged
+/// (exit 0 or 1). Its report, and the directory, which must live as long as what is read of it.
+fn judged_run(args: &[&str]) -> (serde_json::Value, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = wasiprobe(
+        &[
+            &["run", "--no-native", "--out", out.to_str().unwrap()],
+            args,
+        ]
+        .concat(),
+    );
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{args:?}: exit {:?}: {}",
+        o.status,
+        stderr(&o)
+    );
+    (report(&out), dir)
+}
+
+/// The page's runtime, built as a run builds it.
+fn chromium() -> Box<dyn wasiprobe_runtimes::Runtime> {
+    let env = wasiprobe_runtimes::HostEnv {
+        cache: wasiprobe_util::default_cache_dir(),
+        worker_exe: None,
+    };
+    wasiprobe_runtimes::registry::make("chromium", &env, &[]).unwrap()
 }
 
 /// No process of any browser this test suite started may outlive the run that started it: each
@@ -76,27 +101,17 @@ fn browsers_left() -> Vec<String> {
 #[test]
 fn the_c_probes_are_judged_on_both_rows() {
     let _one = require_browser();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let mut args = vec!["run", "--no-native", "--sdk", SDK, "--out"];
-    args.push(out.to_str().unwrap());
+    let mut args = vec!["--sdk", SDK];
     for row in ROWS {
         args.extend(["--runtime", row]);
     }
     for p in PROBES {
         args.extend(["--probe", p]);
     }
-    let o = wasiprobe(&args);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        matches!(o.status.code(), Some(0 | 1)),
-        "exit {:?}: {stderr}",
-        o.status
-    );
-    let r = report(&out);
+    let (r, _dir) = judged_run(&args);
     assert_ready(&r);
     let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
-    for c in r["results"].as_array().unwrap() {
+    for c in results(&r) {
         let (rt, probe, v) = (
             c["runtime"].as_str().unwrap(),
             c["probe"].as_str().unwrap(),
@@ -121,9 +136,7 @@ fn the_c_probes_are_judged_on_both_rows() {
     for row in ROWS {
         for probe in PROBES {
             assert!(
-                r["results"]
-                    .as_array()
-                    .unwrap()
+                results(&r)
                     .iter()
                     .any(|c| c["runtime"] == row && c["probe"] == probe),
                 "{row}: no cell for probe {probe}"
@@ -140,13 +153,8 @@ fn the_c_probes_are_judged_on_both_rows() {
         }
     }
     // The identity says which page each row is, and the isolated one has the finer clock.
-    let version = |row: &str| -> String {
-        r["runtimes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["name"] == row)
-            .unwrap()["version"]
+    let version = |row: &str| {
+        runtime_row(&r, row)["version"]
             .as_str()
             .unwrap()
             .to_string()
@@ -163,14 +171,7 @@ fn the_c_probes_are_judged_on_both_rows() {
 fn the_pages_liars_are_rejected() {
     let _one = require_browser();
     let checks = wasiprobe::checks::all();
-    let env = wasiprobe_runtimes::HostEnv {
-        cache: wasiprobe_util::default_cache_dir(),
-        worker_exe: None,
-    };
-    let liars = wasiprobe_runtimes::registry::make("chromium", &env, &[])
-        .unwrap()
-        .capabilities()
-        .liars;
+    let liars = chromium().capabilities().liars;
     assert!(liars.len() >= 3, "{liars:?}");
     for liar in &liars {
         let liar = liar.as_str();
@@ -179,38 +180,13 @@ fn the_pages_liars_are_rejected() {
             .filter(|c| c.controls().contains(&liar))
             .collect();
         assert!(!meant.is_empty(), "no check lists {liar}");
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out");
-        let mut args = vec![
-            "run",
-            "--no-native",
-            "--sdk",
-            SDK,
-            "--runtime",
-            "chromium",
-            "--inject",
-            liar,
-            "--out",
-            out.to_str().unwrap(),
-        ];
+        let mut args = vec!["--sdk", SDK, "--runtime", "chromium", "--inject", liar];
         for c in &meant {
             args.extend(["--probe", c.probe()]);
         }
-        let o = wasiprobe(&args);
-        assert!(
-            matches!(o.status.code(), Some(0 | 1)),
-            "{liar}: exit {:?}: {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let r = report(&out);
+        let (r, _dir) = judged_run(&args);
         for c in &meant {
-            let cell = r["results"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| x["runtime"] == "chromium" && x["check"] == c.name())
-                .unwrap_or_else(|| panic!("{liar}: no cell for {}", c.name()));
+            let cell = cell_where(&r, |x| x["runtime"] == "chromium" && x["check"] == c.name());
             let v = cell["verdict"].as_str().unwrap();
             assert!(
                 v == "fail" || v == "security",
@@ -221,11 +197,7 @@ fn the_pages_liars_are_rejected() {
         }
     }
     // A liar the page does not have is a skip saying so, never a pass without the lie.
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let o = wasiprobe(&[
-        "run",
-        "--no-native",
+    let (r, _dir) = judged_run(&[
         "--sdk",
         SDK,
         "--runtime",
@@ -234,20 +206,8 @@ fn the_pages_liars_are_rejected() {
         "fd_write:drop-tail",
         "--probe",
         "stdio",
-        "--out",
-        out.to_str().unwrap(),
     ]);
-    assert!(matches!(o.status.code(), Some(0 | 1)));
-    let r = report(&out);
-    let cell = &r["results"][0];
-    assert_eq!(cell["verdict"], "skip", "{cell}");
-    assert!(
-        cell["evidence"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("no liar fd_write:drop-tail"),
-        "{cell}"
-    );
+    judged_because(&r["results"][0], "skip", "no liar fd_write:drop-tail");
     assert!(browsers_left().is_empty(), "{:?}", browsers_left());
 }
 
@@ -255,12 +215,8 @@ fn the_pages_liars_are_rejected() {
 #[test]
 fn limits_hold_and_no_browser_outlives_a_run() {
     let _one = require_browser();
-    use wasiprobe_runtimes::{HostEnv, Limits, RunSpec, Termination};
-    let env = HostEnv {
-        cache: wasiprobe_util::default_cache_dir(),
-        worker_exe: None,
-    };
-    let rt = wasiprobe_runtimes::registry::make("chromium", &env, &[]).unwrap();
+    use wasiprobe_runtimes::{Limits, RunSpec, Termination};
+    let rt = chromium();
     let dir = tempfile::tempdir().unwrap();
     let run = |wat: &str, limits: Limits| {
         let m = dir.path().join("m.wasm");
@@ -362,48 +318,23 @@ fn limits_hold_and_no_browser_outlives_a_run() {
 #[test]
 fn python_starts_in_the_page_and_what_it_costs_is_measured() {
     let _one = require_browser();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let o = wasiprobe(&[
-        "run",
-        "--no-native",
+    let (r, dir) = judged_run(&[
         "--sdk",
         "cpython-3.12.0-wlr",
         "--runtime",
         "chromium",
         "--probe",
         "py-browser",
-        "--out",
-        out.to_str().unwrap(),
     ]);
-    assert!(
-        matches!(o.status.code(), Some(0 | 1)),
-        "exit {:?}: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let r = report(&out);
-    let cell = |check: &str| {
-        r["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["probe"] == "py-browser" && c["check"] == check)
-            .unwrap_or_else(|| panic!("no py-browser {check} cell"))
-            .clone()
-    };
+    let out = dir.path().join("out");
+    let cell = |check: &str| cell_where(&r, |c| c["probe"] == "py-browser" && c["check"] == check);
     assert_eq!(
         cell("startup_full")["verdict"],
         "pass",
         "{}",
         cell("startup_full")
     );
-    let stripped = cell("startup_stripped");
-    assert_eq!(stripped["verdict"], "skip");
-    assert!(stripped["evidence"]["reason"]
-        .as_str()
-        .unwrap()
-        .contains("inside the module"));
+    judged_because(cell("startup_stripped"), "skip", "inside the module");
     let b = &r["python"]["cpython-3.12.0-wlr"]["browser"][0];
     assert_eq!(b["variant"], "full");
     assert_eq!(b["status"], "measured");

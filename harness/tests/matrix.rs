@@ -3,25 +3,19 @@
 //! ignored test and its reason is printed. Beside them: every check's negative controls
 //! (`controls::sdk::runtime::liar::check`, which must fail) and the build cache.
 
+mod common;
+use common::{host_env, options};
+
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use wasiprobe::build::{self, Built, Cache};
 use wasiprobe::checks;
-use wasiprobe::provision::{self, Provisioned};
+use wasiprobe::provision::Provisioned;
 use wasiprobe::report::Verdict;
-use wasiprobe::run::{self, Project, RunOptions};
+use wasiprobe::run::{self, Project};
 use wasiprobe_runtimes::Injection;
-
-fn options(inject: Vec<Injection>) -> RunOptions {
-    RunOptions {
-        inject,
-        ..RunOptions::new(provision::Options::from_env(
-            wasiprobe_util::default_cache_dir(),
-        ))
-    }
-}
 
 fn build_probe(
     cache: &Cache,
@@ -53,15 +47,6 @@ enum Rec {
 type Record = Arc<Rec>;
 /// (sdk, runtime, probe, liar or "").
 type RunKey = (String, String, String, String);
-
-/// What the runtimes need: the tool's cache and the worker executable (this package's binary)
-/// that hosts crash-isolated runtimes.
-fn host_env() -> wasiprobe_runtimes::HostEnv {
-    wasiprobe_runtimes::HostEnv {
-        cache: wasiprobe_util::default_cache_dir(),
-        worker_exe: Some(PathBuf::from(env!("CARGO_BIN_EXE_wasiprobe"))),
-    }
-}
 
 /// One run per (sdk, probe, liar), shared by every check that judges it — as `wasiprobe run`
 /// does — so the clocks probe's sleeps are paid once, not six times.

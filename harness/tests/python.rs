@@ -4,24 +4,14 @@
 //! python.wasm.
 
 mod common;
-use common::root;
+use common::{host_env, options, root};
 
-use std::path::PathBuf;
+use wasiprobe::checks;
 use wasiprobe::matrix::{PythonSource, PythonSpec};
 use wasiprobe::python::{self, PyProvisioned, TWINS};
 use wasiprobe::report::Verdict;
 use wasiprobe::run::RunOptions;
-use wasiprobe::{checks, provision};
 use wasiprobe_runtimes::{Injection, Runtime, WasmtimeRuntime};
-
-fn options(inject: Vec<Injection>) -> RunOptions {
-    RunOptions {
-        inject,
-        ..RunOptions::new(provision::Options::from_env(
-            wasiprobe_util::default_cache_dir(),
-        ))
-    }
-}
 
 /// The matrix's CPython-for-WASI, fetched; a failure when it cannot be had (the README's test
 /// command fetches it), never a silent pass.
@@ -257,10 +247,7 @@ fn a_corrupt_or_missing_python_wasm_is_an_error_or_unavailable_cell_naming_the_c
 fn real_python_fs_twin_finds_the_c_probes_findings_on_other_runtimes() {
     let py = real_python();
     let opts = options(vec![]);
-    let env = wasiprobe_runtimes::HostEnv {
-        cache: opts.provision.cache.clone(),
-        worker_exe: Some(PathBuf::from(env!("CARGO_BIN_EXE_wasiprobe"))),
-    };
+    let env = host_env();
     // (runtime, check, verdict, evidence fragment); every other py-fs cell must pass.
     let expected: &[(&str, &str, Verdict, &str)] = &[
         ("node", "fs_escape", Verdict::Security, "symlink-"),

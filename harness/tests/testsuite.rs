@@ -2,6 +2,8 @@
 //! wasi-testsuite format; the guests are WAT, compiled into a temporary copy of the fixtures):
 //! outcomes, counts, JSON shape, exit codes, usage errors, and that the corpus is left as it was.
 
+mod common;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -75,14 +77,6 @@ fn wasiprobe(args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// The repository's root (adapters/, sdk-matrix.toml).
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -93,11 +87,16 @@ fn s(p: &Path) -> &str {
 
 /// test name → the JSON entry of `runtime` in the `basic` fixture suite.
 fn by_test<'a>(v: &'a Value, runtime: &str) -> BTreeMap<String, &'a Value> {
+    outcomes(v, runtime, "wasiprobe fixtures")
+}
+
+/// test name → the JSON entry of `runtime` in `suite`.
+fn outcomes<'a>(v: &'a Value, runtime: &str, suite: &str) -> BTreeMap<String, &'a Value> {
     v["tests"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|t| t["runtime"] == runtime && t["suite"] == "wasiprobe fixtures")
+        .filter(|t| t["runtime"] == runtime && t["suite"] == suite)
         .map(|t| (t["test"].as_str().unwrap().to_string(), t))
         .collect()
 }
@@ -424,7 +423,7 @@ fn current_run(c: &Path, runtimes: &[&str], extra: &[&str]) -> (Output, Value) {
     let p3 = c.join("current/p3");
     let mut args = vec![
         "--root".to_string(),
-        repo().display().to_string(),
+        common::root().display().to_string(),
         s(&suite).into(),
         s(&p3).into(),
         "--json".into(),
@@ -441,16 +440,6 @@ fn current_run(c: &Path, runtimes: &[&str], extra: &[&str]) -> (Output, Value) {
     let v: Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&o.stdout), text(&o.stderr)));
     (o, v)
-}
-
-fn outcomes(v: &Value, runtime: &str, suite: &str) -> BTreeMap<String, Value> {
-    v["tests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["runtime"] == runtime && t["suite"] == suite)
-        .map(|t| (t["test"].as_str().unwrap().to_string(), t.clone()))
-        .collect()
 }
 
 fn assert_current_outcomes(v: &Value, runtime: &str) {

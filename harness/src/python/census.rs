@@ -48,28 +48,13 @@ pub fn judge(c: &Census, reference: Option<&Census>) -> (crate::report::Verdict,
         .iter()
         .filter(|(_, r)| BROKEN.contains(&r.result.as_str()))
         .collect();
-    let mut lost = BTreeMap::new();
-    let mut dark_lost = BTreeMap::new();
-    if let Some(r) = reference.filter(|r| r.runtime != c.runtime) {
-        for (m, there) in &r.imports {
-            let here = c.imports.get(m).map_or("missing", |x| x.result.as_str());
-            if there.result == "ok" && here != "ok" {
-                lost.insert(
-                    m.clone(),
-                    serde_json::json!({ r.runtime.as_str(): "ok", c.runtime.as_str(): here }),
-                );
-            }
-        }
-        for (f, there) in &r.dark {
-            let here = c.dark.get(f).map_or("missing", |x| x.status.as_str());
-            if there.status == "works" && here != "works" {
-                dark_lost.insert(
-                    f.clone(),
-                    serde_json::json!({ r.runtime.as_str(): "works", c.runtime.as_str(): here }),
-                );
-            }
-        }
-    }
+    let (lost, dark_lost) = match reference.filter(|r| r.runtime != c.runtime) {
+        Some(r) => (
+            lost_vs_reference(r, c, |x| &x.imports, |i| i.result.as_str(), "ok"),
+            lost_vs_reference(r, c, |x| &x.dark, |f| f.status.as_str(), "works"),
+        ),
+        None => Default::default(),
+    };
     let pass = broken.is_empty() && lost.is_empty() && dark_lost.is_empty();
     let mut reasons = vec![];
     if !broken.is_empty() {
@@ -229,6 +214,38 @@ pub fn parse_imports(obs: &[Observation]) -> (BTreeMap<String, ImportResult>, bo
     (out, done)
 }
 
+/// What was `good` on the `reference` census and is not on `c` (or is missing there): each
+/// entry of the part of the census that `part` picks, with both runtimes' `word` for it.
+fn lost_vs_reference<T>(
+    reference: &Census,
+    c: &Census,
+    part: impl Fn(&Census) -> &BTreeMap<String, T>,
+    word: impl Fn(&T) -> &str,
+    good: &str,
+) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for (k, there) in part(reference) {
+        let here = part(c).get(k).map_or("missing", &word);
+        if word(there) == good && here != good {
+            out.insert(
+                k.clone(),
+                serde_json::json!({ reference.runtime.as_str(): good, c.runtime.as_str(): here }),
+            );
+        }
+    }
+    out
+}
+
+/// A result the guest did not report itself: the harness's `result` for the module, and why.
+fn unreported(result: impl Into<String>, why: impl Into<String>, isolated: bool) -> ImportResult {
+    ImportResult {
+        result: result.into(),
+        error: None,
+        message: Some(why.into()),
+        isolated,
+    }
+}
+
 /// Imports `names` in batches with the per-module fallback. Returns the results and the number
 /// of processes started.
 pub fn import_all(
@@ -257,15 +274,14 @@ pub fn import_all_within(
         for m in left {
             results.insert(
                 (*m).clone(),
-                ImportResult {
-                    result: "not-run".into(),
-                    error: None,
-                    message: Some(format!(
+                unreported(
+                    "not-run",
+                    format!(
                         "the census budget ({} s on this runtime) ran out before this module",
                         budget.as_secs()
-                    )),
-                    isolated: false,
-                },
+                    ),
+                    false,
+                ),
             );
         }
     };
@@ -303,21 +319,15 @@ pub fn import_all_within(
                     r.isolated = true;
                     r
                 }
-                (_, Some((w, msg))) => ImportResult {
-                    result: w,
-                    error: None,
-                    message: Some(msg),
-                    isolated: true,
-                },
-                (None, None) => ImportResult {
-                    result: "no-report".into(),
-                    error: None,
-                    message: Some(format!(
+                (_, Some((w, msg))) => unreported(w, msg, true),
+                (None, None) => unreported(
+                    "no-report",
+                    format!(
                         "exited without a result; stderr: {}",
                         first_line(&String::from_utf8_lossy(&o.stderr))
-                    )),
-                    isolated: true,
-                },
+                    ),
+                    true,
+                ),
             };
             results.insert(m.clone(), r);
         }
@@ -345,26 +355,12 @@ pub fn census(
     let run = |args: &[String]| py_run(py, rt, &script, args, opts);
     let (mut imports, mut processes) = import_all(&names, &run)?;
     for m in modules.iter().filter(|m| is_main(m)) {
-        imports.insert(
-            m.module.clone(),
-            ImportResult {
-                result: "not-imported".into(),
-                error: None,
-                message: Some("a __main__ module is a program: importing it runs it".into()),
-                isolated: false,
-            },
-        );
+        let why = "a __main__ module is a program: importing it runs it";
+        imports.insert(m.module.clone(), unreported("not-imported", why, false));
     }
     for m in modules.iter().filter(|m| m.kind == "absent") {
-        imports.insert(
-            m.module.clone(),
-            ImportResult {
-                result: "absent".into(),
-                error: None,
-                message: Some("named by sys.stdlib_module_names but not in this build".into()),
-                isolated: false,
-            },
-        );
+        let why = "named by sys.stdlib_module_names but not in this build";
+        imports.insert(m.module.clone(), unreported("absent", why, false));
     }
     let mut counts = BTreeMap::new();
     for r in imports.values() {

@@ -535,21 +535,22 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         assert_eq!(script_of(t.path()), None);
         assert_eq!(branch_stack(t.path()), None);
-        std::fs::create_dir_all(t.path().join("Tools/wasm")).unwrap();
-        std::fs::write(
-            t.path().join("Tools/wasm/wasi.py"),
+        let put = |rel: &str, text: &str| {
+            let p = t.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        put(
+            "Tools/wasm/wasi.py",
             "x = ('--wasm max-wasm-stack=8388608 '\n",
-        )
-        .unwrap();
+        );
         assert_eq!(script_of(t.path()), Some("Tools/wasm/wasi.py"));
         assert_eq!(branch_stack(t.path()), Some(8388608));
-        std::fs::create_dir_all(t.path().join("Platforms/WASI")).unwrap();
-        std::fs::write(t.path().join("Platforms/WASI/__main__.py"), "").unwrap();
-        std::fs::write(
-            t.path().join("Platforms/WASI/wasmtime.toml"),
+        put("Platforms/WASI/__main__.py", "");
+        put(
+            "Platforms/WASI/wasmtime.toml",
             "[wasm]\nmax-wasm-stack = 33554432\n",
-        )
-        .unwrap();
+        );
         assert_eq!(script_of(t.path()), Some("Platforms/WASI/__main__.py"));
         assert_eq!(branch_stack(t.path()), Some(33554432));
     }

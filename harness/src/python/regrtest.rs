@@ -331,45 +331,25 @@ pub fn cells(
         evidence,
         duration_ms: ms,
     };
+    // Nothing could be run: one `regrtest` cell says why.
+    let not_run = |reason: String| {
+        let evidence = json!({ "reason": reason });
+        (
+            vec![cell("regrtest", Verdict::Error, evidence, 0.0)],
+            vec![],
+        )
+    };
     let scratch = match wasiprobe_util::scratch::dir("case", None) {
         Ok(s) => s,
-        Err(e) => {
-            return (
-                vec![cell(
-                    "regrtest",
-                    Verdict::Error,
-                    json!({"reason": e.to_string()}),
-                    0.0,
-                )],
-                vec![],
-            )
-        }
+        Err(e) => return not_run(e.to_string()),
     };
     let root = scratch.path().join("root");
     if let Err(e) = run_root(py, &root) {
-        return (
-            vec![cell(
-                "regrtest",
-                Verdict::Error,
-                json!({"reason": format!("{e:#}")}),
-                0.0,
-            )],
-            vec![],
-        );
+        return not_run(format!("{e:#}"));
     }
     let modules = match modules(opts, py, rt, &root) {
         Ok(m) => m,
-        Err(e) => {
-            return (
-                vec![cell(
-                    "regrtest",
-                    Verdict::Error,
-                    json!({"reason": format!("{e:#}")}),
-                    0.0,
-                )],
-                vec![],
-            )
-        }
+        Err(e) => return not_run(format!("{e:#}")),
     };
     let wall = opts.cpython.regrtest_timeout.unwrap_or(DEFAULT_TIMEOUT);
     let control = run_module(py, rt, &root, CONTROL, wall, opts);

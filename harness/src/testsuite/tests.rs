@@ -172,25 +172,23 @@ fn a_kill_without_a_live_process_ends_as_minus_the_signal() {
 #[test]
 fn expectation_errors_name_line_and_field() {
     let p = Path::new("x.toml");
-    let e = Expectations::parse(
-        "version = 1\n[[suite]]\nname = \"s\"\n[[suite.test]]\nname = \"t\"\naction = \"skipp\"\n",
-        p,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(e.starts_with("x.toml:6:") && e.contains("action"), "{e}");
-    let e = Expectations::parse("version = 2\n", p)
-        .unwrap_err()
-        .to_string();
-    assert!(e.starts_with("x.toml:1:") && e.contains("version"), "{e}");
-    let e = Expectations::parse("[[suite]]\nname = \"s\"\n[[suite.test]]\nname = \"t\"\n", p)
-        .unwrap_err()
-        .to_string();
-    assert!(e.starts_with("x.toml:4:") && e.contains("action"), "{e}");
-    let e = Expectations::parse("[[suite]]\nnom = \"s\"\n", p)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("x.toml:") && e.contains("name"), "{e}");
+    for (text, at, field) in [
+        (
+            "version = 1\n[[suite]]\nname = \"s\"\n[[suite.test]]\nname = \"t\"\naction = \"skipp\"\n",
+            "x.toml:6:",
+            "action",
+        ),
+        ("version = 2\n", "x.toml:1:", "version"),
+        (
+            "[[suite]]\nname = \"s\"\n[[suite.test]]\nname = \"t\"\n",
+            "x.toml:4:",
+            "action",
+        ),
+        ("[[suite]]\nnom = \"s\"\n", "x.toml:", "name"),
+    ] {
+        let e = Expectations::parse(text, p).unwrap_err().to_string();
+        assert!(e.starts_with(at) && e.contains(field), "{text:?}: {e}");
+    }
     let x = Expectations::parse(
         "[[suite]]\nname = \"s\"\n[[suite.test]]\nname = \"t\"\nexpected = \"fail\"\n",
         p,

@@ -118,11 +118,16 @@ pub(super) fn compile(
         cmd.arg("-I").arg(i);
     }
     cmd.args(defines).arg("-c").arg(src).arg("-o").arg(obj);
+    tool_step(cmd, obj, Instant::now())
+}
+
+/// Runs `cmd` as a step begun at `start`, which succeeds when the tool exits 0 having written
+/// `made`.
+fn tool_step(cmd: Command, made: &Path, start: Instant) -> Result<Step> {
     let shown = format!("{cmd:?}");
-    let start = Instant::now();
     let (ok, text) = run_tool(cmd, TOOL_TIMEOUT)?;
     Ok(Step {
-        ok: ok && obj.is_file(),
+        ok: ok && made.is_file(),
         command: shown,
         message: tail(&text, 4000),
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
@@ -175,15 +180,7 @@ pub(super) fn link(
         .arg(format!("--allow-undefined-file={}", allow.display()))
         .envs(c.env.iter().cloned())
         .current_dir(work);
-    let shown = format!("{cmd:?}");
-    let (ok, text) = run_tool(cmd, TOOL_TIMEOUT)?;
-    Ok(Step {
-        ok: ok && out.is_file(),
-        command: shown,
-        message: tail(&text, 4000),
-        duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-        cached: false,
-    })
+    tool_step(cmd, out, start)
 }
 
 /// The libc symbols of one SDK, read once per call of `execute`.

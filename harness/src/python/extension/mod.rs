@@ -298,16 +298,9 @@ pub fn cli(
     } else {
         print!("{}", wasiprobe_reports::render::ext_md(Some(&report)));
     }
-    Ok(
-        if cells
-            .iter()
-            .all(|c| matches!(c.verdict, Verdict::Pass | Verdict::Unavailable))
-        {
-            crate::exit::OK
-        } else {
-            crate::exit::FAILURES
-        },
-    )
+    Ok(crate::exit::failures_if(cells.iter().any(|c| {
+        !matches!(c.verdict, Verdict::Pass | Verdict::Unavailable)
+    })))
 }
 
 #[cfg(test)]

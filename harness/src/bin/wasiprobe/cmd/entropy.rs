@@ -96,7 +96,7 @@ pub fn entropy_assess(
             wasiprobe::checks::entropy::min_entropy::MIN_BITS_PER_BYTE
         );
     }
-    Ok(if passed { exit::OK } else { exit::FAILURES })
+    Ok(exit::failures_if(!passed))
 }
 
 pub fn coverage(files: &[PathBuf], json: bool) -> Result<i32> {
@@ -119,5 +119,5 @@ pub fn coverage(files: &[PathBuf], json: bool) -> Result<i32> {
     if json {
         println!("{}", serde_json::to_string_pretty(&all)?);
     }
-    Ok(if bad { exit::FAILURES } else { exit::OK })
+    Ok(exit::failures_if(bad))
 }

@@ -1,6 +1,7 @@
 //! The subcommands that read reports: evidence, diff, report, compare, merge, history, dashboard.
 
 use anyhow::Result;
+use serde::Serialize;
 use std::path::PathBuf;
 use wasiprobe::exit;
 use wasiprobe::report::Report;
@@ -20,28 +21,36 @@ fn gated(paths: &[&std::path::Path], accept: bool) -> Result<(Vec<Report>, Vec<S
     Ok((reports, notes))
 }
 
-/// Prints an analysis, saying first that an input was incomplete: in the text, and as
-/// `incomplete_inputs` in the JSON.
-fn emit(json: Option<serde_json::Value>, text: impl FnOnce() -> String, notes: &[String]) {
-    match json {
-        Some(mut v) => {
-            if !notes.is_empty() {
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("incomplete_inputs".into(), serde_json::json!(notes));
-                }
-            }
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+/// `analysis` as JSON, the notes on its incomplete inputs as `incomplete_inputs`.
+fn to_json<T: Serialize>(analysis: &T, notes: &[String]) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(analysis)?;
+    if let (Some(o), false) = (v.as_object_mut(), notes.is_empty()) {
+        o.insert("incomplete_inputs".into(), serde_json::json!(notes));
+    }
+    Ok(v)
+}
+
+/// Prints an analysis, as JSON or as `text` renders it, saying first that an input was
+/// incomplete: in the text, and as `incomplete_inputs` in the JSON.
+fn emit<T: Serialize>(
+    analysis: &T,
+    json: bool,
+    text: fn(&T) -> String,
+    notes: &[String],
+) -> Result<()> {
+    if json {
+        let v = to_json(analysis, notes)?;
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        for n in notes {
+            println!("WARNING: {n}");
         }
-        None => {
-            for n in notes {
-                println!("WARNING: {n}");
-            }
-            print!("{}", text());
-        }
+        print!("{}", text(analysis));
     }
     for n in notes {
         eprintln!("wasiprobe: warning: {n}");
     }
+    Ok(())
 }
 
 pub fn evidence(
@@ -55,23 +64,11 @@ pub fn evidence(
     let (rs, notes) = gated(&[report], accept)?;
     let e = wasiprobe::render::evidence(&rs[0], locked, candidate).map_err(UsageError)?;
     if let Some(path) = html {
-        let mut v = serde_json::to_value(&e)?;
-        if let (Some(o), false) = (v.as_object_mut(), notes.is_empty()) {
-            o.insert("incomplete_inputs".into(), serde_json::json!(notes));
-        }
-        let page = wasiprobe_reports::evidence_html(&v)?;
+        let page = wasiprobe_reports::evidence_html(&to_json(&e, &notes)?)?;
         util::atomic_write(path, page.as_bytes())?;
     }
-    emit(
-        json.then(|| serde_json::to_value(&e)).transpose()?,
-        || wasiprobe::render::evidence_markdown(&e),
-        &notes,
-    );
-    Ok(if e.breaking() > 0 {
-        exit::FAILURES
-    } else {
-        exit::OK
-    })
+    emit(&e, json, wasiprobe::render::evidence_markdown, &notes)?;
+    Ok(exit::failures_if(e.breaking() > 0))
 }
 
 pub fn python_evidence(
@@ -86,30 +83,19 @@ pub fn python_evidence(
     let e = wasiprobe::render::python_evidence(&rs[0], branch, locked, candidate)
         .map_err(UsageError)?;
     emit(
-        json.then(|| serde_json::to_value(&e)).transpose()?,
-        || wasiprobe::render::python_evidence_markdown(&e),
+        &e,
+        json,
+        wasiprobe::render::python_evidence_markdown,
         &notes,
-    );
-    Ok(if e.breaking() > 0 {
-        exit::FAILURES
-    } else {
-        exit::OK
-    })
+    )?;
+    Ok(exit::failures_if(e.breaking() > 0))
 }
 
 pub fn diff(old: &std::path::Path, new: &std::path::Path, json: bool, accept: bool) -> Result<i32> {
     let (rs, notes) = gated(&[old, new], accept)?;
     let d = wasiprobe::render::diff(&rs[0], &rs[1]);
-    emit(
-        json.then(|| serde_json::to_value(&d)).transpose()?,
-        || wasiprobe::render::diff_text(&d),
-        &notes,
-    );
-    Ok(if d.regressions() > 0 {
-        exit::FAILURES
-    } else {
-        exit::OK
-    })
+    emit(&d, json, wasiprobe::render::diff_text, &notes)?;
+    Ok(exit::failures_if(d.regressions() > 0))
 }
 
 pub fn report(
@@ -132,26 +118,14 @@ pub fn report(
         }
         None => print!("{md}"),
     }
-    Ok(if f.has_failures() {
-        exit::FAILURES
-    } else {
-        exit::OK
-    })
+    Ok(exit::failures_if(f.has_failures()))
 }
 
 pub fn compare(report: &std::path::Path, reference: &str, json: bool, accept: bool) -> Result<i32> {
     let (rs, notes) = gated(&[report], accept)?;
     let c = wasiprobe::render::compare_runtimes(&rs[0], reference).map_err(UsageError)?;
-    emit(
-        json.then(|| serde_json::to_value(&c)).transpose()?,
-        || wasiprobe::render::comparison_markdown(&c),
-        &notes,
-    );
-    Ok(if c.differences.is_empty() {
-        exit::OK
-    } else {
-        exit::FAILURES
-    })
+    emit(&c, json, wasiprobe::render::comparison_markdown, &notes)?;
+    Ok(exit::failures_if(!c.differences.is_empty()))
 }
 
 pub fn merge(shards: &[PathBuf], out: &std::path::Path) -> Result<i32> {
@@ -165,11 +139,7 @@ pub fn merge(shards: &[PathBuf], out: &std::path::Path) -> Result<i32> {
     }
     print!("{}", wasiprobe::report::table(&r));
     println!("report: {}", out.join("report.json").display());
-    Ok(if r.has_failures() {
-        exit::FAILURES
-    } else {
-        exit::OK
-    })
+    Ok(exit::failures_if(r.has_failures()))
 }
 
 pub fn history_add(report: &std::path::Path, db: &std::path::Path) -> Result<i32> {

@@ -109,9 +109,5 @@ pub fn run(
         );
         return Ok(exit::USAGE);
     }
-    Ok(if report.has_failures() || regressions > 0 {
-        exit::FAILURES
-    } else {
-        exit::OK
-    })
+    Ok(exit::failures_if(report.has_failures() || regressions > 0))
 }

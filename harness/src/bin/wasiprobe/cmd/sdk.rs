@@ -199,7 +199,7 @@ pub fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Re
                 }
                 println!("{:<18} {verdict}", s.id);
             }
-            Ok(if bad > 0 { exit::FAILURES } else { exit::OK })
+            Ok(exit::failures_if(bad > 0))
         }
         SdkCmd::Env { id } => {
             selected(project, std::slice::from_ref(&id))?;

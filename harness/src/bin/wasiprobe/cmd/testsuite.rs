@@ -32,12 +32,7 @@ pub fn testsuite(a: &TestsuiteArgs, popts: &provision::Options, cli: &Cli) -> Re
         exact_output: a.exact_output,
         fetch: (!a.no_fetch).then(|| popts.clone()),
         kill_after: Duration::from_millis(a.kill_after_ms),
-        host: wasiprobe_runtimes::HostEnv {
-            cache: popts.cache.clone(),
-            worker_exe: std::env::current_exe()
-                .ok()
-                .filter(|p| p.file_stem().is_some_and(|s| s == "wasiprobe")),
-        },
+        host: wasiprobe::plan::host_env_for(&popts.cache, None),
     };
     // Open the history first: a corrupt database is an error before anything runs.
     let mut history = a
@@ -55,9 +50,5 @@ pub fn testsuite(a: &TestsuiteArgs, popts: &provision::Options, cli: &Cli) -> Re
     } else {
         print!("{}", r.text());
     }
-    Ok(if r.has_failures() {
-        exit::FAILURES
-    } else {
-        exit::OK
-    })
+    Ok(exit::failures_if(r.has_failures()))
 }
