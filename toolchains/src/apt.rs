@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-use wasiprobe_util::command_output;
+use wasiprobe_util::{command_output, streams_text};
 
 const APT_TIMEOUT: Duration = Duration::from_secs(1800);
 const DEFAULT_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -218,11 +218,7 @@ impl Suite {
             APT_TIMEOUT,
         )
         .with_context(|| format!("running {what}"))?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = streams_text(&out.stdout, &out.stderr);
         if !out.status.success() {
             bail!("{what} failed: {}", tail(&text, 1200));
         }

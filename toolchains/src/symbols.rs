@@ -416,37 +416,72 @@ pub fn archive_symbols(bytes: &[u8]) -> Result<BTreeSet<String>> {
 }
 
 fn object_symbols(wasm: &[u8], out: &mut BTreeSet<String>) -> Result<()> {
-    use wasmparser::{KnownCustom, Linking, Parser, Payload, SymbolFlags, SymbolInfo};
-    for payload in Parser::new(0).parse_all(wasm) {
-        let Payload::CustomSection(c) = payload? else {
-            continue;
-        };
-        let KnownCustom::Linking(reader) = c.as_known() else {
-            continue;
-        };
-        for sub in reader {
-            let Linking::SymbolTable(symbols) = sub? else {
-                continue;
-            };
-            for s in symbols {
-                let (flags, name) = match s? {
-                    SymbolInfo::Func { flags, name, .. }
-                    | SymbolInfo::Global { flags, name, .. }
-                    | SymbolInfo::Event { flags, name, .. }
-                    | SymbolInfo::Table { flags, name, .. } => (flags, name),
-                    SymbolInfo::Data { flags, name, .. } => (flags, Some(name)),
-                    SymbolInfo::Section { .. } => continue,
-                };
-                if flags.intersects(SymbolFlags::UNDEFINED | SymbolFlags::BINDING_LOCAL) {
-                    continue;
-                }
-                if let Some(n) = name {
-                    out.insert(n.to_string());
-                }
-            }
+    use wasmparser::SymbolFlags;
+    for (flags, name) in linking_symbols(wasm)? {
+        if !flags.intersects(SymbolFlags::UNDEFINED | SymbolFlags::BINDING_LOCAL) {
+            out.insert(name);
         }
     }
     Ok(())
+}
+
+/// The named symbols of a wasm object file's `linking` symbol table, with their flags, in
+/// table order: an undefined function or global without an explicit name is named by its
+/// import; section symbols, and symbols still without a name, are left out.
+pub fn linking_symbols(obj: &[u8]) -> Result<Vec<(wasmparser::SymbolFlags, String)>> {
+    use wasmparser::{KnownCustom, Linking, Parser, Payload, SymbolInfo, TypeRef};
+    let mut func_imports = Vec::new();
+    let mut global_imports = Vec::new();
+    let mut out = Vec::new();
+    for payload in Parser::new(0).parse_all(obj) {
+        match payload? {
+            Payload::ImportSection(r) => {
+                for imp in r.into_imports() {
+                    let imp = imp?;
+                    match imp.ty {
+                        TypeRef::Func(_) => func_imports.push(imp.name.to_string()),
+                        TypeRef::Global(_) => global_imports.push(imp.name.to_string()),
+                        _ => {}
+                    }
+                }
+            }
+            Payload::CustomSection(c) => {
+                let KnownCustom::Linking(reader) = c.as_known() else {
+                    continue;
+                };
+                for sub in reader {
+                    let Linking::SymbolTable(symbols) = sub? else {
+                        continue;
+                    };
+                    for s in symbols {
+                        let (flags, name) = match s? {
+                            SymbolInfo::Func { flags, name, index } => (
+                                flags,
+                                name.map(String::from)
+                                    .or_else(|| func_imports.get(index as usize).cloned()),
+                            ),
+                            SymbolInfo::Global { flags, name, index } => (
+                                flags,
+                                name.map(String::from)
+                                    .or_else(|| global_imports.get(index as usize).cloned()),
+                            ),
+                            SymbolInfo::Data { flags, name, .. } => (flags, Some(name.to_string())),
+                            SymbolInfo::Event { flags, name, .. }
+                            | SymbolInfo::Table { flags, name, .. } => {
+                                (flags, name.map(String::from))
+                            }
+                            SymbolInfo::Section { .. } => continue,
+                        };
+                        if let Some(n) = name {
+                            out.push((flags, n));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -485,8 +520,8 @@ mod tests {
         );
     }
 
-    /// A wasm object with a linking section: defined `f` (global), local `g`, undefined `h`,
-    /// weak defined `w`, data `d`.
+    /// A wasm object with a linking section: defined `f` (global), local `g`, undefined `h`
+    /// (without an explicit name: named by its import, function 0), weak defined `w`, data `d`.
     fn object() -> Vec<u8> {
         fn leb(mut v: u32, out: &mut Vec<u8>) {
             loop {
@@ -508,12 +543,12 @@ mod tests {
         for (flags, n) in [(0u32, "f"), (2, "g"), (1, "w")] {
             syms.push(0); // function
             leb(flags, &mut syms);
-            leb(0, &mut syms);
+            leb(1, &mut syms);
             name(n, &mut syms);
         }
         syms.push(0); // undefined function, no explicit name
         leb(0x10, &mut syms);
-        leb(1, &mut syms);
+        leb(0, &mut syms);
         syms.push(1); // data, defined: segment 0, offset 0, size 4
         leb(0, &mut syms);
         name("d", &mut syms);
@@ -526,7 +561,15 @@ mod tests {
         linking.push(8); // WASM_SYMBOL_TABLE
         leb(syms.len() as u32, &mut linking);
         linking.extend(syms);
+        let mut imports = Vec::new();
+        leb(1, &mut imports);
+        name("env", &mut imports);
+        name("h", &mut imports);
+        imports.extend([0, 0]); // a function of type 0
         let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.push(2); // import section
+        leb(imports.len() as u32, &mut m);
+        m.extend(imports);
         m.push(0); // custom section
         leb(linking.len() as u32, &mut m);
         m.extend(linking);
@@ -567,6 +610,18 @@ mod tests {
             a.extend(d);
         }
         a
+    }
+
+    #[test]
+    fn the_linking_symbols_of_an_object_with_their_flags_an_unnamed_import_named_by_its_import() {
+        let syms: Vec<(String, u32)> = linking_symbols(&object())
+            .unwrap()
+            .into_iter()
+            .map(|(flags, name)| (name, flags.bits()))
+            .collect();
+        let want = [("f", 0), ("g", 2), ("w", 1), ("h", 0x10), ("d", 0)];
+        assert_eq!(syms, want.map(|(n, f)| (n.to_string(), f)));
+        assert!(linking_symbols(b"\0asm\x01\0\0\0\x02\x05\x01").is_err());
     }
 
     #[test]

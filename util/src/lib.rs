@@ -52,6 +52,15 @@ pub fn command_output(mut cmd: Command, timeout: Duration) -> Result<Output> {
     })
 }
 
+/// What a program wrote, as one text: its stdout, then its stderr (invalid UTF-8 replaced).
+pub fn streams_text(stdout: &[u8], stderr: &[u8]) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(stdout),
+        String::from_utf8_lossy(stderr)
+    )
+}
+
 /// sha256 over every regular file below `dir`, in sorted path order, path included.
 pub fn hash_tree(dir: &Path) -> Result<[u8; 32]> {
     let mut files = Vec::new();

@@ -15,7 +15,7 @@
 //! tests-only must import on the full payload and must not on the stripped one; otherwise the
 //! cell fails, whatever the timings say.
 
-use super::PyProvisioned;
+use super::{not_ready, python_cell, PyProvisioned};
 use crate::plan::RunOptions;
 use crate::report::{Cell, Verdict};
 use anyhow::{Context as _, Result};
@@ -68,29 +68,14 @@ pub fn measure(
 ) -> (Vec<Cell>, Vec<BrowserStartup>) {
     let mut cells = Vec::new();
     let mut found = Vec::new();
-    let cell = |variant: &str, verdict, evidence: serde_json::Value, ms| Cell {
-        sdk: py.spec.id.clone(),
-        runtime: rt.name().into(),
-        probe: PROBE.into(),
-        check: format!("{CHECK}_{variant}"),
-        area: "python".into(),
-        verdict,
-        evidence,
-        duration_ms: ms,
+    let cell = |variant: &str, verdict, evidence: serde_json::Value, ms| {
+        let check = format!("{CHECK}_{variant}");
+        python_cell(&py.spec.id, rt.name(), PROBE, &check, verdict, evidence, ms)
     };
     let Some(wasm) = py.wasm.clone().filter(|_| py.is_ready()) else {
         for variant in ["full", "stripped"] {
-            let v = if py.status == "broken" {
-                Verdict::Error
-            } else {
-                Verdict::Unavailable
-            };
-            let why = format!(
-                "python {}: {}",
-                py.spec.id,
-                py.reason.as_deref().unwrap_or("?")
-            );
-            cells.push(cell(variant, v, json!({ "reason": why }), 0.0));
+            let (v, ev) = not_ready(py);
+            cells.push(cell(variant, v, ev, 0.0));
         }
         return (cells, found);
     };

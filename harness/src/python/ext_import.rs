@@ -8,7 +8,7 @@
 //! Negative control in the same run: `wpext.probe("x", …)` must raise the ValueError its C
 //! code raises for a non-number; a stand-in that is not the compiled module would not.
 
-use super::PyProvisioned;
+use super::{python_cell, PyProvisioned};
 use crate::plan::RunOptions;
 use crate::report::{Cell, Verdict};
 use serde_json::{json, Value};
@@ -119,16 +119,16 @@ pub fn cell(py: &PyProvisioned, rt: &dyn Runtime, opts: &RunOptions) -> Cell {
             }
         }
     };
-    Cell {
-        sdk: py.spec.id.clone(),
-        runtime: rt.name().into(),
-        probe: EXT_PROBE.into(),
-        check: CHECK.into(),
-        area: "python".into(),
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    python_cell(
+        &py.spec.id,
+        rt.name(),
+        EXT_PROBE,
+        CHECK,
         verdict,
         evidence,
-        duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-    }
+        ms,
+    )
 }
 
 #[cfg(test)]

@@ -288,11 +288,7 @@ fn run_step(name: &str, mut cmd: Command, shown: String) -> Result<BuildStep> {
     cmd.stdin(std::process::Stdio::null());
     let start = Instant::now();
     let out = command_output(cmd, STEP_TIMEOUT).with_context(|| format!("running {shown}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = wasiprobe_util::streams_text(&out.stdout, &out.stderr);
     Ok(BuildStep {
         name: name.into(),
         ok: out.status.success(),

@@ -328,17 +328,8 @@ pub fn twin_cells(
     let mut judged: Vec<&dyn Check> = Vec::new();
     for c in checks {
         if !py.is_ready() {
-            let v = if py.status == "broken" {
-                Verdict::Error
-            } else {
-                Verdict::Unavailable
-            };
-            out.push(cell(
-                c.as_ref(),
-                v,
-                json!({ "reason": format!("python {}: {}", py.spec.id, py.reason.as_deref().unwrap_or("?")) }),
-                0.0,
-            ));
+            let (v, ev) = not_ready(py);
+            out.push(cell(c.as_ref(), v, ev, 0.0));
         } else if let Some((_, why)) = twin.unobservable.iter().find(|(n, _)| *n == c.name()) {
             out.push(cell(
                 c.as_ref(),
@@ -397,6 +388,45 @@ pub fn twin_cells(
         }
     }
     out
+}
+
+/// A cell of the `python` area: `check` of `probe` for `sdk` (a CPython binary's id, or the
+/// SDK an extension is built with) on `runtime`.
+pub(crate) fn python_cell(
+    sdk: &str,
+    runtime: &str,
+    probe: &str,
+    check: &str,
+    verdict: Verdict,
+    evidence: Value,
+    duration_ms: f64,
+) -> Cell {
+    Cell {
+        sdk: sdk.into(),
+        runtime: runtime.into(),
+        probe: probe.into(),
+        check: check.into(),
+        area: "python".into(),
+        verdict,
+        evidence,
+        duration_ms,
+    }
+}
+
+/// What a cell of a binary that is not ready says: an error when the binary is broken, else
+/// unavailable; the reason names the binary and why.
+pub(crate) fn not_ready(py: &PyProvisioned) -> (Verdict, Value) {
+    let v = if py.status == "broken" {
+        Verdict::Error
+    } else {
+        Verdict::Unavailable
+    };
+    let why = format!(
+        "python {}: {}",
+        py.spec.id,
+        py.reason.as_deref().unwrap_or("?")
+    );
+    (v, json!({ "reason": why }))
 }
 
 pub fn runtime_options(py: &PyProvisioned) -> Value {
@@ -501,16 +531,17 @@ pub fn execute(
         if wants_regrtest(opts) && matches!(spec.source, PythonSource::Build { .. }) {
             for rt in fit.iter().filter(|rt| owns(rt.name(), regrtest::PROBE)) {
                 if !py.is_ready() {
-                    cells.push(Cell {
-                        sdk: spec.id.clone(),
-                        runtime: rt.name().into(),
-                        probe: regrtest::PROBE.into(),
-                        check: "regrtest".into(),
-                        area: "python".into(),
-                        verdict: if py.status == "broken" { Verdict::Error } else { Verdict::Unavailable },
-                        evidence: json!({ "reason": format!("python {}: {}", spec.id, py.reason.as_deref().unwrap_or("?")) }),
-                        duration_ms: 0.0,
-                    });
+                    let (v, ev) = not_ready(&py);
+                    let probe = regrtest::PROBE;
+                    cells.push(python_cell(
+                        &spec.id,
+                        rt.name(),
+                        probe,
+                        "regrtest",
+                        v,
+                        ev,
+                        0.0,
+                    ));
                     continue;
                 }
                 let (got, runs) = regrtest::cells(&py, *rt, opts, pool);
@@ -578,15 +609,16 @@ fn census_all(
             .map(|rt| (*rt, census::census(&project.root, py, *rt, opts)))
             .collect()
     });
-    let cell = |rt: &dyn Runtime, verdict, evidence, ms| Cell {
-        sdk: id.clone(),
-        runtime: rt.name().into(),
-        probe: census::PROBE.into(),
-        check: "stdlib_census".into(),
-        area: "python".into(),
-        verdict,
-        evidence,
-        duration_ms: ms,
+    let cell = |rt: &dyn Runtime, verdict, evidence, ms| {
+        python_cell(
+            id,
+            rt.name(),
+            census::PROBE,
+            "stdlib_census",
+            verdict,
+            evidence,
+            ms,
+        )
     };
     let mut cells = Vec::new();
     let mut reference: Option<(&dyn Runtime, census::Census)> = None;

@@ -15,7 +15,7 @@
 //! be judged `timeout` naming the hanging test; when either is not, the cell's module cells are
 //! `error`: a pipeline that cannot see a failure or a hang must not report passes.
 
-use super::PyProvisioned;
+use super::{python_cell, PyProvisioned};
 use crate::plan::RunOptions;
 use crate::report::{Cell, Verdict};
 use anyhow::{Context, Result};
@@ -251,11 +251,7 @@ fn run_module(
         Err(e) => return error_run(module, format!("{e:#}"), reproduce),
     };
     let junit = std::fs::read_to_string(scratch.path().join("junit.xml")).ok();
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let output = wasiprobe_util::streams_text(&o.stdout, &o.stderr);
     let j = wasiprobe_checks::regrtest::judge(module, &o.termination, junit.as_deref(), &output);
     let tail = if j.verdict == Verdict::Pass || j.verdict == Verdict::Skip {
         String::new()
@@ -321,15 +317,8 @@ pub fn cells(
     opts: &RunOptions,
     pool: &rayon::ThreadPool,
 ) -> (Vec<Cell>, Vec<ModuleRun>) {
-    let cell = |module: &str, verdict, evidence, ms| Cell {
-        sdk: py.spec.id.clone(),
-        runtime: rt.name().into(),
-        probe: PROBE.into(),
-        check: module.into(),
-        area: "python".into(),
-        verdict,
-        evidence,
-        duration_ms: ms,
+    let cell = |module: &str, verdict, evidence, ms| {
+        python_cell(&py.spec.id, rt.name(), PROBE, module, verdict, evidence, ms)
     };
     // Nothing could be run: one `regrtest` cell says why.
     let not_run = |reason: String| {

@@ -27,61 +27,11 @@ pub(super) fn is_linker_symbol(s: &str) -> bool {
 /// Undefined symbols of a wasm object file (its `linking` symbol table; an undefined function
 /// without an explicit name is named by its import).
 pub fn undefined_symbols(obj: &[u8]) -> Result<BTreeSet<String>> {
-    use wasmparser::{KnownCustom, Linking, Parser, Payload, SymbolFlags, SymbolInfo, TypeRef};
-    let mut func_imports = Vec::new();
-    let mut global_imports = Vec::new();
-    let mut out = BTreeSet::new();
-    for payload in Parser::new(0).parse_all(obj) {
-        match payload? {
-            Payload::ImportSection(r) => {
-                for imp in r.into_imports() {
-                    let imp = imp?;
-                    match imp.ty {
-                        TypeRef::Func(_) => func_imports.push(imp.name.to_string()),
-                        TypeRef::Global(_) => global_imports.push(imp.name.to_string()),
-                        _ => {}
-                    }
-                }
-            }
-            Payload::CustomSection(c) => {
-                let KnownCustom::Linking(reader) = c.as_known() else {
-                    continue;
-                };
-                for sub in reader {
-                    let Linking::SymbolTable(symbols) = sub? else {
-                        continue;
-                    };
-                    for s in symbols {
-                        let (flags, name) = match s? {
-                            SymbolInfo::Func { flags, name, index } => (
-                                flags,
-                                name.map(String::from)
-                                    .or_else(|| func_imports.get(index as usize).cloned()),
-                            ),
-                            SymbolInfo::Global { flags, name, index } => (
-                                flags,
-                                name.map(String::from)
-                                    .or_else(|| global_imports.get(index as usize).cloned()),
-                            ),
-                            SymbolInfo::Data { flags, name, .. } => (flags, Some(name.to_string())),
-                            SymbolInfo::Event { flags, name, .. }
-                            | SymbolInfo::Table { flags, name, .. } => {
-                                (flags, name.map(String::from))
-                            }
-                            SymbolInfo::Section { .. } => continue,
-                        };
-                        if flags.contains(SymbolFlags::UNDEFINED) {
-                            if let Some(n) = name {
-                                out.insert(n);
-                            }
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(out)
+    Ok(crate::symbols::linking_symbols(obj)?
+        .into_iter()
+        .filter(|(flags, _)| flags.contains(wasmparser::SymbolFlags::UNDEFINED))
+        .map(|(_, name)| name)
+        .collect())
 }
 
 /// The wasm-ld command line of a toolchain's `-v` output: program and arguments.

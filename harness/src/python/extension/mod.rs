@@ -251,25 +251,17 @@ pub fn cell(r: &SdkExt, runtime: &str) -> Cell {
     .flatten()
     .map(|s| s.duration_ms)
     .sum();
-    Cell {
-        sdk: r.sdk.clone(),
-        runtime: runtime.into(),
-        probe: PROBE.into(),
-        check: CHECK.into(),
-        area: "python".into(),
-        verdict: r.verdict,
-        evidence: json!({
-            "reason": r.reason,
-            "note": "a build-only cell: configure, compile and link with this SDK; no runtime is involved",
-            "configure": r.configure,
-            "python_api": r.extension.as_ref().map(|e| &e.python_api),
-            "libc": r.extension.as_ref().map(|e| &e.libc),
-            "control": r.control.as_ref().map(|c| json!({
-                "module": c.module, "linked": c.linked(), "failure": c.failure(),
-            })),
-        }),
-        duration_ms: ms,
-    }
+    let evidence = json!({
+        "reason": r.reason,
+        "note": "a build-only cell: configure, compile and link with this SDK; no runtime is involved",
+        "configure": r.configure,
+        "python_api": r.extension.as_ref().map(|e| &e.python_api),
+        "libc": r.extension.as_ref().map(|e| &e.libc),
+        "control": r.control.as_ref().map(|c| json!({
+            "module": c.module, "linked": c.linked(), "failure": c.failure(),
+        })),
+    });
+    super::python_cell(&r.sdk, runtime, PROBE, CHECK, r.verdict, evidence, ms)
 }
 
 /// `wasiprobe python ext [--sdk ID]...`: the probe for the named SDKs (default: all), as a

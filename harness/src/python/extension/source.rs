@@ -49,11 +49,7 @@ pub(super) fn run_tool(mut cmd: Command, timeout: Duration) -> Result<(bool, Str
     let shown = format!("{cmd:?}");
     cmd.env("DEBIAN_FRONTEND", "noninteractive");
     let out = command_output(cmd, timeout).with_context(|| format!("running {shown}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = wasiprobe_util::streams_text(&out.stdout, &out.stderr);
     Ok((out.status.success(), text))
 }
 
