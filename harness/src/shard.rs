@@ -205,12 +205,7 @@ mod tests {
             options: serde_json::json!({ "partition": Partition { index: k, count: 2 } }),
             sdks: vec![],
             runtimes: vec![],
-            build: BuildSummary {
-                compiled: 0,
-                cached: 0,
-                failed: 0,
-                rebuilt_corrupt: 0,
-            },
+            build: BuildSummary::default(),
             results: cells,
             summary: Default::default(),
             imports: Default::default(),

@@ -61,7 +61,8 @@ pub struct RuntimeInfo {
     pub capabilities: Option<Value>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A run's probe builds: what the build cache compiled, served, failed or rebuilt.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct BuildSummary {
     pub compiled: usize,
     pub cached: usize,

@@ -13,12 +13,7 @@ fn report(cells: &[(&str, Verdict)]) -> Report {
         options: json!({}),
         sdks: vec![],
         runtimes: vec![],
-        build: BuildSummary {
-            compiled: 0,
-            cached: 0,
-            failed: 0,
-            rebuilt_corrupt: 0,
-        },
+        build: BuildSummary::default(),
         results: cells
             .iter()
             .map(|(check, v)| {
