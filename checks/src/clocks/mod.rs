@@ -215,7 +215,8 @@ mod tests {
             .into_iter()
             .filter(|c| c.probe() == super::PROBE)
             .collect();
-        assert_eq!(checks.len(), 6);
+        // At least the six this area started with; a new clock check needs no edit here.
+        assert!(checks.len() >= 6, "{}", checks.len());
         for check in checks {
             let j = judge(check.as_ref(), &honest());
             assert_eq!(j.verdict, Verdict::Pass, "{}: {}", check.name(), j.evidence);
