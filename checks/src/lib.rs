@@ -45,6 +45,20 @@ macro_rules! check {
     };
 }
 
+/// Declares an area's checks in its `mod.rs`: each `module::Type` is the area's `pub mod module;`
+/// and a member of the area's `checks()`, in that order, so that a new check is its file and
+/// one line in this list.
+macro_rules! area_checks {
+    ($($module:ident::$ty:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// This area's checks, in the order [`crate::all`] lists them.
+        pub fn checks() -> Vec<Box<dyn $crate::Check>> {
+            vec![$(Box::new($module::$ty)),*]
+        }
+    };
+}
+
 pub mod args_env;
 pub mod clocks;
 pub mod entropy;
@@ -193,38 +207,18 @@ pub trait Check: Send + Sync {
     fn judge(&self, case: &Case, observed: &Observed) -> Judgement;
 }
 
+/// Every check: the process-wide ones, then each area's (its `area_checks!` list).
 pub fn all() -> Vec<Box<dyn Check>> {
-    use clocks::*;
-    vec![
+    let mut all: Vec<Box<dyn Check>> = vec![
         Box::new(args_env::ArgsEnv),
         Box::new(stdio::Stdio),
-        Box::new(clock_monotonic::ClockMonotonic),
-        Box::new(clock_resolution::ClockResolution),
-        Box::new(clock_sleep::ClockSleep),
-        Box::new(clock_poll::ClockPoll),
-        Box::new(clock_realtime::ClockRealtime),
-        Box::new(clock_cputime::ClockCputime),
-        Box::new(entropy::sp800_22::EntropySp80022),
-        Box::new(entropy::min_entropy::EntropyMin),
-        Box::new(entropy::repeats::EntropyRepeats),
-        Box::new(entropy::bit_lanes::EntropyBitLanes),
-        Box::new(entropy::fill::EntropyFill),
-        Box::new(entropy::cross_run::EntropyCrossRun),
-        Box::new(entropy::edges::EntropyEdges),
-        Box::new(filesystem::fs_io::FsIo),
-        Box::new(filesystem::fs_meta::FsMeta),
-        Box::new(filesystem::fs_dirs::FsDirs),
-        Box::new(filesystem::fs_errno::FsErrno),
-        Box::new(filesystem::fs_escape::FsEscape),
-        Box::new(filesystem::fs_fds::FsFds),
         Box::new(p1_dynamic::P1Dynamic),
-        Box::new(entropy::source::EntropySource),
-        Box::new(libc::abi::LibcAbi),
-        Box::new(libc::stubs::LibcStubs),
-        Box::new(libc::posix::LibcPosix),
-        Box::new(libc::sleep_clock::LibcSleepClock),
-        Box::new(libc::tsd::LibcTsd),
-    ]
+    ];
+    all.extend(clocks::checks());
+    all.extend(entropy::checks());
+    all.extend(filesystem::checks());
+    all.extend(libc::checks());
+    all
 }
 
 /// Encodes bytes as lowercase hex, as the probes print them: the inverse of [`unhex`].

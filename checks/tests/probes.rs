@@ -29,7 +29,7 @@ fn every_c_probe_is_named_by_a_check_and_every_check_names_a_probe() {
     assert!(
         orphans.is_empty(),
         "probes/c/{{{}}}.c: no check names these probes, so they are never built nor run; \
-         add a check (checks/src/AREA/NAME.rs and one line in checks::all) or remove them",
+         add a check (checks/src/AREA/NAME.rs and one line in its area's area_checks! list) or remove them",
         orphans
             .iter()
             .map(|s| s.as_str())

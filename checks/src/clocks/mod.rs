@@ -10,12 +10,14 @@ use super::{Case, Observed};
 use crate::protocol::Observation;
 use serde_json::{json, Value};
 
-pub mod clock_cputime;
-pub mod clock_monotonic;
-pub mod clock_poll;
-pub mod clock_realtime;
-pub mod clock_resolution;
-pub mod clock_sleep;
+area_checks! {
+    clock_monotonic::ClockMonotonic,
+    clock_resolution::ClockResolution,
+    clock_sleep::ClockSleep,
+    clock_poll::ClockPoll,
+    clock_realtime::ClockRealtime,
+    clock_cputime::ClockCputime,
+}
 
 pub const PROBE: &str = "clocks";
 

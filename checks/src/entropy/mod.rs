@@ -15,14 +15,16 @@ use crate::protocol::Observation;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-pub mod bit_lanes;
-pub mod cross_run;
-pub mod edges;
-pub mod fill;
-pub mod min_entropy;
-pub mod repeats;
-pub mod source;
-pub mod sp800_22;
+area_checks! {
+    sp800_22::EntropySp80022,
+    min_entropy::EntropyMin,
+    repeats::EntropyRepeats,
+    bit_lanes::EntropyBitLanes,
+    fill::EntropyFill,
+    cross_run::EntropyCrossRun,
+    edges::EntropyEdges,
+    source::EntropySource,
+}
 
 pub const PROBE: &str = "entropy";
 pub const SOURCES: [&str; 3] = ["random_get", "getentropy", "arc4random"];

@@ -12,12 +12,14 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 pub mod fixture;
-pub mod fs_dirs;
-pub mod fs_errno;
-pub mod fs_escape;
-pub mod fs_fds;
-pub mod fs_io;
-pub mod fs_meta;
+area_checks! {
+    fs_io::FsIo,
+    fs_meta::FsMeta,
+    fs_dirs::FsDirs,
+    fs_errno::FsErrno,
+    fs_escape::FsEscape,
+    fs_fds::FsFds,
+}
 
 pub const PROBE: &str = "fs";
 

@@ -2,8 +2,10 @@
 //! program built with it. Their probes make (almost) no host calls, so no liar can reach them;
 //! their negative controls are broken probe outputs fed to `judge` in the unit tests.
 
-pub mod abi;
-pub mod posix;
-pub mod sleep_clock;
-pub mod stubs;
-pub mod tsd;
+area_checks! {
+    abi::LibcAbi,
+    stubs::LibcStubs,
+    posix::LibcPosix,
+    sleep_clock::LibcSleepClock,
+    tsd::LibcTsd,
+}
