@@ -235,22 +235,13 @@ pub fn execute(project: &Project, opts: &RunOptions) -> Result<Report> {
     crate::resume::start(&opts.out, &plan_key)?;
 
     let mut report = Report {
-        schema_version: report::SCHEMA_VERSION,
-        complete: false,
-        started_at,
-        finished_at: None,
-        host,
-        options,
         sdks: sdks.clone(),
         runtimes: runtime_infos,
         build: build_summary(&cache),
         results,
-        summary: Default::default(),
         imports: imports_of(&builds),
-        dark_features: Default::default(),
-        python: Default::default(),
-        python_ext: None,
         libc: libc_facts.clone(),
+        ..Report::begin(started_at, host, options)
     };
     let report_path = opts.out.join("report.json");
     // The first cells are written at once, the rest at most every two seconds: a run killed

@@ -195,24 +195,16 @@ mod tests {
     #[test]
     fn merge_keeps_every_shards_python_and_dark_results_and_rejudges_census_cells() {
         use crate::python::census::{self, sample};
-        use crate::report::{BuildSummary, HostInfo, Verdict};
+        use crate::report::{HostInfo, Verdict};
         let shard = |k: u32, cells: Vec<Cell>| Report {
-            schema_version: 1,
             complete: true,
-            started_at: "t0".into(),
             finished_at: Some("t1".into()),
-            host: HostInfo::current(),
-            options: serde_json::json!({ "partition": Partition { index: k, count: 2 } }),
-            sdks: vec![],
-            runtimes: vec![],
-            build: BuildSummary::default(),
             results: cells,
-            summary: Default::default(),
-            imports: Default::default(),
-            dark_features: Default::default(),
-            python: Default::default(),
-            python_ext: None,
-            libc: Default::default(),
+            ..Report::begin(
+                "t0".into(),
+                HostInfo::current(),
+                serde_json::json!({ "partition": Partition { index: k, count: 2 } }),
+            )
         };
         let cell = |rt: &str, c: &census::Census, reference: Option<&census::Census>| {
             let (verdict, evidence) = census::judge(c, reference);

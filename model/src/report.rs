@@ -106,6 +106,28 @@ pub struct Report {
 }
 
 impl Report {
+    /// A run's report before its first cell: incomplete, every section empty.
+    pub fn begin(started_at: String, host: HostInfo, options: Value) -> Self {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            complete: false,
+            started_at,
+            finished_at: None,
+            host,
+            options,
+            sdks: Vec::new(),
+            runtimes: Vec::new(),
+            build: BuildSummary::default(),
+            results: Vec::new(),
+            summary: BTreeMap::new(),
+            imports: BTreeMap::new(),
+            dark_features: BTreeMap::new(),
+            python: BTreeMap::new(),
+            python_ext: None,
+            libc: BTreeMap::new(),
+        }
+    }
+
     pub fn summarize(&mut self) {
         let mut m = BTreeMap::new();
         for c in &self.results {

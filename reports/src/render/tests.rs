@@ -1,19 +1,12 @@
 use super::*;
 use serde_json::json;
 use serde_json::Value;
-use wasiprobe_model::report::{BuildSummary, Cell, HostInfo, Report, Verdict};
+use wasiprobe_model::report::{Cell, HostInfo, Report, Verdict};
 
 fn report(cells: &[(&str, Verdict)]) -> Report {
     let mut r = Report {
-        schema_version: 1,
         complete: true,
-        started_at: "t0".into(),
         finished_at: Some("t1".into()),
-        host: HostInfo::current(),
-        options: json!({}),
-        sdks: vec![],
-        runtimes: vec![],
-        build: BuildSummary::default(),
         results: cells
             .iter()
             .map(|(check, v)| {
@@ -21,12 +14,7 @@ fn report(cells: &[(&str, Verdict)]) -> Report {
                 cell("zig-0.13", check, *v, problems)
             })
             .collect(),
-        summary: Default::default(),
-        imports: Default::default(),
-        dark_features: Default::default(),
-        python: Default::default(),
-        python_ext: None,
-        libc: Default::default(),
+        ..Report::begin("t0".into(), HostInfo::current(), json!({}))
     };
     r.summarize();
     r
