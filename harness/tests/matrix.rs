@@ -524,7 +524,7 @@ fn main() {
             for check in &all {
                 let name = format!("{}::{rt}::{}::{}", sdk.spec.id, check.probe(), check.name());
                 let (c, s, n) = (ctx.clone(), sdk.clone(), check.name());
-                let t = Trial::test(name, move || cell(&c, &s, rt, n));
+                let t = timed(name, move || cell(&c, &s, rt, n));
                 trials.push(if sdk.is_ready() {
                     t
                 } else {
@@ -551,7 +551,7 @@ fn main() {
                 for liar in liars {
                     let name = format!("controls::{}::{rt}::{liar}::{probe}", sdk.spec.id);
                     let (c, s, p) = (ctx.clone(), sdk.clone(), probe.to_string());
-                    let t = Trial::test(name, move || control(&c, &s, &p, liar));
+                    let t = timed(name, move || control(&c, &s, &p, liar));
                     trials.push(if cannot_run {
                         t.with_kind("the probe cannot run with this SDK (known-findings.toml)")
                             .with_ignored_flag(true)
@@ -575,7 +575,7 @@ fn main() {
     for r in &ctx.project.matrix.runtimes {
         if matches!(r.kind, wasiprobe_runtimes::CliKind::AdapterModule(_)) {
             trials.push(
-                Trial::test(format!("runtimes::{}::adapter-module", r.name), || Ok(()))
+                timed(format!("runtimes::{}::adapter-module", r.name), || Ok(()))
                     .with_kind("judged by tests/testsuite.rs")
                     .with_ignored_flag(true),
             );
@@ -610,7 +610,7 @@ fn main() {
             };
             eprintln!("runtime {rt} not tested: {why}");
             trials.push(
-                Trial::test(format!("runtimes::{rt}::unavailable"), || Ok(()))
+                timed(format!("runtimes::{rt}::unavailable"), || Ok(()))
                     .with_kind("unavailable")
                     .with_ignored_flag(true),
             );
@@ -619,18 +619,18 @@ fn main() {
         for check in &all {
             let name = format!("{}::{rt}::{}::{}", sdk.spec.id, check.probe(), check.name());
             let (c, s, n, r) = (ctx.clone(), (*sdk).clone(), check.name(), rt.to_string());
-            trials.push(Trial::test(name, move || cell(&c, &s, &r, n)));
+            trials.push(timed(name, move || cell(&c, &s, &r, n)));
         }
     }
     if let Some(sdk) = ready.first() {
         let (c, s) = (ctx.clone(), (*sdk).clone());
-        trials.push(Trial::test(
+        trials.push(timed(
             format!("cache::{}::unchanged_corrupt_and_broken", s.spec.id),
             move || cache_behaviour(&c.project, &s),
         ));
         for probe in ["clocks", "fs"] {
             let (c, s) = (ctx.clone(), (*sdk).clone());
-            trials.push(Trial::test(
+            trials.push(timed(
                 format!("stability::{}::wasmtime::{probe}::20_runs", s.spec.id),
                 move || stability(&c, &s, probe),
             ));
@@ -644,13 +644,13 @@ fn main() {
     match (by_id("deb-libc-sdk24"), by_id("deb-libc-sdk33")) {
         (Some(old), Some(new)) => {
             let c = ctx.clone();
-            trials.push(Trial::test(
+            trials.push(timed(
                 "demonstration::arc4random::sdk24_hides_a_zero_host_sdk33_shows_it",
                 move || arc4random_hides_a_broken_host(&c, &old, &new),
             ));
         }
         _ => trials.push(
-            Trial::test(
+            timed(
                 "demonstration::arc4random::sdk24_hides_a_zero_host_sdk33_shows_it",
                 || Ok(()),
             )
@@ -659,7 +659,7 @@ fn main() {
         ),
     }
     // The known-good control: 20 ChaCha20 runs, every entropy check must pass every time.
-    trials.push(Trial::test("stability::chacha20::entropy::20_runs", || {
+    trials.push(timed("stability::chacha20::entropy::20_runs", || {
         for seed in 0..20 {
             let run = wasiprobe::checks::entropy::control::Run::honest(12_500_000, 1000 + seed);
             for c in checks::all().into_iter().filter(|c| c.probe() == "entropy") {
@@ -683,7 +683,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     let n = ready.len();
-    trials.push(Trial::test("toolchains::enough_are_ready", move || {
+    trials.push(timed("toolchains::enough_are_ready", move || {
         if n >= min {
             Ok(())
         } else {
@@ -706,7 +706,7 @@ fn main() {
             None => Some(format!("{id}: not in sdk-matrix.toml")),
         })
         .collect();
-    trials.push(Trial::test("toolchains::required_are_ready", move || {
+    trials.push(timed("toolchains::required_are_ready", move || {
         if missing.is_empty() {
             Ok(())
         } else {
@@ -717,5 +717,71 @@ fn main() {
             .into())
         }
     }));
-    libtest_mimic::run(&args, trials).exit();
+    let trials = spread(trials, &probes);
+    let conclusion = libtest_mimic::run(&args, trials);
+    slowest(20);
+    conclusion.exit();
+}
+
+/// How long each trial took, for the summary after the run (what the suite's time is spent on
+/// decides what CI can afford; nothing here is asserted).
+static TIMES: Mutex<Vec<(String, std::time::Duration)>> = Mutex::new(Vec::new());
+
+/// The trials in an order that keeps both test threads busy. The checks of one probe judge one
+/// shared run (`Runs`), and libtest-mimic hands trials out in the order given: in declaration
+/// order the second check of a probe would wait, idle, for the run the first one is doing. So
+/// the first check of every run goes first, then the second of each, and so on; the long
+/// stability trials start at once rather than last, where they would run alone.
+fn spread(trials: Vec<Trial>, probes: &[&str]) -> Vec<Trial> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut ranked: Vec<(bool, usize, Trial)> = trials
+        .into_iter()
+        .map(|t| {
+            let name = t.name().to_string();
+            let parts: Vec<&str> = name.split("::").collect();
+            let run = match parts.as_slice() {
+                [sdk, rt, probe, _check] if probes.contains(probe) => {
+                    format!("{sdk}::{rt}::{probe}")
+                }
+                _ => name.clone(),
+            };
+            let rank = seen.entry(run).or_default();
+            *rank += 1;
+            (!name.starts_with("stability::"), *rank, t)
+        })
+        .collect();
+    ranked.sort_by_key(|(later, rank, _)| (*later, *rank));
+    ranked.into_iter().map(|(_, _, t)| t).collect()
+}
+
+/// A trial that records its duration in `TIMES`.
+fn timed(
+    name: impl Into<String>,
+    f: impl FnOnce() -> Result<(), Failed> + Send + 'static,
+) -> Trial {
+    let name: String = name.into();
+    let key = name.clone();
+    Trial::test(name, move || {
+        let start = std::time::Instant::now();
+        let r = f();
+        TIMES.lock().unwrap().push((key, start.elapsed()));
+        r
+    })
+}
+
+/// The `n` slowest trials of this run, on stderr.
+fn slowest(n: usize) {
+    let mut times = TIMES.lock().unwrap().clone();
+    if times.is_empty() {
+        return;
+    }
+    times.sort_by_key(|t| std::cmp::Reverse(t.1));
+    let total: f64 = times.iter().map(|(_, d)| d.as_secs_f64()).sum();
+    eprintln!(
+        "slowest trials ({} timed, {total:.0} s in all):",
+        times.len()
+    );
+    for (name, d) in times.iter().take(n) {
+        eprintln!("  {:>8.1} s  {name}", d.as_secs_f64());
+    }
 }
