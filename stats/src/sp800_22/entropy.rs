@@ -14,12 +14,15 @@ fn cyclic_counts(bits: &[u8], m: usize) -> Vec<u32> {
         return counts;
     }
     let mask = (1usize << m) - 1;
+    // The bits in the order the windows read them: the sequence, then its first m - 1 bits
+    // again (cycled, for a sequence shorter than m - 1), with no modulo per bit.
+    let mut stream = bits.iter().chain(bits.iter().cycle().take(m - 1));
     let mut w = 0usize;
-    for i in 0..m - 1 {
-        w = (w << 1) | bits[i % n] as usize;
+    for &b in stream.by_ref().take(m - 1) {
+        w = (w << 1) | b as usize;
     }
-    for i in 0..n {
-        w = ((w << 1) | bits[(i + m - 1) % n] as usize) & mask;
+    for &b in stream {
+        w = ((w << 1) | b as usize) & mask;
         counts[w] += 1;
     }
     counts

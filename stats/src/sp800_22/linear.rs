@@ -4,38 +4,46 @@ use super::{TestId, TestResult};
 use crate::special::igamc;
 
 /// Linear complexity of `s` over GF(2) by Berlekamp–Massey, with the
-/// polynomials and the reversed recent history held as bitsets so that each
-/// discrepancy is a masked parity rather than an O(L) loop.
+/// polynomials and the sequence held as bitsets so that each discrepancy is a
+/// masked parity rather than an O(L) loop.
+///
+/// The sequence is stored reversed, so the bits `s[N], s[N-1], …, s[N-L]` a
+/// discrepancy needs are a window of it read at an offset: nothing is shifted
+/// per bit, and only the L/64 + 1 words C can occupy are read (C's degree never
+/// exceeds L). The words are XORed before the one population count: the
+/// parity is the same, and x86-64's baseline has no `popcnt`.
 pub(crate) fn berlekamp_massey(s: &[u8]) -> usize {
     let n = s.len();
     let words = n / 64 + 2;
+    // rev bit j = s[n - 1 - j]; one spare word so a window's high half can always be read.
+    let mut rev = vec![0u64; words + 1];
+    for (j, &bit) in s.iter().rev().enumerate() {
+        rev[j / 64] |= (bit as u64 & 1) << (j % 64);
+    }
     let mut c = vec![0u64; words];
     let mut b = vec![0u64; words];
     let mut t = vec![0u64; words];
-    // hist bit i = s[N - i] for the current position N.
-    let mut hist = vec![0u64; words];
     c[0] = 1;
     b[0] = 1;
     let mut l = 0usize;
     let mut m: isize = -1;
-    for (pos, &bit) in s.iter().enumerate() {
-        // shift hist left by one and insert s[pos] at bit 0
-        let mut carry = bit as u64 & 1;
-        for w in hist.iter_mut() {
-            let out = *w >> 63;
-            *w = (*w << 1) | carry;
-            carry = out;
+    for pos in 0..n {
+        // Bit i of the window at offset n - 1 - pos is s[pos - i].
+        let (w, r) = ((n - 1 - pos) / 64, (n - 1 - pos) % 64);
+        let mut acc = 0u64;
+        for (k, &ck) in c[..=l / 64].iter().enumerate() {
+            let mut window = rev[w + k] >> r;
+            if r != 0 {
+                window |= rev[w + k + 1] << (64 - r);
+            }
+            acc ^= ck & window;
         }
-        let d = c
-            .iter()
-            .zip(&hist)
-            .fold(0u32, |acc, (x, y)| acc ^ (x & y).count_ones())
-            & 1;
-        if d == 1 {
+        if acc.count_ones() & 1 == 1 {
             t.copy_from_slice(&c);
             let shift = (pos as isize - m) as usize;
             let (ws, bs) = (shift / 64, shift % 64);
-            for i in (ws..words).rev() {
+            // x^shift·B has degree at most pos + 1, so no word past pos / 64 + 1 changes.
+            for i in (ws..(pos / 64 + 2).min(words)).rev() {
                 let lo = b[i - ws];
                 let mut v = lo << bs;
                 if bs != 0 && i > ws {
@@ -144,7 +152,7 @@ mod tests {
         let s: Vec<u8> = "1101011110001".bytes().map(|c| c - b'0').collect();
         assert_eq!(berlekamp_massey(&s), 4);
         let mut x = 0x1234_5678_9abc_def1u64;
-        for len in [1usize, 2, 63, 64, 65, 127, 128, 129, 500, 1000] {
+        for len in (0..8).flat_map(|_| [1usize, 2, 63, 64, 65, 127, 128, 129, 300, 500, 1000]) {
             let s: Vec<u8> = (0..len)
                 .map(|_| {
                     x ^= x << 13;
