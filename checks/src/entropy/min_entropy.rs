@@ -9,9 +9,10 @@
 //! repeated 64 KiB block ≈ 0.
 
 use super::judge_each_stream;
+use super::memo::Memo;
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
-use wasiprobe_stats::sp800_90b::assess_bytes;
+use wasiprobe_stats::sp800_90b::{assess_bytes, Assessment};
 
 pub const MIN_BITS_PER_BYTE: f64 = 5.0;
 pub const SAMPLE_BYTES: usize = 1_000_000;
@@ -31,7 +32,10 @@ check! {
 impl EntropyMin {
     fn judge(&self, _case: &Case, o: &Observed) -> Judged {
         let (problems, mut ev) = judge_each_stream(o, |source, bytes| {
-            match assess_bytes(&bytes[..bytes.len().min(SAMPLE_BYTES)]) {
+            // A stream assessed before in this process is not assessed again (see `memo`).
+            static MEMO: Memo<Result<Assessment, String>> = Memo::new();
+            let sample = &bytes[..bytes.len().min(SAMPLE_BYTES)];
+            match MEMO.get(&[sample], || assess_bytes(sample)) {
                 Err(e) => (vec![format!("{source}: {e}")], None),
                 Ok(a) => {
                     let mut problems = Vec::new();

@@ -26,6 +26,8 @@ area_checks! {
     source::EntropySource,
 }
 
+mod memo;
+
 pub const PROBE: &str = "entropy";
 pub const SOURCES: [&str; 3] = ["random_get", "getentropy", "arc4random"];
 /// The long stream `entropy_sp800_22` runs its battery on: random_get from the C probe,

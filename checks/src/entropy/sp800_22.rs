@@ -9,6 +9,7 @@
 //! getentropy and arc4random streams (1 MiB, 8 sequences) are too short for a second-level
 //! analysis; they are judged by the other entropy checks.
 
+use super::memo::Memo;
 use super::streams_or_judgement;
 use crate::{Case, Judged, Judgement, Observed};
 use rayon::prelude::*;
@@ -20,8 +21,12 @@ pub const SEQUENCE_BITS: usize = 1_000_000;
 pub const MAX_SEQUENCES: usize = 100;
 
 /// Runs the battery on `bytes` cut into sequences of 10^6 bits; shared with `entropy assess`.
+/// A stream judged before in this process is not judged again (see `memo`).
 pub fn assess(bytes: &[u8], max_sequences: usize) -> serde_json::Value {
-    assess_per_sequence(bytes, max_sequences).0
+    static MEMO: Memo<serde_json::Value> = Memo::new();
+    MEMO.get(&[bytes, &(max_sequences as u64).to_le_bytes()], || {
+        assess_per_sequence(bytes, max_sequences).0
+    })
 }
 
 /// [`assess`], and every test's p-values for each sequence (what NIST's STS lists per test in
