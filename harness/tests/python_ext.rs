@@ -66,69 +66,85 @@ fn headers() -> (HeaderSpec, PathBuf) {
 fn every_ready_sdk_builds_the_extension_and_the_fork_control_fails_naming_fork() {
     let (spec, src) = headers();
     let sdks = ready_sdks();
-    for sdk in &sdks {
-        let r = ext::probe_sdk(&root(), &spec, &src, sdk, &cache());
-        let id = &sdk.spec.id;
-        assert_eq!(r.verdict, Verdict::Pass, "{id}: {}", r.reason);
-        assert!(r.configure.as_ref().unwrap().ok);
-        let e = r.extension.as_ref().unwrap();
-        for want in ["PyModule_Create2", "PyErr_Format"] {
-            assert!(
-                e.python_api.iter().any(|s| s == want),
-                "{id}: {:?}",
-                e.python_api
-            );
+    // Each SDK's configure takes about a minute of one core and runs in a directory of its
+    // own (configure_dir), so the SDKs are probed on every core at once; a failed assertion
+    // in any of them fails the test when the scope ends.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(sdks.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(sdk) = sdks.get(i) else { break };
+                probe_one(&spec, &src, sdk);
+            });
         }
-        for want in ["snprintf", "strtod", "clock_gettime", "getentropy", "fopen"] {
-            let need = e.libc.iter().find(|n| n.symbol == want);
-            assert_eq!(
-                need.map(|n| n.provider.as_str()),
-                Some("libc"),
-                "{id}: {want} in {:?}",
-                e.libc
-            );
-        }
-        // The linked module imports the Python API and nothing else from outside WASI.
-        assert!(!e.imports.is_empty());
+    });
+}
+
+/// One SDK's extension build, its cached second probe and the fork control.
+fn probe_one(spec: &HeaderSpec, src: &std::path::Path, sdk: &Provisioned) {
+    let r = ext::probe_sdk(&root(), spec, src, sdk, &cache());
+    let id = &sdk.spec.id;
+    assert_eq!(r.verdict, Verdict::Pass, "{id}: {}", r.reason);
+    assert!(r.configure.as_ref().unwrap().ok);
+    let e = r.extension.as_ref().unwrap();
+    for want in ["PyModule_Create2", "PyErr_Format"] {
         assert!(
-            e.imports
-                .iter()
-                .all(|i| i.starts_with("env::Py") || i.starts_with("env::_Py")),
+            e.python_api.iter().any(|s| s == want),
             "{id}: {:?}",
-            e.imports
-        );
-        // The control: the link fails, and the message names the symbol.
-        let c = r.control.as_ref().unwrap();
-        assert!(!c.linked(), "{id}: the fork control linked");
-        assert!(
-            c.link
-                .as_ref()
-                .unwrap()
-                .message
-                .contains("undefined symbol: fork"),
-            "{id}: {:?}",
-            c.link
-        );
-        assert!(c.failure().unwrap().contains("fork"));
-        assert!(
-            c.libc
-                .iter()
-                .any(|n| n.symbol == "fork" && n.provider == "missing"),
-            "{id}: {:?}",
-            c.libc
-        );
-        // And the premise of the control holds: this libc has no fork.
-        let libc = LibcView::of(sdk).unwrap();
-        assert!(!libc.defined.contains("fork") && !libc.runtime.contains("fork"));
-        // A second probe takes configure from the cache.
-        let again = ext::probe_sdk(&root(), &spec, &src, sdk, &cache());
-        assert!(again.configure.unwrap().cached, "{id}");
-        let cell = ext::cell(&r, "wasmtime");
-        assert_eq!(
-            (cell.probe.as_str(), cell.check.as_str()),
-            (ext::PROBE, ext::CHECK)
+            e.python_api
         );
     }
+    for want in ["snprintf", "strtod", "clock_gettime", "getentropy", "fopen"] {
+        let need = e.libc.iter().find(|n| n.symbol == want);
+        assert_eq!(
+            need.map(|n| n.provider.as_str()),
+            Some("libc"),
+            "{id}: {want} in {:?}",
+            e.libc
+        );
+    }
+    // The linked module imports the Python API and nothing else from outside WASI.
+    assert!(!e.imports.is_empty());
+    assert!(
+        e.imports
+            .iter()
+            .all(|i| i.starts_with("env::Py") || i.starts_with("env::_Py")),
+        "{id}: {:?}",
+        e.imports
+    );
+    // The control: the link fails, and the message names the symbol.
+    let c = r.control.as_ref().unwrap();
+    assert!(!c.linked(), "{id}: the fork control linked");
+    assert!(
+        c.link
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("undefined symbol: fork"),
+        "{id}: {:?}",
+        c.link
+    );
+    assert!(c.failure().unwrap().contains("fork"));
+    assert!(
+        c.libc
+            .iter()
+            .any(|n| n.symbol == "fork" && n.provider == "missing"),
+        "{id}: {:?}",
+        c.libc
+    );
+    // And the premise of the control holds: this libc has no fork.
+    let libc = LibcView::of(sdk).unwrap();
+    assert!(!libc.defined.contains("fork") && !libc.runtime.contains("fork"));
+    // A second probe takes configure from the cache.
+    let again = ext::probe_sdk(&root(), spec, src, sdk, &cache());
+    assert!(again.configure.unwrap().cached, "{id}");
+    let cell = ext::cell(&r, "wasmtime");
+    assert_eq!(
+        (cell.probe.as_str(), cell.check.as_str()),
+        (ext::PROBE, ext::CHECK)
+    );
 }
 
 #[test]
