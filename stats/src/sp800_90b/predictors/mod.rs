@@ -1,6 +1,7 @@
 //! Prediction estimates §6.3.7–§6.3.10 (MultiMCW, Lag, MultiMMC, LZ78Y),
 //! ported from `ea_non_iid` including its tie-breaking rules, dictionary
-//! limits and the specialised binary variants it uses for bit strings.
+//! limits and the specialised binary variants it uses for bit strings. LZ78Y, with its
+//! full-dictionary shortcut, is in `lz78y.rs`.
 
 // Index loops mirror the reference algorithms' neighbour arithmetic
 // (S[i - d - 1], S[i - winner - 1]).
@@ -10,6 +11,11 @@ use super::estimators::bisect;
 use super::ZALPHA;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+mod lz78y;
+pub(crate) use lz78y::lz78y;
+#[cfg(test)]
+use lz78y::{binary_lz78y_score, lz78y_score, Lz78y, B_LZ};
 
 /// §6.3.7–6.3.10 step "P_local": the probability of the longest run of
 /// correct predictions, computed with the reference's fixed-point
@@ -596,102 +602,6 @@ fn binary_multi_mmc_score(data: &[u8]) -> Option<(Score, u64)> {
         hist = (hist << 1) | cur;
     }
     Some((score, (len - 2) as u64))
-}
-
-const B_LZ: usize = 16;
-const MAX_LZ_DICT: u64 = 65_536;
-
-/// §6.3.10 LZ78Y prediction, contexts up to 16 symbols, dictionary capped
-/// at 65536 contexts.
-pub(crate) fn lz78y(data: &[u8], alph: usize) -> Option<f64> {
-    predict(data, alph, binary_lz78y_score, lz78y_score)
-}
-
-fn lz78y_score(data: &[u8]) -> Option<(Score, u64)> {
-    let len = data.len();
-    if len < B_LZ + 2 {
-        return None;
-    }
-    let n = len - B_LZ - 1;
-    let mut dicts: Vec<Dict> = (0..B_LZ).map(|_| Dict::default()).collect();
-    let mut dict_size = 0u64;
-    let mut score = Score::default();
-    for j in 1..=B_LZ {
-        dicts[j - 1]
-            .entry(pack(&data[B_LZ - j..B_LZ]))
-            .or_default()
-            .increment(data[B_LZ], true);
-        dict_size += 1;
-    }
-    let mut window = pack(&data[1..=B_LZ]);
-    for i in B_LZ + 1..len {
-        let cur = data[i];
-        let mut prediction: Option<u8> = None;
-        let mut max_count = 0u32;
-        for j in (1..=B_LZ).rev() {
-            let key = context(window, j);
-            if let Some(post) = dicts[j - 1].get_mut(&key) {
-                let (y, count) = post.predict();
-                if count > max_count {
-                    max_count = count;
-                    prediction = Some(y);
-                }
-                post.increment(cur, true);
-            } else if dict_size < MAX_LZ_DICT {
-                dicts[j - 1].entry(key).or_default().increment(cur, true);
-                dict_size += 1;
-            }
-        }
-        score.record(prediction == Some(cur));
-        window = (window << 8) | cur as u128;
-    }
-    Some((score, n as u64))
-}
-
-fn binary_lz78y_score(data: &[u8]) -> Option<(Score, u64)> {
-    let len = data.len();
-    if len < B_LZ + 3 {
-        return None;
-    }
-    // offset of context length j: sum_{k<j} 2^(k+1) = 2^(j+1) - 4
-    let offset = |j: usize| (1usize << (j + 1)) - 4;
-    let mut table = vec![0u32; offset(B_LZ + 1)];
-    let mut elems = 0u64;
-    let mut score = Score::default();
-    let mut pattern = 0usize;
-    for j in 0..B_LZ {
-        pattern |= (data[B_LZ - j - 1] as usize) << j;
-        let base = offset(j + 1) + ((pattern & ((2 << j) - 1)) << 1);
-        table[base + data[B_LZ] as usize] = 1;
-        elems += 1;
-    }
-    // Last 16 bits, most recent at bit 0.
-    let mut window = data[1..=B_LZ]
-        .iter()
-        .fold(0usize, |acc, &b| (acc << 1) | b as usize);
-    for i in B_LZ + 1..len {
-        let cur = data[i] as usize;
-        let mut prediction = usize::MAX;
-        let mut max_count = 0u32;
-        for j in (1..=B_LZ).rev() {
-            let base = offset(j) + ((window & ((1 << j) - 1)) << 1);
-            let (c0, c1) = (table[base], table[base + 1]);
-            let count = c0.max(c1);
-            if count != 0 {
-                if count > max_count {
-                    max_count = count;
-                    prediction = usize::from(c0 <= c1);
-                }
-                table[base + cur] += 1;
-            } else if elems < MAX_LZ_DICT {
-                table[base + cur] = 1;
-                elems += 1;
-            }
-        }
-        score.record(prediction == cur);
-        window = ((window << 1) | cur) & ((1 << B_LZ) - 1);
-    }
-    Some((score, (len - B_LZ - 1) as u64))
 }
 
 #[cfg(test)]

@@ -79,3 +79,96 @@ fn predictors_learn_a_counter() {
     assert!(lag(&periodic, 5).unwrap() < 0.01);
     assert!(multi_mcw(&vec![3u8; 10_000], 4).unwrap() < 0.01);
 }
+
+/// LZ78Y as the reference takes it, all 16 context lengths looked up at every step; also the
+/// index of the symbol whose step filled the dictionary.
+fn lz78y_scan_all(data: &[u8]) -> (Score, u64, Option<usize>) {
+    let mut lz = Lz78y::new(data).unwrap();
+    let mut score = Score::default();
+    let mut filled = None;
+    for i in B_LZ + 1..data.len() {
+        score.record(lz.scan_all(pack(&data[i - B_LZ..i]), data[i]) == Some(data[i]));
+        if filled.is_none() && lz.fill_window.is_some() {
+            filled = Some(i);
+        }
+    }
+    (score, (data.len() - B_LZ - 1) as u64, filled)
+}
+
+fn assert_lz78y_agrees(d: &[u8], what: &str) {
+    let (a, na) = lz78y_score(d).unwrap();
+    let (b, nb, _) = lz78y_scan_all(d);
+    assert_eq!(
+        (a.correct, a.max_run, na),
+        (b.correct, b.max_run, nb),
+        "{what}"
+    );
+}
+
+/// The early stop once the dictionary is full must not change a single prediction.
+#[test]
+fn lz78y_full_dictionary_shortcut_matches_the_full_scan() {
+    use rand_core::{RngCore, SeedableRng};
+    for (seed, alph, n) in [
+        (1u64, 256u32, 60_000usize),
+        (2, 256, 200_000),
+        (3, 16, 80_000),
+        (4, 5, 80_000),
+        (5, 3, 120_000),
+        (6, 64, 80_000),
+    ] {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let mut d: Vec<u8> = (0..n).map(|_| (rng.next_u32() % alph) as u8).collect();
+        // A long context can be present while a shorter one is absent only where the
+        // dictionary filled: come back to that window again and again, so that the long
+        // contexts' counts outgrow the short ones' and decide predictions.
+        let f = lz78y_scan_all(&d).2.expect("the dictionary fills");
+        let block = d[f - B_LZ..=f].to_vec();
+        for _ in 0..300 {
+            d.extend_from_slice(&block);
+            d.push((rng.next_u32() % alph) as u8);
+        }
+        d.extend((0..n).map(|_| (rng.next_u32() % alph) as u8));
+        assert_lz78y_agrees(&d, &format!("seed {seed}, alphabet {alph}"));
+    }
+    let ctr: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 256) as u8).collect();
+    assert_lz78y_agrees(&ctr, "counter");
+}
+
+/// Where the shortcut matters: a long context entered in the filling step (its shorter
+/// suffixes refused) ties in count with the last symbol's context, which a scan that stopped
+/// at the first absent length would take instead. Each repeat of the filling window's last
+/// `keep` symbols (after fresh ones) counts the successor in both contexts, and `k` pairs
+/// (last symbol, a larger successor) bring the last symbol's context to a tie at some k. A
+/// scan that stops at the first absent length fails this, and so does one that stops when
+/// the window shares just one symbol more with the filling window than that length.
+#[test]
+fn lz78y_shortcut_keeps_the_long_context_that_wins_a_tie() {
+    use rand_core::{RngCore, SeedableRng};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+    let mut head: Vec<u8> = (0..20_000).map(|_| rng.next_u32() as u8).collect();
+    let f = lz78y_scan_all(&head).2.expect("the dictionary fills");
+    head.truncate(f + 1);
+    let (last, next) = (head[f - 1], head[f]);
+    assert!(
+        next < 255,
+        "this seed's successor is 255: no larger symbol to tie with"
+    );
+    for keep in 1..=B_LZ {
+        for k in 0..6 {
+            let mut d = head.clone();
+            let replay = |d: &mut Vec<u8>, rng: &mut rand_chacha::ChaCha20Rng| {
+                d.extend((keep..B_LZ).map(|_| rng.next_u32() as u8));
+                d.extend_from_slice(&head[f - keep..=f]);
+            };
+            for _ in 0..3 {
+                replay(&mut d, &mut rng);
+            }
+            for _ in 0..k {
+                d.extend_from_slice(&[rng.next_u32() as u8, last, next + 1]);
+            }
+            replay(&mut d, &mut rng);
+            assert_lz78y_agrees(&d, &format!("keep {keep}, {k} extra pairs"));
+        }
+    }
+}
