@@ -21,16 +21,7 @@ use wasiprobe_util::command_output;
 
 /// The emulation flags a feature may need, from its `/* emulation: ... */` line.
 fn emulation_flags(source: &str) -> Vec<String> {
-    source
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("/* emulation:"))
-        .map(|rest| {
-            rest.trim_end_matches("*/")
-                .split_whitespace()
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::build::directive(source, "emulation")
 }
 
 pub fn features(root: &Path) -> Result<Vec<Probe>> {
@@ -42,6 +33,7 @@ pub fn features(root: &Path) -> Result<Vec<Probe>> {
                 name: p.file_stem().unwrap().to_string_lossy().into_owned(),
                 source: p,
                 requires: vec![],
+                flags: vec![],
             });
         }
     }

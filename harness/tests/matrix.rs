@@ -481,6 +481,7 @@ fn cache_behaviour(project: &Project, sdk: &Provisioned) -> Result<(), Failed> {
         name: "broken".into(),
         source: src,
         requires: vec![],
+        flags: vec![],
     };
     match cache.build(sdk, &probe)? {
         Built::CompileError { stderr, .. } => {

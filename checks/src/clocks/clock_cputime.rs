@@ -68,7 +68,8 @@ impl ClockCputime {
                 ));
             }
             // One thread cannot use more CPU time than wall time; the slack covers a coarse
-            // CPU clock. CPython 3.12 on WASI was seen counting 10^7 times too fast.
+            // CPU clock. CPython 3.12 on WASI was seen counting 10^7 times too fast: its
+            // process_time() fell back to times(), which `libc_process_clocks` judges.
             if bc > 2 * bw + 50_000_000 || sc > 2 * sw + 50_000_000 {
                 problems.push(format!(
                     "{clock}: advanced faster than wall time (busy {bc}/{bw} ns, asleep {sc}/{sw} ns)"

@@ -8,4 +8,5 @@ area_checks! {
     posix::LibcPosix,
     sleep_clock::LibcSleepClock,
     tsd::LibcTsd,
+    process_clocks::LibcProcessClocks,
 }

@@ -168,6 +168,7 @@ pub fn sdk_cmd(project: &Project, popts: &provision::Options, cmd: SdkCmd) -> Re
                 name: "doctor".into(),
                 source: dir.path().join("c/doctor.c"),
                 requires: vec![],
+                flags: vec![],
             };
             let cache = build::Cache::new(popts.cache.join("build"));
             for s in selected(project, &ids)? {
