@@ -10,8 +10,10 @@
 //! POSIX program that divides by `_SC_CLK_TCK` reads 10^7 times the time. CPython is such a
 //! program: `time.process_time()` tries `clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`, then
 //! `getrusage()`, then `times()` / `sysconf(_SC_CLK_TCK)` (Modules/timemodule.c,
-//! `_PyTime_GetProcessTimeWithInfo`); where the first two fail it counts 10^7 times too fast,
-//! which the `py-clocks` cells of a CPython build show. This check names the cause in the libc.
+//! `_PyTime_GetProcessTimeWithInfo`), and its WASI build never compiles the second in
+//! (Tools/wasm/config.site-wasm32-wasi: `ac_cv_header_sys_resource_h=no`). So on a runtime
+//! without CPU-time clocks (wasmtime 48 among them) it counts 10^7 times too fast, which the
+//! `py-clocks` cells of a CPython build show. This check names the cause in the libc.
 //!
 //! Rules, with why an honest libc cannot trip them:
 //! - a CPU-time interface may not advance more than 4× the wall time + 50 ms across ~100 ms of
