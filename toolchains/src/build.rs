@@ -271,20 +271,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_probe_reads_its_requires_and_flags_lines() {
-        let d = tempfile::tempdir().unwrap();
-        let src = d.path().join("p.c");
-        std::fs::write(
-            &src,
-            "/* p */\n/* requires: times clock */\n/* flags: -D_X -lx */\nint main;\n",
-        )
-        .unwrap();
-        let p = Probe::new("p".into(), src.clone());
-        assert_eq!(p.requires, ["times", "clock"]);
-        assert_eq!(p.flags, ["-D_X", "-lx"]);
-        // Another directive's words are not taken for these.
-        std::fs::write(&src, "/* emulation: -D_Y */\nint main;\n").unwrap();
-        let p = Probe::new("p".into(), src);
-        assert!(p.requires.is_empty() && p.flags.is_empty());
+    fn directives_are_read_by_name() {
+        let src = "/* p */\n/* requires: times clock */\n/* flags: -D_X -lx */\nint main;\n";
+        assert_eq!(directive(src, "requires"), ["times", "clock"]);
+        assert_eq!(directive(src, "flags"), ["-D_X", "-lx"]);
+        // A directive the source does not have is empty, not another line's words.
+        assert!(directive(src, "emulation").is_empty());
     }
 }
