@@ -26,6 +26,12 @@ impl Observation {
     }
 }
 
+/// The first observation whose `what` is `what`. Probes name each step so, and end with a
+/// `done` line that says the run got to its end.
+pub fn first<'a>(obs: &'a [Observation], what: &str) -> Option<&'a Observation> {
+    obs.iter().find(|o| o.str("what") == Some(what))
+}
+
 /// Parses a whole stream. Any deviation is an error naming the line, because a probe whose
 /// output is garbled is itself evidence (e.g. a runtime that drops bytes).
 pub fn parse(stream: &[u8]) -> Result<Vec<Observation>, String> {

@@ -1,6 +1,7 @@
 //! `stdio`: bytes written to stdout and stderr arrive intact — all 256 byte values, a single
 //! 1 MiB write, and stderr kept apart from stdout.
 
+use super::protocol::first;
 use super::{first_difference, Case, Judgement, Observed};
 use serde_json::{json, Value};
 
@@ -75,7 +76,7 @@ impl Stdio {
                     }
                     None => problems.push("stdout: no 1 MiB payload".into()),
                 }
-                if !obs.iter().any(|ob| ob.str("what") == Some("done")) {
+                if first(obs, "done").is_none() {
                     problems.push("stdout: the probe's final `done` line is missing".into());
                 }
             }

@@ -9,6 +9,7 @@
 //! definition), and arc4random must reach it at least once (never asking means a built-in
 //! seed). Deterministic: counts, no statistics.
 
+use crate::protocol::first;
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
@@ -27,7 +28,7 @@ impl EntropySource {
             obs.iter()
                 .find(|x| x.str("what") == Some("api") && x.str("api") == Some(name))
         };
-        let Some(done) = obs.iter().find(|x| x.str("what") == Some("done")) else {
+        let Some(done) = first(obs, "done") else {
             return Ok(Judgement::fail(
                 json!({ "reason": "the probe did not report `done`" }),
             ));

@@ -6,7 +6,7 @@
 //! errno values are positive and distinct but for the aliases POSIX allows. Deterministic: no
 //! false alarms.
 
-use crate::protocol::Observation;
+use crate::protocol::{first, Observation};
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -189,7 +189,7 @@ check! {
 impl LibcAbi {
     fn judge(&self, _case: &Case, o: &Observed) -> Judged {
         let obs = o.parsed()?;
-        if !obs.iter().any(|x| x.str("what") == Some("done")) {
+        if first(obs, "done").is_none() {
             return Ok(Judgement::fail(
                 json!({ "reason": "the probe did not report `done`: its output is cut short" }),
             ));

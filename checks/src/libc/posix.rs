@@ -7,17 +7,13 @@
 //! whether readdir/scandir return `.` and `..` (#633), what `linkat(AT_SYMLINK_FOLLOW)` gives.
 //! Deterministic: no false alarms (the `poll` timeout is not timed, only its result).
 
-use crate::protocol::Observation;
+use crate::protocol::first;
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Map, Value};
 
 pub const PROBE: &str = "libc_edges";
 /// WASI's errno values, which every wasi-libc uses.
 const ESPIPE: i64 = 70;
-
-fn find<'a>(obs: &'a [Observation], what: &str) -> Option<&'a Observation> {
-    obs.iter().find(|o| o.str("what") == Some(what))
-}
 
 check! {
     LibcPosix: "libc_posix", probe PROBE, area "libc",
@@ -28,14 +24,14 @@ check! {
 impl LibcPosix {
     fn judge(&self, _case: &Case, o: &Observed) -> Judged {
         let obs = o.parsed()?;
-        if find(obs, "done").is_none() {
+        if first(obs, "done").is_none() {
             return Ok(Judgement::fail(
                 json!({ "reason": "the probe did not report `done`" }),
             ));
         }
         let mut problems = Vec::new();
         let mut facts = Map::new();
-        let get = |w: &str, k: &str| find(obs, w).and_then(|x| x.i64(k));
+        let get = |w: &str, k: &str| first(obs, w).and_then(|x| x.i64(k));
         match (get("poll_no_events", "ret"), get("poll_no_events", "errno")) {
             (Some(r), _) if r >= 0 => {}
             (r, e) => problems.push(format!(
@@ -50,7 +46,7 @@ impl LibcPosix {
                 get("poll_no_events", "errno").unwrap_or(0)
             )),
         );
-        match (get("linkat_relative", "ret"), find(obs, "linkat_relative").and_then(|x| x.fields.get("same_file"))) {
+        match (get("linkat_relative", "ret"), first(obs, "linkat_relative").and_then(|x| x.fields.get("same_file"))) {
             (Some(0), Some(Value::Bool(true))) => {}
             (r, same) => problems.push(format!(
                 "linkat(AT_FDCWD, \"target\", AT_FDCWD, \"hl1\", 0) after chdir returned {r:?} (errno {:?}), same file: {same:?}",
@@ -74,7 +70,7 @@ impl LibcPosix {
                 get("lseek_file", "errno")
             )),
         }
-        if let Some(p) = find(obs, "pollpri") {
+        if let Some(p) = first(obs, "pollpri") {
             facts.insert(
                 "POLLPRI".into(),
                 match p.fields.get("defined") {
@@ -88,7 +84,7 @@ impl LibcPosix {
                 },
             );
         }
-        if let Some(d) = find(obs, "readdir") {
+        if let Some(d) = first(obs, "readdir") {
             let b = |k: &str| d.fields.get(k) == Some(&Value::Bool(true));
             facts.insert("readdir_dot_entries".into(), json!(b("dot") && b("dotdot")));
             facts.insert("scandir_dot_entries".into(), json!(b("scandir_dots")));

@@ -34,7 +34,7 @@
 //! outputs fed to `judge` in the unit tests: the probe makes only clock calls, and a liar of
 //! the monotonic clock would move the wall reference with it.
 
-use crate::protocol::Observation;
+use crate::protocol::{first, Observation};
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Map, Value};
 
@@ -124,7 +124,7 @@ fn judge_interface(l: &Observation, problems: &mut Vec<String>) -> Value {
 impl LibcProcessClocks {
     fn judge(&self, _case: &Case, o: &Observed) -> Judged {
         let obs = o.parsed()?;
-        let Some(done) = obs.iter().find(|x| x.str("what") == Some("done")) else {
+        let Some(done) = first(obs, "done") else {
             return Ok(Judgement::fail(
                 json!({ "reason": "the probe did not finish" }),
             ));

@@ -6,6 +6,7 @@
 //! SDK-update evidence diffs, with the `config.site` lines a configure-based build needs.
 //! Deterministic: no false alarms.
 
+use crate::protocol::first;
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
@@ -20,7 +21,7 @@ check! {
 impl LibcStubs {
     fn judge(&self, _case: &Case, o: &Observed) -> Judged {
         let obs = o.parsed()?;
-        let Some(done) = obs.iter().find(|x| x.str("what") == Some("done")) else {
+        let Some(done) = first(obs, "done") else {
             return Ok(Judgement::fail(
                 json!({ "reason": "the probe did not report `done`: a stub call did not return" }),
             ));
