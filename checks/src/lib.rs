@@ -135,6 +135,13 @@ impl Observed<'_> {
             .as_deref()
             .map_err(|e| Judgement::fail(serde_json::json!({ "protocol_error": e })))
     }
+
+    /// The run's `done` line, the probe's last: without it the run was cut short, which is a
+    /// `fail` giving `reason` (what that means for this probe).
+    pub fn done(&self, reason: &str) -> Result<&Observation, Judgement> {
+        crate::protocol::first(self.parsed()?, "done")
+            .ok_or_else(|| Judgement::fail(serde_json::json!({ "reason": reason })))
+    }
 }
 
 /// What a judge may return instead of a [`Judgement`]: `Err` is a judgement reached before the

@@ -9,7 +9,6 @@
 //! definition), and arc4random must reach it at least once (never asking means a built-in
 //! seed). Deterministic: counts, no statistics.
 
-use crate::protocol::first;
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
@@ -28,11 +27,7 @@ impl EntropySource {
             obs.iter()
                 .find(|x| x.str("what") == Some("api") && x.str("api") == Some(name))
         };
-        let Some(done) = first(obs, "done") else {
-            return Ok(Judgement::fail(
-                json!({ "reason": "the probe did not report `done`" }),
-            ));
-        };
+        let done = o.done("the probe did not report `done`")?;
         let calls = |name: &str| api(name).and_then(|x| x.i64("random_get_calls"));
         let (buf, word, ge) = (
             calls("arc4random_buf(16)"),

@@ -6,7 +6,7 @@
 //! errno values are positive and distinct but for the aliases POSIX allows. Deterministic: no
 //! false alarms.
 
-use crate::protocol::{first, Observation};
+use crate::protocol::Observation;
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -188,12 +188,8 @@ check! {
 
 impl LibcAbi {
     fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        o.done("the probe did not report `done`: its output is cut short")?;
         let obs = o.parsed()?;
-        if first(obs, "done").is_none() {
-            return Ok(Judgement::fail(
-                json!({ "reason": "the probe did not report `done`: its output is cut short" }),
-            ));
-        }
         let (flat, groups) = facts(obs);
         let mut facts = Map::new();
         for (k, v) in &flat {

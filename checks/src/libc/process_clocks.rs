@@ -34,7 +34,7 @@
 //! outputs fed to `judge` in the unit tests: the probe makes only clock calls, and a liar of
 //! the monotonic clock would move the wall reference with it.
 
-use crate::protocol::{first, Observation};
+use crate::protocol::Observation;
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::{json, Map, Value};
 
@@ -123,12 +123,8 @@ fn judge_interface(l: &Observation, problems: &mut Vec<String>) -> Value {
 
 impl LibcProcessClocks {
     fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let done = o.done("the probe did not finish")?;
         let obs = o.parsed()?;
-        let Some(done) = first(obs, "done") else {
-            return Ok(Judgement::fail(
-                json!({ "reason": "the probe did not finish" }),
-            ));
-        };
         let lines: Vec<&Observation> = obs
             .iter()
             .filter(|x| x.str("what") == Some("interface"))

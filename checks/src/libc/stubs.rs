@@ -6,7 +6,6 @@
 //! SDK-update evidence diffs, with the `config.site` lines a configure-based build needs.
 //! Deterministic: no false alarms.
 
-use crate::protocol::first;
 use crate::{Case, Judged, Judgement, Observed};
 use serde_json::json;
 
@@ -20,12 +19,8 @@ check! {
 
 impl LibcStubs {
     fn judge(&self, _case: &Case, o: &Observed) -> Judged {
+        let done = o.done("the probe did not report `done`: a stub call did not return")?;
         let obs = o.parsed()?;
-        let Some(done) = first(obs, "done") else {
-            return Ok(Judgement::fail(
-                json!({ "reason": "the probe did not report `done`: a stub call did not return" }),
-            ));
-        };
         let calls: Vec<_> = obs
             .iter()
             .filter(|x| x.str("what") == Some("call"))
