@@ -59,8 +59,7 @@ fn build(
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("{} has no compiler", sdk.spec.id))?;
     let include = f.source.parent().unwrap().join("../c");
-    let (defines, libs): (Vec<&String>, Vec<&String>) =
-        flags.iter().partition(|x| !x.starts_with("-l"));
+    let (defines, libs) = crate::build::split_flags(flags);
     let obj = out.with_extension("o");
     let mut cc = c.command();
     cc.args(crate::build::CFLAGS)

@@ -47,6 +47,12 @@ pub fn directive(source: &str, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A probe's own flags split as a compiler invocation wants them: the `-D…`-style flags go before
+/// the source, the `-l…` libraries after it.
+pub fn split_flags(flags: &[String]) -> (Vec<&String>, Vec<&String>) {
+    flags.iter().partition(|f| !f.starts_with("-l"))
+}
+
 impl Probe {
     pub fn new(name: String, source: PathBuf) -> Probe {
         let text = std::fs::read_to_string(&source).unwrap_or_default();
@@ -180,8 +186,7 @@ impl Cache {
             .suffix(".wasm")
             .tempfile_in(out.parent().unwrap())?
             .into_temp_path();
-        let (libs, defines): (Vec<&String>, Vec<&String>) =
-            probe.flags.iter().partition(|f| f.starts_with("-l"));
+        let (defines, libs) = split_flags(&probe.flags);
         let mut cmd = c.command();
         cmd.args(CFLAGS)
             .args(defines)
